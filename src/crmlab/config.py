@@ -1,0 +1,304 @@
+"""The one configuration schema of crmlab.
+
+A config is a YAML file with three top-level keys::
+
+    dataset:          # where the transactions come from and how to read them
+      name: complete_journey
+      source: complete_journey
+    data_dir: data    # raw/ and processed/ live below it
+    notebooks:        # per-notebook parameters, passed to papermill
+      profile:
+        top_months: 12
+
+``dataset`` is checked against :class:`DatasetConfig`. Each entry under
+``notebooks`` is checked against the ``parameters`` cell of that notebook, so
+the notebook itself is the schema of its parameters: a key the notebook does
+not declare, or a value of another type than its default, is an error, never
+a silent no-op. Relative paths are taken from the working directory (the
+project root when run through ``make``).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
+FILE_FORMATS = ("csv", "parquet", "excel")
+RETURNS_POLICIES = ("exclude", "keep")
+DUPLICATES_POLICIES = ("drop", "keep")
+CANONICAL_COLUMNS = (
+    "customer_id",
+    "order_id",
+    "order_date",
+    "product_id",
+    "category",
+    "quantity",
+    "revenue",
+    "discount",
+)
+# Besides the canonical columns, a mapping may name these source columns.
+EXTRA_MAPPABLE = ("unit_price", "department")
+
+# Parameters the runner sets itself; a config may not override them.
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "output_dir", "metrics_path")
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def format_from_suffix(path: str | Path) -> str | None:
+    """``csv``, ``parquet`` or ``excel`` from a file name; the bare suffix otherwise."""
+    suffix = Path(path).suffix.lower()
+    return {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+            ".xlsx": "excel", ".xls": "excel"}.get(suffix, suffix.lstrip(".") or None)
+
+
+class ConfigError(ValueError):
+    """A config file that does not fit the schema."""
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Where the transactions come from and how to turn them into the canonical table.
+
+    Parameters
+    ----------
+    name : str
+        Folder name under ``data/raw`` and ``data/processed``.
+    source : str
+        A bundled dataset (``complete_journey``, ``cdnow``, ``cdnow_sample``)
+        or ``file`` for a CSV, Parquet or Excel file of your own.
+    path : str, optional
+        The file, when ``source`` is ``file``.
+    format : str, optional
+        ``csv``, ``parquet`` or ``excel``; taken from the file suffix when absent.
+    columns : dict
+        Canonical name -> source column, e.g. ``{"customer_id": "CustomerID"}``.
+        ``revenue`` may be replaced by ``unit_price``: revenue is then
+        quantity x unit price.
+    date_format : str, optional
+        strptime format of ``order_date``; parsed leniently when absent.
+    returns : str
+        ``exclude`` (default): lines with negative quantity or revenue are
+        returns or cancellations, kept out of the table and reported.
+        ``keep``: they stay in the table as negative lines.
+    duplicates : str
+        ``drop`` (default): exact duplicate lines are dropped and counted.
+        ``keep``: for sources without order and product ids (CDNOW), where
+        two identical lines are two genuine purchases of the same amount.
+    observation_end : str, optional
+        The date the extract was taken. A line dated after it is an error.
+    customers_path : str, optional
+        A file of customer attributes (demographics), one row per customer.
+    customers_id_column : str, optional
+        Its customer id column; defaults to the mapped ``customer_id`` name.
+    """
+
+    name: str
+    source: str = "complete_journey"
+    path: str | None = None
+    format: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    returns: str = "exclude"
+    duplicates: str = "drop"
+    observation_end: str | None = None
+    customers_path: str | None = None
+    customers_id_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in (*BUNDLED_SOURCES, "file"):
+            raise ConfigError(
+                f"dataset.source: {self.source!r} is neither a bundled dataset "
+                f"({', '.join(BUNDLED_SOURCES)}) nor 'file'"
+            )
+        if self.source == "file":
+            if not self.path:
+                raise ConfigError("dataset.path is required when dataset.source is 'file'")
+            fmt = self.file_format
+            if fmt not in FILE_FORMATS:
+                raise ConfigError(
+                    f"dataset.format: {fmt!r} is not one of {', '.join(FILE_FORMATS)}"
+                )
+        if self.returns not in RETURNS_POLICIES:
+            raise ConfigError(
+                f"dataset.returns: {self.returns!r} is not one of {', '.join(RETURNS_POLICIES)}"
+            )
+        if self.duplicates not in DUPLICATES_POLICIES:
+            raise ConfigError(
+                f"dataset.duplicates: {self.duplicates!r} is not one of {', '.join(DUPLICATES_POLICIES)}"
+            )
+        unknown = sorted(set(self.columns) - set(CANONICAL_COLUMNS) - set(EXTRA_MAPPABLE))
+        if unknown:
+            raise ConfigError(
+                f"dataset.columns: unknown canonical column(s) {unknown}; "
+                f"known: {', '.join(CANONICAL_COLUMNS + EXTRA_MAPPABLE)}"
+            )
+        if "revenue" in self.columns and "unit_price" in self.columns:
+            raise ConfigError("dataset.columns: give either 'revenue' or 'unit_price', not both")
+
+    @property
+    def file_format(self) -> str | None:
+        if self.format:
+            return self.format
+        return format_from_suffix(self.path) if self.path else None
+
+    def fingerprint(self) -> str:
+        """A hash of everything that shapes the canonical table, to know when to prepare again."""
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole run: the dataset, where data lives, and each notebook's parameters."""
+
+    dataset: DatasetConfig
+    data_dir: Path = Path("data")
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw" / self.dataset.name
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.data_dir / "processed" / self.dataset.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": {k: v for k, v in dataclasses.asdict(self.dataset).items()
+                        if v not in (None, {})},
+            "data_dir": str(self.data_dir),
+            "notebooks": self.notebooks,
+        }
+
+
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """The names and literal defaults of a notebook's ``parameters`` cell.
+
+    Raises
+    ------
+    ConfigError
+        When the notebook has no such cell, more than one, or a default that
+        is not a literal (papermill can only override plain assignments).
+    """
+    nb = json.loads(Path(notebook).read_text())
+    cells = [c for c in nb["cells"]
+             if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ConfigError(f"{notebook.name}: expected one cell tagged 'parameters', found {len(cells)}")
+    source = "".join(cells[0]["source"])
+    params: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            raise ConfigError(f"{notebook.name}: the parameters cell may hold only 'name = literal' lines")
+        try:
+            params[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{notebook.name}: parameter {node.targets[0].id!r} is not a literal"
+            ) from exc
+    return params
+
+
+def available_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Report names, in the order the runner runs them (profile first: the others rely on it)."""
+    names = sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb"))
+    return sorted(names, key=lambda n: (n != "profile", n))
+
+
+def _check_type(where: str, value: Any, default: Any) -> None:
+    if default is None or value is None:
+        return
+    # An int where a float is expected is fine in YAML (``rate: 1``).
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if type(value) is not type(default):
+        raise ConfigError(
+            f"{where}: expected {type(default).__name__} like the notebook default "
+            f"{default!r}, got {type(value).__name__} {value!r}"
+        )
+
+
+def parse_config(raw: dict[str, Any], *, path: Path | None = None,
+                 notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:
+    """Check a config mapping against the schema and build a :class:`Config`."""
+    if not isinstance(raw, dict):
+        raise ConfigError("a config must be a mapping with the keys dataset, data_dir, notebooks")
+    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks"})
+    if unknown:
+        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks")
+    if "dataset" not in raw or not isinstance(raw["dataset"], dict):
+        raise ConfigError("the config needs a 'dataset' mapping")
+
+    fields = {f.name: f for f in dataclasses.fields(DatasetConfig)}
+    unknown = sorted(set(raw["dataset"]) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in dataset: {unknown}; known: {', '.join(fields)}")
+    dataset_raw = dict(raw["dataset"])
+    dataset_raw.setdefault("name", dataset_raw.get("source", "complete_journey"))
+    for key, value in dataset_raw.items():
+        if key == "columns":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError("dataset.columns must map canonical names to source column names")
+        elif key == "observation_end" and value is not None:
+            dataset_raw[key] = str(value)  # YAML reads 2018-06-30 as a date
+        elif value is not None and not isinstance(value, str):
+            raise ConfigError(f"dataset.{key}: expected text, got {value!r}")
+    dataset = DatasetConfig(**dataset_raw)
+
+    notebooks_raw = raw.get("notebooks") or {}
+    if not isinstance(notebooks_raw, dict):
+        raise ConfigError("'notebooks' must map notebook names to their parameters")
+    known = available_notebooks(notebooks_dir)
+    notebooks: dict[str, dict[str, Any]] = {}
+    for name, params in notebooks_raw.items():
+        if name not in known:
+            raise ConfigError(f"notebooks.{name}: no such notebook; known: {', '.join(known)}")
+        params = params or {}
+        defaults = notebook_parameters(Path(notebooks_dir) / f"{name}.ipynb")
+        for key, value in params.items():
+            if key in RUNNER_PARAMETERS:
+                raise ConfigError(f"notebooks.{name}.{key} is set by the runner, not by the config")
+            if key not in defaults:
+                settable = [k for k in defaults if k not in RUNNER_PARAMETERS]
+                raise ConfigError(
+                    f"notebooks.{name}: unknown parameter {key!r}; known: {', '.join(settable)}"
+                )
+            _check_type(f"notebooks.{name}.{key}", value, defaults[key])
+        notebooks[name] = dict(params)
+
+    return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
+                  notebooks=notebooks, path=path)
+
+
+def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:
+    """Read and check a YAML config file.
+
+    Examples
+    --------
+    >>> cfg = load_config("configs/cdnow.yaml")  # doctest: +SKIP
+    >>> cfg.processed_dir
+    PosixPath('data/processed/cdnow')
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_config(raw, path=path, notebooks_dir=notebooks_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

