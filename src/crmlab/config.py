@@ -48,7 +48,7 @@ CANONICAL_COLUMNS = (
 EXTRA_MAPPABLE = ("unit_price", "department")
 
 # Parameters the runner sets itself; a config may not override them.
-RUNNER_PARAMETERS = ("dataset", "processed_dir", "output_dir", "metrics_path")
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "output_dir", "metrics_path", "currency")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -99,6 +99,8 @@ class DatasetConfig:
         A file of customer attributes (demographics), one row per customer.
     customers_id_column : str, optional
         Its customer id column; defaults to the mapped ``customer_id`` name.
+    currency : str
+        The currency symbol shown with amounts in the reports.
     """
 
     name: str
@@ -112,6 +114,7 @@ class DatasetConfig:
     observation_end: str | None = None
     customers_path: str | None = None
     customers_id_column: str | None = None
+    currency: str = "$"
 
     def __post_init__(self) -> None:
         if self.source not in (*BUNDLED_SOURCES, "file"):

@@ -1,0 +1,165 @@
+"""The customer records profile: what the data holds, before any model.
+
+Pure functions from the canonical table (see :mod:`crmlab.data`) to small
+tables and figures that the profile notebook shows and records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .data import DROP_REASONS
+from .report import money, number, pct
+
+
+def summarize(transactions: pd.DataFrame, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The profile's headline figures, as recorded in ``metrics.json``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12],
+    ...                    "order_date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-02-03"]),
+    ...                    "revenue": [5.0, 7.0, 1.5]})
+    >>> summarize(tx, {"quality": {"dropped": {"duplicate": 2}}})["revenue"]
+    13.5
+    """
+    dropped = dict(manifest.get("quality", {}).get("dropped", {}))
+    return {
+        "customers": int(transactions["customer_id"].nunique()),
+        "orders": int(transactions["order_id"].nunique()),
+        "lines": int(len(transactions)),
+        "revenue": round(float(transactions["revenue"].sum()), 2),
+        "first_date": transactions["order_date"].min().date().isoformat(),
+        "last_date": transactions["order_date"].max().date().isoformat(),
+        "dropped_lines": {reason: int(dropped.get(reason, 0)) for reason in DROP_REASONS},
+    }
+
+
+def orders_per_customer(transactions: pd.DataFrame) -> pd.Series:
+    """Number of distinct orders of each customer."""
+    return transactions.groupby("customer_id")["order_id"].nunique().rename("orders")
+
+
+def order_concentration(orders: pd.Series, top_share: float = 0.2) -> float:
+    """Share of all orders placed by the busiest ``top_share`` of customers."""
+    ranked = orders.sort_values(ascending=False)
+    top = max(1, round(len(ranked) * top_share))
+    return float(ranked.iloc[:top].sum() / ranked.sum())
+
+
+def monthly_activity(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month: new customers (first purchase that month), active customers, orders, revenue."""
+    month = transactions["order_date"].dt.to_period("M")
+    first_month = transactions.groupby("customer_id")["order_date"].min().dt.to_period("M")
+    table = pd.DataFrame({
+        "active_customers": transactions.groupby(month)["customer_id"].nunique(),
+        "orders": transactions.groupby(month)["order_id"].nunique(),
+        "revenue": transactions.groupby(month)["revenue"].sum(),
+    })
+    table["new_customers"] = first_month.value_counts().reindex(table.index, fill_value=0)
+    table.index = table.index.rename("month")
+    return table.reset_index()
+
+
+def customer_master(transactions: pd.DataFrame, attributes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer: first and last purchase, tenure, orders, lines, revenue, attributes.
+
+    ``tenure_days`` counts from the first purchase to the end of the data, the
+    age of the relationship as the data sees it.
+    """
+    end = transactions["order_date"].max()
+    grouped = transactions.groupby("customer_id")
+    master = pd.DataFrame({
+        "first_purchase": grouped["order_date"].min(),
+        "last_purchase": grouped["order_date"].max(),
+        "orders": grouped["order_id"].nunique(),
+        "lines": grouped.size(),
+        "revenue": grouped["revenue"].sum(),
+    })
+    if "discount" in transactions.columns:
+        master["discount"] = grouped["discount"].sum()
+    master["tenure_days"] = (end - master["first_purchase"]).dt.days
+    master["days_since_last_purchase"] = (end - master["last_purchase"]).dt.days
+    master = master.reset_index()
+    if attributes is not None:
+        master = master.merge(attributes, on="customer_id", how="left")
+    return master
+
+
+def quality_table(manifest: dict[str, Any], transactions: pd.DataFrame) -> pd.DataFrame:
+    """Lines dropped by reason and missing values by column, with their share of input lines."""
+    quality = manifest.get("quality", {})
+    total = max(int(quality.get("input_lines", len(transactions))), 1)
+    rows = [{"finding": f"dropped: {DROP_REASONS[reason]}", "lines": int(n)}
+            for reason, n in quality.get("dropped", {}).items() if reason in DROP_REASONS]
+    if quality.get("duplicates_kept"):
+        rows.append({"finding": "kept: exact duplicate lines (genuine repeat purchases)",
+                     "lines": int(quality["duplicates_kept"])})
+    for column, n in transactions.isna().sum().items():
+        rows.append({"finding": f"missing value: {column}", "lines": int(n)})
+    table = pd.DataFrame(rows)
+    table["share of input lines"] = (table["lines"] / total).map(lambda s: pct(s, 2))
+    return table
+
+
+def headline(summary: dict[str, Any], orders: pd.Series, currency: str = "$") -> str:
+    """One sentence with the profile's key figures, for the top of the report."""
+    dropped = sum(summary["dropped_lines"].values())
+    return (
+        f"**{number(summary['customers'])} customers placed {number(summary['orders'])} orders "
+        f"worth {money(summary['revenue'], currency)} between {summary['first_date']} and "
+        f"{summary['last_date']}; the busiest 20% of customers placed "
+        f"{pct(order_concentration(orders))} of the orders.** "
+        f"{number(dropped)} input lines were set aside as unusable or as returns."
+    )
+
+
+def orders_caption(orders: pd.Series) -> str:
+    one = float((orders == 1).mean())
+    return (f"How many orders each customer placed: the median customer placed "
+            f"{number(orders.median())} orders, and {pct(one)} bought only once.")
+
+
+def new_customers_caption(monthly: pd.DataFrame) -> str:
+    first = monthly.iloc[0]
+    later = monthly["new_customers"].iloc[1:]
+    tail = (f"; after that, {number(later.mean())} new customers a month on average"
+            if len(later) else "")
+    return (f"Customers by month of their first purchase in the data: {number(first['new_customers'])} "
+            f"first appear in {first['month']}, the start of the data{tail}.")
+
+
+def revenue_caption(monthly: pd.DataFrame, currency: str = "$") -> str:
+    best = monthly.loc[monthly["revenue"].idxmax()]
+    worst = monthly.loc[monthly["revenue"].idxmin()]
+    return (f"Revenue per calendar month: highest in {best['month']} "
+            f"({money(best['revenue'], currency)}), lowest in {worst['month']} "
+            f"({money(worst['revenue'], currency)}); a partial first or last month shows as a dip.")
+
+
+def key_figures(summary: dict[str, Any], currency: str = "$") -> pd.DataFrame:
+    """The headline figures as a two-column table for the report."""
+    rows = [
+        ("Customers", number(summary["customers"])),
+        ("Orders", number(summary["orders"])),
+        ("Order lines", number(summary["lines"])),
+        ("Revenue", money(summary["revenue"], currency)),
+        ("Orders per customer", f"{summary['orders'] / summary['customers']:.1f}"),
+        ("Average order value", money(summary["revenue"] / summary["orders"], currency)),
+        ("First purchase in the data", summary["first_date"]),
+        ("Last purchase in the data", summary["last_date"]),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+
+
+def master_caption(customers: pd.DataFrame, path) -> str:
+    extra = [c for c in customers.columns if c not in (
+        "customer_id", "first_purchase", "last_purchase", "orders", "lines", "revenue", "discount",
+        "tenure_days", "days_since_last_purchase")]
+    coverage = ""
+    if extra:
+        covered = customers[extra].notna().any(axis=1).mean()
+        coverage = f" Demographics ({', '.join(extra)}) are known for {pct(covered)} of them."
+    return f"{number(len(customers))} customers written to `{path}`.{coverage}"
