@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, load_config
+from pathlib import Path
+
+from .config import NOTEBOOKS_DIR, ConfigError, load_config
 from .data import DataError
 
 
@@ -25,13 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, help="YAML config file, e.g. configs/default.yaml")
     run.add_argument("--only", help="comma-separated report names, e.g. profile,deciles")
     run.add_argument("--out", default="reports", help="reports folder (default: reports)")
+    run.add_argument("--notebooks", default=None, help="notebooks folder (default: the kit's notebooks/)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
+        notebooks_dir = Path(getattr(args, "notebooks", None) or NOTEBOOKS_DIR)
+        config = load_config(args.config, notebooks_dir=notebooks_dir)
         if args.command == "data":
             from .data import prepare
 
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
         try:
-            run(config, only=only, out_dir=args.out)
+            run(config, only=only, out_dir=args.out, notebooks_dir=notebooks_dir)
         except NotebookFailed as exc:
             print(f"crmlab: {exc}", file=sys.stderr)
             return 1

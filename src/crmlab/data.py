@@ -15,9 +15,9 @@ discount      amount taken off, >= 0 (absent when the source has none)
 
 Columns a source lacks stay absent; analyses that need them say so.
 
-Data flows one way: :func:`prepare` copies the source files into
-``data/raw/<dataset>/<checksum>/`` (write-once, never modified), reads them
-from there, validates, and writes ``data/processed/<dataset>/``. Fatal problems
+Data flows one way: :func:`prepare` copies the source files, validates the
+copy, keeps it in ``data/raw/<dataset>/<checksum>/`` (write-once, never
+modified) and writes ``data/processed/<dataset>/``. Fatal problems
 raise :class:`DataError` before anything is written; tolerable ones (guest
 lines without a customer id, exact duplicates, returns) are dropped, counted
 and recorded in ``manifest.json`` for the profile report.
@@ -142,27 +142,40 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def snapshot_raw(files: dict[str, Path], raw_dir: Path) -> dict[str, dict[str, str]]:
-    """Copy each source file into ``raw_dir/<sha256[:12]>/`` once, read-only.
+def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, str]]:
+    """Copy each source file into ``staging`` and checksum the copy.
 
-    A new version of a source lands in a new folder, so an earlier raw copy is
-    never overwritten. Returns role -> {"path", "sha256"}.
+    Reading from the copy means what is validated is exactly what
+    :func:`keep_raw` keeps, even if the source changes meanwhile.
     """
-    snapshot = {}
+    staged = {}
     for role, src in files.items():
         if not Path(src).exists():
             raise DataError([Problem(role, f"cannot be read: file {src} does not exist", 0, 0)],
                             source=str(src))
-        checksum = file_checksum(src)
-        target = raw_dir / checksum[:12] / Path(src).name
+        target = staging / role / Path(src).name
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(src, target)
+        staged[role] = {"path": str(target), "sha256": file_checksum(target)}
+    return staged
+
+
+def keep_raw(staged: dict[str, dict[str, str]], raw_dir: Path) -> dict[str, dict[str, str]]:
+    """Move staged copies to ``raw_dir/<sha256[:12]>/<file>``, read-only, once.
+
+    A new version of a source lands in a new folder, so an earlier raw copy is
+    never overwritten.
+    """
+    kept = {}
+    for role, entry in staged.items():
+        staged_path = Path(entry["path"])
+        target = raw_dir / entry["sha256"][:12] / staged_path.name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.partial")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, target)
+            os.replace(staged_path, target)
             target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        snapshot[role] = {"path": str(target), "sha256": checksum}
-    return snapshot
+        kept[role] = {"path": str(target), "sha256": entry["sha256"]}
+    return kept
 
 
 def _read_complete_journey(paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -515,12 +528,13 @@ def needs_prepare(config: Config) -> bool:
 
 
 def prepare(config: Config) -> dict[str, Any]:
-    """Snapshot the source into ``raw/``, validate it and write ``processed/``.
+    """Validate the source, keep a raw copy in ``raw/`` and write ``processed/``.
 
-    Writes ``transactions.parquet``, ``returns.parquet``, the customer
+    The source is copied to a staging folder and read from there; only when
+    it passes validation does the copy move to ``raw/``. Writes ``transactions.parquet``, ``returns.parquet``, the customer
     attributes when the dataset has them, and last ``manifest.json``. Each file
     is written atomically; on a :class:`DataError` nothing is written to
-    ``processed/``.
+    ``raw/`` or ``processed/``.
 
     Returns
     -------
@@ -529,12 +543,14 @@ def prepare(config: Config) -> dict[str, Any]:
     """
     cfg = config.dataset
     files = source_files(cfg)
-    snapshot = snapshot_raw(files, config.raw_dir)
-    raw_paths = {role: Path(entry["path"]) for role, entry in snapshot.items()}
-    lines, labels = read_lines(cfg, raw_paths)
-    table, returns, quality = validate(lines, cfg, labels, source=Path(files["transactions"]).name)
-    attributes = read_customer_attributes(cfg, raw_paths)
-
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".staging-", dir=config.data_dir) as staging:
+        staged = stage_sources(files, Path(staging))
+        paths = {role: Path(entry["path"]) for role, entry in staged.items()}
+        lines, labels = read_lines(cfg, paths)
+        table, returns, quality = validate(lines, cfg, labels, source=Path(files["transactions"]).name)
+        attributes = read_customer_attributes(cfg, paths)
+        snapshot = keep_raw(staged, config.raw_dir)
     return write_processed(config.processed_dir, table, returns, quality, attributes, {
         "dataset": cfg.name,
         "source": cfg.source,

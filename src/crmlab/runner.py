@@ -97,6 +97,16 @@ def select_notebooks(only: list[str] | None, notebooks_dir: Path) -> list[str]:
     return [name for name in known if name in only]
 
 
+def _describe_cell(executed: Path, cell_index: int, exec_count: int | None, source: str) -> str:
+    """Name the failing cell as the analyst sees it in the source notebook."""
+    import nbformat
+
+    cells = nbformat.read(str(executed), as_version=4).cells
+    injected = sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:cell_index])
+    first_line = next((line for line in source.splitlines() if line.strip()), "").strip()
+    return f"cell {cell_index - injected + 1} (In [{exec_count}]: {first_line[:80]})"
+
+
 def _check_kernel() -> None:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
@@ -175,7 +185,7 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
                                 progress_bar=False, log_output=False)
         except PapermillExecutionError as exc:
             seconds[name] = time.perf_counter() - t0
-            cell = f"cell {exc.cell_index} (In [{exc.exec_count}])"
+            cell = _describe_cell(executed, exc.cell_index, exc.exec_count, exc.source)
             run_info["notebooks"][name] = {"seconds": round(seconds[name], 2), "status": "failed",
                                            "cell": cell, "error": f"{exc.ename}: {exc.evalue}"}
             run_info.update(status="failed",

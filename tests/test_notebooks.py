@@ -1,0 +1,48 @@
+"""House rules for notebooks: thin, parameterised, committed without outputs."""
+
+import ast
+import json
+
+import pytest
+
+from conftest import ROOT
+from crmlab.config import RUNNER_PARAMETERS, notebook_parameters
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert "profile" in {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_points_at_the_fixture(path):
+    params = notebook_parameters(path)  # one cell, literals only, or it raises
+    assert set(RUNNER_PARAMETERS) <= set(params)
+    assert (path.parent / params["processed_dir"]).resolve() == (ROOT / "tests" / "fixtures" /
+                                                                 "complete_journey_sample")
+    assert params["metrics_path"] is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_thin_cells_and_crmlab_kernel(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "crmlab"
+    assert nb["cells"][0]["cell_type"] == "markdown"
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        tree = ast.parse(source)
+        # Logic lives in src/crmlab: no functions, classes or loops over data in a notebook.
+        assert not [n for n in ast.walk(tree)
+                    if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda, ast.While))], source
+        assert len(source.splitlines()) <= 12, source
