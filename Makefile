@@ -22,10 +22,10 @@ report: $(STAMP)
 	$(BIN)/crmlab run --config $(CONFIG)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-kernel-name crmlab -p no:cacheprovider
+	$(BIN)/python -m pytest tests src/crmlab notebooks --doctest-modules --nbval-lax --nbval-kernel-name crmlab -p no:cacheprovider
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests src/crmlab --doctest-modules
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-kernel-name crmlab

@@ -31,8 +31,8 @@ def test_default_config_is_complete_journey():
     ({"dataset": {"source": "cdnow"}, "notebooks": {"nope": {}}}, "notebooks.nope: no such notebook"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"orders_cap": 5}}},
      "notebooks.profile: unknown parameter 'orders_cap'"),
-    ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"orders_chart_cap": "many"}}},
-     "expected int"),
+    ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"orders_bands": "many"}}},
+     "expected list"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"processed_dir": "/x"}}},
      "set by the runner"),
 ])
@@ -44,10 +44,10 @@ def test_schema_errors(raw, message):
 
 def test_notebook_parameters_are_the_schema():
     params = notebook_parameters(ROOT / "notebooks" / "profile.ipynb")
-    assert params["orders_chart_cap"] == 30
+    assert params["orders_bands"][0] == 1
     config = parse_config({"dataset": {"source": "cdnow"},
-                           "notebooks": {"profile": {"orders_chart_cap": 12}}})
-    assert config.notebooks["profile"] == {"orders_chart_cap": 12}
+                           "notebooks": {"profile": {"orders_bands": [1, 5]}}})
+    assert config.notebooks["profile"] == {"orders_bands": [1, 5]}
 
 
 def test_missing_and_invalid_files(tmp_path):

@@ -291,7 +291,7 @@ def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Con
     Examples
     --------
     >>> cfg = load_config("configs/cdnow.yaml")  # doctest: +SKIP
-    >>> cfg.processed_dir
+    >>> cfg.processed_dir  # doctest: +SKIP
     PosixPath('data/processed/cdnow')
     """
     path = Path(path)

@@ -12,19 +12,13 @@ from .report import money
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def orders_per_customer_chart(orders: pd.Series, cap: int = 30) -> plt.Axes:
-    """Bar chart of customers by number of orders; counts above ``cap`` share one bar."""
-    capped = orders.clip(upper=cap)
-    counts = capped.value_counts().sort_index()
-    labels = [f"{cap}+" if k == cap and (orders > cap).any() else str(k) for k in counts.index]
+def orders_per_customer_chart(bands: pd.Series) -> plt.Axes:
+    """Bar chart of customers per band of order counts (from :func:`crmlab.profile.order_bands`)."""
     fig, ax = plt.subplots(figsize=(10, 4))
-    sns.barplot(x=labels, y=counts.to_numpy(), color=sns.color_palette()[0], ax=ax)
+    sns.barplot(x=bands.index.astype(str), y=bands.to_numpy(), color=sns.color_palette()[0], ax=ax)
     ax.set_title("Orders per customer")
     ax.set_xlabel("Orders placed in the data (count)")
     ax.set_ylabel("Customers (count)")
-    step = max(1, len(labels) // 15)
-    for i, tick in enumerate(ax.get_xticklabels()):
-        tick.set_visible(i % step == 0 or i == len(labels) - 1)
     fig.tight_layout()
     return ax
 

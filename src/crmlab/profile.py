@@ -6,6 +6,7 @@ tables and figures that the profile notebook shows and records.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -40,6 +41,22 @@ def summarize(transactions: pd.DataFrame, manifest: dict[str, Any]) -> dict[str,
 def orders_per_customer(transactions: pd.DataFrame) -> pd.Series:
     """Number of distinct orders of each customer."""
     return transactions.groupby("customer_id")["order_id"].nunique().rename("orders")
+
+
+def order_bands(orders: pd.Series, lower_bounds: list[int]) -> pd.Series:
+    """Customers per band of order counts; each band starts at one of ``lower_bounds``.
+
+    Examples
+    --------
+    >>> order_bands(pd.Series([1, 1, 2, 7, 40]), [1, 2, 3, 6, 11]).to_dict()
+    {'1': 2, '2': 1, '3-5': 0, '6-10': 1, '11+': 1}
+    """
+    bounds = sorted(set(lower_bounds))
+    edges = bounds + [float("inf")]
+    labels = [str(lo) if hi - lo == 1 else (f"{lo}+" if hi == float("inf") else f"{lo}-{hi - 1}")
+              for lo, hi in zip(edges[:-1], edges[1:])]
+    banded = pd.cut(orders, bins=edges, right=False, labels=labels)
+    return banded.value_counts().reindex(labels, fill_value=0).rename("customers")
 
 
 def order_concentration(orders: pd.Series, top_share: float = 0.2) -> float:
@@ -101,7 +118,7 @@ def quality_table(manifest: dict[str, Any], transactions: pd.DataFrame) -> pd.Da
         rows.append({"finding": f"missing value: {column}", "lines": int(n)})
     table = pd.DataFrame(rows)
     table["share of input lines"] = (table["lines"] / total).map(lambda s: pct(s, 2))
-    return table
+    return table.set_index("finding")
 
 
 def headline(summary: dict[str, Any], orders: pd.Series, currency: str = "$") -> str:
@@ -151,7 +168,7 @@ def key_figures(summary: dict[str, Any], currency: str = "$") -> pd.DataFrame:
         ("First purchase in the data", summary["first_date"]),
         ("Last purchase in the data", summary["last_date"]),
     ]
-    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure").rename_axis(None)
 
 
 def master_caption(customers: pd.DataFrame, path) -> str:
@@ -162,4 +179,5 @@ def master_caption(customers: pd.DataFrame, path) -> str:
     if extra:
         covered = customers[extra].notna().any(axis=1).mean()
         coverage = f" Demographics ({', '.join(extra)}) are known for {pct(covered)} of them."
-    return f"{number(len(customers))} customers written to `{path}`.{coverage}"
+    shown = "/".join(Path(path).parts[-4:])  # data/processed/<dataset>/customers.parquet
+    return f"{number(len(customers))} customers written to `{shown}`.{coverage}"

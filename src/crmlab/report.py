@@ -151,6 +151,7 @@ pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
 .card { border: 1px solid #d9e2ec; border-radius: 8px; padding: 1rem 1.2rem; }
 .card h2 { font-size: 1.2rem; margin: 0 0 .6rem 0; }
 .card dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .8rem 0; }
+.anchor-link { display: none; }
 .card dt { font-weight: 700; font-size: 1.15rem; } .card dd { margin: 0; align-self: center; color: #52606d; }
 """
 
@@ -183,6 +184,10 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str,
     from .data import write_atomic
 
     nb = nbformat.read(str(notebook_path), as_version=4)
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        # The page header carries the title; the notebook's own H1 would repeat it.
+        first.source = first.source.split("\n", 1)[1] if "\n" in first.source else ""
     for cell in nb.cells:
         if cell.cell_type == "code":
             # Library warnings are for the analyst's console, not for leadership.
