@@ -45,4 +45,5 @@ def test_thin_cells_and_crmlab_kernel(path):
         # Logic lives in src/crmlab: no functions, classes or loops over data in a notebook.
         assert not [n for n in ast.walk(tree)
                     if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda, ast.While))], source
-        assert len(source.splitlines()) <= 12, source
+        if "parameters" not in cell["metadata"].get("tags", []):  # literals may run long
+            assert len(source.splitlines()) <= 12, source

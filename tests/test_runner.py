@@ -130,3 +130,23 @@ def test_cli_only_rejects_unknown_report(good_run, tmp_path, capsys):
     config_path.write_text(json.dumps(raw))
     assert cli.main(["run", "--config", str(config_path), "--only", "horoscope"]) == 2
     assert "unknown report(s) horoscope" in capsys.readouterr().err
+
+
+def test_deciles_metrics_match_the_data(good_run):
+    tmp_path, config, _ = good_run
+    metrics = json.loads((tmp_path / "reports" / "latest" / "metrics.json").read_text())["deciles"]
+    table = pd.read_parquet(FIXTURE / "transactions.parquet")
+    revenue = table.groupby("customer_id")["revenue"].sum().sort_values(ascending=False)
+    assert metrics["customers"] == len(revenue)
+    assert metrics["revenue_total"] == pytest.approx(revenue.sum(), abs=0.01)
+    top = round(len(revenue) * 0.1)
+    assert metrics["top10_revenue_share"] == pytest.approx(revenue.iloc[:top].sum() / revenue.sum())
+    assert len(metrics["decile_revenue_share"]) == 10
+    assert sum(metrics["decile_revenue_share"]) == pytest.approx(1.0)
+    assert sum(metrics["abc_counts"].values()) == len(revenue)
+    assert metrics["deal_only_customers"] is not None  # the fixture has discounts
+    export = pd.read_parquet(config.processed_dir / "customer_values.parquet")
+    assert len(export) == len(revenue) and set(export["abc_class"]) <= {"A", "B", "C"}
+    assert (config.processed_dir / "customer_values.csv").exists()
+    index = (tmp_path / "reports" / "latest" / "index.html").read_text()
+    assert 'href="deciles.html"' in index and "revenue from the top 10%" in index

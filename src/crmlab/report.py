@@ -72,6 +72,21 @@ def format_value(value: Any, kind: str, currency: str = "$") -> str:
             "ratio": lambda v: f"{v:.2f}"}.get(kind, str)(value)
 
 
+def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), currency: str = "$"):
+    """A copy of ``table`` with amounts, shares and ratios written as people read them."""
+    out = table.copy()
+    for column in out.columns:
+        if column in money_columns:
+            out[column] = out[column].map(lambda v: money(v, currency))
+        elif column in share_columns:
+            out[column] = out[column].map(lambda v: pct(v, 1))
+        elif column in ratio_columns:
+            out[column] = out[column].map(lambda v: f"{v:,.2f}")
+        elif out[column].dtype.kind in "iu":
+            out[column] = out[column].map(number)
+    return out
+
+
 def show(markdown: str) -> None:
     """Display a sentence computed from the data as Markdown (it survives the HTML export)."""
     from IPython.display import Markdown, display
