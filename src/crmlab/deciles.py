@@ -389,3 +389,68 @@ def migration_caption(migration: pd.DataFrame, at: pd.Timestamp, currency: str =
             f"{pct(stayed.mean())} stayed in the same decile; {number(declining.sum())} still buying fell two "
             f"or more deciles, customers who brought {money(migration.loc[declining, 'period1_revenue'].sum(), currency)} "
             f"in the first half.")
+
+
+class CustomerValueAnalysis:
+    """All of the value analysis in one fit, for the notebook and for scripts.
+
+    Parameters
+    ----------
+    margin_rate : float, optional
+        Gross margin as a share of revenue; adds margin shares and the profitability test.
+    abc_method : str
+        ``customer_share`` (A = top 5%, B = next 15%) or ``value_share`` (80/15/5).
+    abc_cuts : list of two floats, optional
+        The A and B cut points, overriding the method's defaults.
+    split_at : str, optional
+        Start of the second period for value migration; the middle of the window by default.
+    decline_steps : int
+        Deciles a customer must fall to count as declining.
+    deal_discount_rate, deal_order_share : float
+        Deal-only thresholds: discount rate above the first and a share of
+        discounted orders above the second.
+
+    Attributes
+    ----------
+    values_ : DataFrame
+        Per customer values (see :func:`customer_values`).
+    abc_classes_ : Series
+    split_date_ : Timestamp
+    migration_ : DataFrame
+        Per customer deciles in both periods and the ``declining`` flag.
+    deal_only_ : Series or None
+        None when the data has no discount column.
+    metrics_ : dict
+        The figures recorded in ``metrics.json``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": range(20), "order_id": range(20),
+    ...                    "order_date": pd.date_range("2020-01-01", periods=20, freq="D"),
+    ...                    "revenue": [float(i + 1) for i in range(20)]})
+    >>> analysis = CustomerValueAnalysis().fit(tx)
+    >>> round(analysis.metrics_["top10_revenue_share"], 3)
+    0.186
+    """
+
+    def __init__(self, margin_rate: float | None = None, abc_method: str = "customer_share",
+                 abc_cuts: list[float] | None = None, split_at: str | None = None, decline_steps: int = 2,
+                 deal_discount_rate: float = 0.30, deal_order_share: float = 0.5):
+        self.margin_rate = margin_rate
+        self.abc_method = abc_method
+        self.abc_cuts = abc_cuts
+        self.split_at = split_at
+        self.decline_steps = decline_steps
+        self.deal_discount_rate = deal_discount_rate
+        self.deal_order_share = deal_order_share
+
+    def fit(self, transactions: pd.DataFrame) -> "CustomerValueAnalysis":
+        self.values_ = customer_values(transactions, self.margin_rate)
+        cuts = tuple(self.abc_cuts) if self.abc_cuts else None
+        self.abc_classes_ = abc_classes(self.values_["revenue"], self.abc_method, cuts)
+        self.split_date_ = split_date(transactions, self.split_at)
+        self.migration_ = value_migration(transactions, self.split_date_, self.decline_steps, self.margin_rate)
+        self.deal_only_ = (deal_only(self.values_, self.deal_discount_rate, self.deal_order_share)
+                           if "discount_rate" in self.values_.columns else None)
+        self.metrics_ = summarize(self.values_, self.migration_, self.abc_classes_, self.deal_only_)
+        return self
