@@ -225,3 +225,20 @@ def test_fixture_is_a_small_prepared_dataset():
     manifest = data.load_manifest(FIXTURE)
     table = data.load_transactions(FIXTURE)
     assert manifest["lines"] == len(table) and 150 <= manifest["customers"] <= 220
+
+
+def test_nothing_left_after_dropping_is_fatal(sales_csv, tmp_path):
+    rows = [{**r, "CustomerID": None} for r in good_rows()]
+    text = str(prepare_error(sales_csv(rows), tmp_path))
+    assert "none of the 5 lines remain" in text
+
+
+def test_timezone_aware_dates_keep_local_time(tmp_path):
+    frame = pd.DataFrame(good_rows())
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.tz_localize("Europe/London")
+    path = tmp_path / "sales.parquet"
+    frame.to_parquet(path)
+    config = file_config(path, tmp_path)
+    data.prepare(config)
+    table = data.load_transactions(config.processed_dir)
+    assert table["order_date"].min() == pd.Timestamp("2021-01-05")

@@ -71,6 +71,8 @@ class Problem:
     fatal: bool = True
 
     def message(self) -> str:
+        if self.total == 0:
+            return f"column '{self.column}': {self.what}"
         head = f"column '{self.column}': {self.count:,} of {self.total:,} rows {self.what}"
         if not self.examples:
             return head
@@ -301,6 +303,9 @@ class Quality:
 
 
 def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        # Local wall-clock time is what "the day of the order" means to the business.
+        return values.dt.tz_localize(None).astype("datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[ns]")
     text = values.astype("string")
@@ -352,7 +357,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     total = len(lines)
     quality = Quality(input_lines=total)
     if total == 0:
-        raise DataError([Problem("customer_id", "exist: the input is empty", 0, 0)], source=source)
+        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)],
+                        source=source)
 
     df = lines.reset_index(drop=True).copy()
     problems: list[Problem] = []
@@ -438,8 +444,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
             quality.notes.append(f"{int(negative.sum()):,} return lines were kept as negative lines (returns: keep).")
 
     if df.empty:
-        raise DataError([Problem("customer_id", "remain after dropping guest lines, duplicates and returns",
-                                 0, total)], source=source)
+        raise DataError([Problem("customer_id", f"none of the {total:,} lines remain after dropping guest "
+                                 "lines, duplicates and returns", 0, 0)], source=source)
 
     df["customer_id"] = _tidy_ids(df["customer_id"])
     if "order_id" in df.columns:
