@@ -133,3 +133,16 @@ def test_properties_hold_for_any_data(amounts, rnd):
     split = deciles.split_date(frame)
     pd.testing.assert_frame_equal(deciles.value_migration(shuffled, split),
                                   deciles.value_migration(frame, split))
+
+
+def test_cost_column_ranks_by_margin():
+    # Customer 1 spends most but at cost; customer 2 spends less at a high margin.
+    frame = tx([(1, 1, "2020-01-01", 100.0, 0.0), (2, 2, "2020-01-01", 60.0, 0.0)] +
+               [(10 + i, 10 + i, "2020-01-02", 10.0, 0.0) for i in range(8)])
+    frame["cost"] = [100.0, 10.0] + [5.0] * 8
+    values = deciles.customer_values(frame, margin_rate=0.9)  # the cost column wins over the rate
+    assert values.loc[1, "margin"] == 0.0 and values.loc[2, "margin"] == 50.0
+    assert deciles.assign_deciles(values["margin"]).loc[2] == 1
+    assert deciles.assign_deciles(values["revenue"]).loc[1] == 1
+    table = deciles.monetary_deciles(values, by="margin")
+    assert table.loc[1, "margin_share"] == pytest.approx(50 / 90)

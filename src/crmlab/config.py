@@ -45,7 +45,7 @@ CANONICAL_COLUMNS = (
     "discount",
 )
 # Besides the canonical columns, a mapping may name these source columns.
-EXTRA_MAPPABLE = ("unit_price", "department")
+EXTRA_MAPPABLE = ("unit_price", "department", "cost")
 
 # Parameters the runner sets itself; a config may not override them.
 RUNNER_PARAMETERS = ("dataset", "processed_dir", "output_dir", "metrics_path", "currency")
@@ -82,7 +82,8 @@ class DatasetConfig:
     columns : dict
         Canonical name -> source column, e.g. ``{"customer_id": "CustomerID"}``.
         ``revenue`` may be replaced by ``unit_price``: revenue is then
-        quantity x unit price.
+        quantity x unit price. ``cost`` (the line's cost of goods) is optional;
+        with it the value analysis ranks customers by gross margin too.
     date_format : str, optional
         strptime format of ``order_date``; parsed leniently when absent.
     returns : str

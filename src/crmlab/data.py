@@ -371,7 +371,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
                                 f"have a missing or unparseable date {how}".rstrip(),
                                 int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
 
-    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount") if c in df.columns]
+    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in df.columns]
     for column in numeric:
         parsed = pd.to_numeric(df[column], errors="coerce")
         bad = parsed.isna()
@@ -461,7 +461,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     quality.missing_values = {c: int(n) for c, n in df.isna().sum().items() if n}
 
     ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
-                           "department", "quantity", "revenue", "discount") if c in df.columns]
+                           "department", "quantity", "revenue", "discount", "cost") if c in df.columns]
     table = (df[ordered].sort_values(["order_date", "customer_id", "order_id"], kind="stable")
              .reset_index(drop=True))
     return table, returns.reset_index(drop=True), quality

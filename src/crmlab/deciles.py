@@ -22,8 +22,7 @@ N_DECILES = 10
 # --------------------------------------------------------------------------- per customer
 
 
-def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None,
-                    cost_column: str | None = None) -> pd.DataFrame:
+def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None) -> pd.DataFrame:
     """One row per customer: revenue, orders, discount and, when configured, gross margin.
 
     Parameters
@@ -31,9 +30,8 @@ def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None
     transactions : DataFrame
         The canonical table (``customer_id``, ``order_id``, ``revenue``; ``discount`` optional).
     margin_rate : float, optional
-        Gross margin as a share of revenue, e.g. 0.3.
-    cost_column : str, optional
-        A column of line costs; margin is then revenue minus cost. Wins over ``margin_rate``.
+        Gross margin as a share of revenue, e.g. 0.3. When the table has a
+        ``cost`` column, margin is revenue minus cost instead.
 
     Returns
     -------
@@ -51,8 +49,8 @@ def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None
         values["discount_rate"] = (values["discount"] / paid_plus_discount.where(paid_plus_discount > 0)).fillna(0.0)
         per_order = transactions.groupby(["customer_id", "order_id"])["discount"].sum() > 0
         values["discounted_order_share"] = per_order.groupby(level="customer_id").mean()
-    if cost_column:
-        values["margin"] = values["revenue"] - grouped[cost_column].sum()
+    if "cost" in transactions.columns:
+        values["margin"] = values["revenue"] - grouped["cost"].sum()
     elif margin_rate is not None:
         values["margin"] = values["revenue"] * margin_rate
     return values
@@ -229,8 +227,9 @@ def value_migration(transactions: pd.DataFrame, at: pd.Timestamp, decline_steps:
         table[f"{label}_revenue"] = values["revenue"].reindex(table.index, fill_value=0.0)
         deciles = assign_deciles(values["revenue"]) if len(values) else pd.Series(dtype="int64")
         table[f"{label}_decile"] = deciles.reindex(table.index).fillna(N_DECILES + 1).astype(int)
-    rate = margin_rate if margin_rate is not None else 1.0
-    still_profitable = table["period2_revenue"] * rate > 0
+    second_values = customer_values(second, margin_rate)
+    measure = "margin" if "margin" in second_values.columns else "revenue"
+    still_profitable = second_values[measure].reindex(table.index, fill_value=0.0) > 0
     table["declining"] = (still_profitable & (table["period2_decile"] <= N_DECILES)
                           & (table["period2_decile"] - table["period1_decile"] >= decline_steps))
     return table
@@ -398,6 +397,7 @@ class CustomerValueAnalysis:
     ----------
     margin_rate : float, optional
         Gross margin as a share of revenue; adds margin shares and the profitability test.
+        A ``cost`` column in the transactions takes precedence.
     abc_method : str
         ``customer_share`` (A = top 5%, B = next 15%) or ``value_share`` (80/15/5).
     abc_cuts : list of two floats, optional
