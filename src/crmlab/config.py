@@ -291,8 +291,8 @@ def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Con
 
     Examples
     --------
-    >>> cfg = load_config("configs/cdnow.yaml")  # doctest: +SKIP
-    >>> cfg.processed_dir  # doctest: +SKIP
+    >>> cfg = load_config(NOTEBOOKS_DIR.parent / "configs" / "cdnow.yaml")
+    >>> cfg.processed_dir
     PosixPath('data/processed/cdnow')
     """
     path = Path(path)
