@@ -2,7 +2,7 @@
 
 One module per concern: ``config`` (the config schema), ``data`` (sources,
 validation, the canonical table), ``profile`` (the customer records profile),
-``plotting`` (charts), ``report`` (metrics, captions, HTML export), ``runner``
+``deciles`` (customer value deciles, ABC, concentration, migration), ``plotting`` (charts), ``report`` (metrics, captions, HTML export), ``runner``
 and ``cli`` (running the notebooks with papermill).
 """
 

@@ -13,7 +13,9 @@ revenue       amount paid for the line
 discount      amount taken off, >= 0 (absent when the source has none)
 ============  ===========================================================
 
-Columns a source lacks stay absent; analyses that need them say so.
+Columns a source lacks stay absent; analyses that need them say so. Two
+optional extras ride along: ``department`` (a coarser item level) and
+``cost`` (the line's cost of goods, for gross margin).
 
 Data flows one way: :func:`prepare` copies the source files, validates the
 copy, keeps it in ``data/raw/<dataset>/<checksum>/`` (write-once, never
