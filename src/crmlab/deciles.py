@@ -105,8 +105,8 @@ def monetary_deciles(values: pd.DataFrame, by: str = "revenue", n: int = N_DECIL
 
 
 def top_share(values: pd.Series, share_of_customers: float) -> float:
-    """Share of the total brought by the top ``share_of_customers`` of customers (rounded to whole customers)."""
-    top = int(round(len(values) * share_of_customers))
+    """Share of the total brought by the top ``share_of_customers`` of customers (rounded to whole customers, at least one)."""
+    top = max(1, int(round(len(values) * share_of_customers)))
     ranked = np.sort(values.to_numpy())[::-1]
     return float(ranked[:top].sum() / ranked.sum())
 
@@ -117,6 +117,19 @@ def customers_for_revenue(values: pd.Series, share_of_revenue: float) -> int:
     cumulative = np.cumsum(ranked) / ranked.sum()
     # A tolerance, so that 0.1 of a total made of cents is not missed by rounding.
     return int(np.searchsorted(cumulative, share_of_revenue - 1e-12) + 1)
+
+
+def share_ranked_above(values: pd.Series) -> pd.Series:
+    """For each customer, the share of the total held by the customers ranked above them."""
+    ordered = values.iloc[np.argsort(value_rank(values).to_numpy())]
+    return ((ordered.cumsum() - ordered) / ordered.sum()).reindex(values.index)
+
+
+def purchase_band(values: pd.Series, n: int = N_DECILES) -> pd.Series:
+    """Each customer's tenth of revenue: the tenth in which their first unit of revenue falls."""
+    before = share_ranked_above(values).to_numpy()
+    band = np.minimum((before * n + 1e-9).astype(int) + 1, n)
+    return pd.Series(band, index=values.index, name="revenue_tenth")
 
 
 def purchase_deciles(values: pd.Series, n: int = N_DECILES) -> pd.DataFrame:
@@ -143,15 +156,12 @@ def abc_classes(values: pd.Series, method: str = "customer_share",
     ranked above them is below the first cut, so A always holds the customer
     who crosses it.
     """
-    rank = value_rank(values)
     if method == "customer_share":
         a, b = cuts or (0.05, 0.20)
-        position = rank.to_numpy() / len(values)
+        position = value_rank(values).to_numpy() / len(values)
     elif method == "value_share":
         a, b = cuts or (0.80, 0.95)
-        ordered = values.iloc[np.argsort(rank.to_numpy())]
-        before = ((ordered.cumsum() - ordered) / ordered.sum()).reindex(values.index)
-        position = before.to_numpy()
+        position = share_ranked_above(values).to_numpy()
     else:
         raise ValueError(f"abc method {method!r}: use 'customer_share' or 'value_share'")
     classes = np.where(position < a - 1e-12, "A", np.where(position < b - 1e-12, "B", "C"))
@@ -222,12 +232,13 @@ def value_migration(transactions: pd.DataFrame, at: pd.Timestamp, decline_steps:
     first = transactions[transactions["order_date"] < at]
     second = transactions[transactions["order_date"] >= at]
     table = pd.DataFrame(index=pd.Index(sorted(transactions["customer_id"].unique()), name="customer_id"))
-    for label, period in (("period1", first), ("period2", second)):
-        values = customer_values(period, margin_rate)
+    period_values = {label: customer_values(period, margin_rate)
+                     for label, period in (("period1", first), ("period2", second))}
+    for label, values in period_values.items():
         table[f"{label}_revenue"] = values["revenue"].reindex(table.index, fill_value=0.0)
         deciles = assign_deciles(values["revenue"]) if len(values) else pd.Series(dtype="int64")
         table[f"{label}_decile"] = deciles.reindex(table.index).fillna(N_DECILES + 1).astype(int)
-    second_values = customer_values(second, margin_rate)
+    second_values = period_values["period2"]
     measure = "margin" if "margin" in second_values.columns else "revenue"
     still_profitable = second_values[measure].reindex(table.index, fill_value=0.0) > 0
     table["declining"] = (still_profitable & (table["period2_decile"] <= N_DECILES)
@@ -335,15 +346,6 @@ def target_groups(values: pd.DataFrame, migration: pd.DataFrame) -> pd.DataFrame
             row["margin_share"] = values.loc[mask, "margin"].sum() / values["margin"].sum()
         rows.append(row)
     return pd.DataFrame(rows).set_index("group")
-
-
-def purchase_band(values: pd.Series, n: int = N_DECILES) -> pd.Series:
-    """Each customer's tenth of revenue (see :func:`purchase_deciles`)."""
-    rank = value_rank(values)
-    ordered = values.iloc[np.argsort(rank.to_numpy())]
-    before = (ordered.cumsum() - ordered) / ordered.sum()
-    band = np.minimum((before.to_numpy() * n + 1e-9).astype(int) + 1, n)
-    return pd.Series(band, index=ordered.index, name="revenue_tenth").reindex(values.index)
 
 
 def deal_only_table(values: pd.DataFrame, deal: pd.Series) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .data import DROP_REASONS
+from .deciles import top_share
 from .report import money, number, pct
 
 
@@ -57,13 +58,6 @@ def order_bands(orders: pd.Series, lower_bounds: list[int]) -> pd.Series:
               for lo, hi in zip(edges[:-1], edges[1:])]
     banded = pd.cut(orders, bins=edges, right=False, labels=labels)
     return banded.value_counts().reindex(labels, fill_value=0).rename("customers")
-
-
-def order_concentration(orders: pd.Series, top_share: float = 0.2) -> float:
-    """Share of all orders placed by the busiest ``top_share`` of customers."""
-    ranked = orders.sort_values(ascending=False)
-    top = max(1, round(len(ranked) * top_share))
-    return float(ranked.iloc[:top].sum() / ranked.sum())
 
 
 def monthly_activity(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +122,7 @@ def headline(summary: dict[str, Any], orders: pd.Series, currency: str = "$") ->
         f"**{number(summary['customers'])} customers placed {number(summary['orders'])} orders "
         f"worth {money(summary['revenue'], currency)} between {summary['first_date']} and "
         f"{summary['last_date']}; the busiest 20% of customers placed "
-        f"{pct(order_concentration(orders))} of the orders.** "
+        f"{pct(top_share(orders, 0.2))} of the orders.** "
         f"{number(dropped)} input lines were set aside as unusable or as returns."
     )
 
