@@ -36,3 +36,23 @@ def good_rows() -> list[dict]:
 
 MAPPING = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
            "product_id": "StockCode", "quantity": "Quantity", "unit_price": "Price"}
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """Canonical tables of the bundled datasets, read and validated once per test session."""
+    from crmlab import data
+    from crmlab.config import parse_config
+
+    cache = {}
+
+    def table(source: str) -> pd.DataFrame:
+        if source not in cache:
+            # As in configs/: CDNOW's exact duplicates are genuine repeat purchases.
+            policy = {"duplicates": "keep"} if source.startswith("cdnow") else {}
+            config = parse_config({"dataset": {"source": source, **policy}})
+            lines, labels = data.read_lines(config.dataset, data.source_files(config.dataset))
+            cache[source] = data.validate(lines, config.dataset, labels)[0]
+        return cache[source]
+
+    return table

@@ -215,10 +215,15 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
     return params
 
 
+# The order the runner follows: profile checks the data first; segments reads
+# the CLV export of the same run, baskets reads the segments export.
+RUN_ORDER = ("profile", "clv", "deciles", "segments", "baskets")
+
+
 def available_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Report names, in the order the runner runs them (profile first: the others rely on it)."""
+    """Report names in run order (:data:`RUN_ORDER`, then any other notebook alphabetically)."""
     names = sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb"))
-    return sorted(names, key=lambda n: (n != "profile", n))
+    return sorted(names, key=lambda n: (RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER), n))
 
 
 def _check_type(where: str, value: Any, default: Any) -> None:

@@ -484,7 +484,8 @@ def write_atomic(path: Path, write) -> None:
     """Write a file completely or not at all: into a temporary sibling, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # The suffix is kept because some writers (Excel) choose their format by it.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -563,6 +564,8 @@ def prepare(config: Config) -> dict[str, Any]:
         "dataset": cfg.name,
         "source": cfg.source,
         "config_fingerprint": cfg.fingerprint(),
+        # The end of the study window, which can be later than the last purchase.
+        "observation_end": cfg.observation_end,
         "raw_files": {role: {"source": str(files[role]), **entry} for role, entry in snapshot.items()},
     })
 

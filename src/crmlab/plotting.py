@@ -101,3 +101,107 @@ def migration_heatmap(matrix: pd.DataFrame, title: str) -> plt.Axes:
     ax.set_ylabel(f"{matrix.index.name.capitalize()} group")
     fig.tight_layout()
     return ax
+
+
+# --------------------------------------------------------------------------- CLV
+
+
+def holdout_frequency_chart(table: pd.DataFrame, unit_label: str) -> plt.Axes:
+    """Mean holdout purchases per calibration-purchase bin: actual and predicted (:func:`crmlab.clv.holdout_by_frequency`)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    x = range(len(table))
+    ax.plot(x, table["actual"].to_numpy(), marker="o", label="actual")
+    ax.plot(x, table["predicted"].to_numpy(), marker="s", linestyle="--", label="model")
+    ax.set_xticks(list(x), table.index.astype(str))
+    ax.set_title("Holdout check: repeat purchases in the holdout, by purchases in the calibration period")
+    ax.set_xlabel("Repeat purchases in the calibration period (count)")
+    ax.set_ylabel(f"Mean purchases in the holdout\n({unit_label} with a purchase, per customer)")
+    ax.legend()
+    fig.tight_layout()
+    return ax
+
+
+def cumulative_transactions_chart(curve: pd.DataFrame, calibration_end) -> plt.Axes:
+    """Weekly cumulative repeat purchases, actual and model (:func:`crmlab.clv.cumulative_repeat_transactions`)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(curve["week_end"], curve["actual"], label="actual")
+    ax.plot(curve["week_end"], curve["model"], linestyle="--", label="model")
+    ax.axvline(calibration_end, color="grey", linestyle=":", label="end of calibration")
+    ax.set_title("Cumulative repeat purchases of the calibration cohort, week by week")
+    ax.set_xlabel("Week ending (date)")
+    ax.set_ylabel("Repeat purchases so far (count)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend()
+    fig.tight_layout()
+    return ax
+
+
+def period_transactions_chart(table: pd.DataFrame) -> plt.Axes:
+    """Customers by repeat purchases in the calibration period: actual and model (:func:`crmlab.clv.period_transactions`)."""
+    long = table.reset_index().melt(id_vars=table.index.name, var_name="source", value_name="customers")
+    fig, ax = plt.subplots(figsize=(10, 4))
+    sns.barplot(data=long, x=table.index.name, y="customers", hue="source", ax=ax)
+    ax.set_title("Model fit: customers by number of repeat purchases in the calibration period")
+    ax.set_xlabel("Repeat purchases in the calibration period (count)")
+    ax.set_ylabel("Customers (count)")
+    ax.legend(title=None)
+    fig.tight_layout()
+    return ax
+
+
+def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, value_label: str,
+                   fmt: str = ".2f", cmap: str = "viridis") -> plt.Axes:
+    """A grid of model outputs, e.g. P(alive) by frequency and recency."""
+    fig, ax = plt.subplots(figsize=(10, 5))
+    sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return ax
+
+
+def value_scatter(customers: pd.DataFrame, currency: str) -> plt.Axes:
+    """Historical value against predicted future value, at-risk customers highlighted."""
+    fig, ax = plt.subplots(figsize=(10, 5))
+    status = customers["at_risk"].map({True: "valuable but at risk", False: "other customers"})
+    sns.scatterplot(x=customers["historical_value"], y=customers["clv"], hue=status,
+                    hue_order=["other customers", "valuable but at risk"], s=18, alpha=0.6, ax=ax,
+                    palette=[sns.color_palette()[0], sns.color_palette()[3]])
+    limit = max(customers["historical_value"].max(), customers["clv"].max())
+    ax.plot([0, limit], [0, limit], color="grey", linestyle=":", label="future = past")
+    ax.set_title("Value delivered so far against value still to come, per customer")
+    ax.set_xlabel(f"Historical value: gross margin in the window ({currency})")
+    ax.set_ylabel(f"Predicted future value: discounted CLV ({currency})")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+    ax.legend(title=None)
+    fig.tight_layout()
+    return ax
+
+
+def p_alive_chart(p_alive: pd.Series) -> plt.Axes:
+    """Histogram of P(alive)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    sns.histplot(p_alive, bins=20, binrange=(0, 1), ax=ax)
+    ax.set_title("How likely each customer is to still be active")
+    ax.set_xlabel("P(alive): probability the customer is still active (%)")
+    ax.set_ylabel("Customers (count)")
+    _percent_axis(ax.xaxis)
+    fig.tight_layout()
+    return ax
+
+
+def spend_frequency_chart(summary: pd.DataFrame, currency: str) -> plt.Axes:
+    """Gamma-Gamma's assumption: mean spend does not depend on how often a customer buys."""
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    sns.scatterplot(x=repeat["frequency"], y=repeat["monetary_value"], s=14, alpha=0.5, ax=ax)
+    ax.set_yscale("log")
+    ax.set_title("Spend per purchase against number of repeat purchases (repeat customers)")
+    ax.set_xlabel("Repeat purchases in the window (count)")
+    ax.set_ylabel(f"Mean spend per repeat purchase\n({currency}, log scale)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+    fig.tight_layout()
+    return ax

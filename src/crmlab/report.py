@@ -91,7 +91,9 @@ def show(markdown: str) -> None:
     """Display a sentence computed from the data as Markdown (it survives the HTML export)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(markdown))
+    # Two dollar amounts in one sentence would otherwise be read as LaTeX math
+    # (by JupyterLab and by the HTML export) and lose their formatting.
+    display(Markdown(markdown.replace("$", "&#36;")))
 
 
 def show_chart(ax, caption: str) -> None:
