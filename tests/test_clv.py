@@ -256,3 +256,22 @@ def test_holdout_checks_add_up(paper, bundled):
     period = clv.period_transactions(fit, cal)
     assert period["actual"].sum() == len(cal) and period["model"].sum() == pytest.approx(len(cal))
     assert period.loc["0", "model"] == pytest.approx(period.loc["0", "actual"], rel=0.05)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 1e-3])
+def test_fast_bgnbd_likelihood_equals_lifetimes(penalizer):
+    from autograd import value_and_grad
+
+    rng = np.random.default_rng(1)
+    frequency = rng.poisson(3, 400).astype(float)
+    T = rng.uniform(0.2, 1.0, 400)
+    recency = np.where(frequency > 0, T * rng.uniform(0, 1, 400), 0.0)
+    weights = rng.integers(1, 5, 400).astype(float)
+    ours = clv._BGNBDLikelihood(frequency, recency, T, weights, penalizer)
+    theirs = value_and_grad(lambda x: BetaGeoFitter._negative_log_likelihood(x, frequency, recency, T, weights,
+                                                                             penalizer))
+    for point in ([0.25, 0.1, 0.8, 2.4], [2.0, 5.0, 0.01, 300.0], [1.1, 1.1, 1.1, 1.1]):
+        value, gradient = ours(np.log(point))
+        expected_value, expected_gradient = theirs(np.log(point))
+        assert value == pytest.approx(float(expected_value), rel=1e-12)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9, atol=1e-12)

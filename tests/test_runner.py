@@ -150,3 +150,30 @@ def test_deciles_metrics_match_the_data(good_run):
     assert (config.processed_dir / "customer_values.csv").exists()
     index = (tmp_path / "reports" / "latest" / "index.html").read_text()
     assert 'href="deciles.html"' in index and "revenue from the top 10%" in index
+
+
+CLV_KEYS = {"model", "time_unit", "customers", "repeat_customers", "params", "log_likelihood", "fit_step", "boundary",
+            "gamma_gamma", "holdout_actual_total", "holdout_predicted_total", "holdout_error_pct", "holdout_mae",
+            "clv_total", "clv_median", "at_risk_customers", "at_risk_value"}
+
+
+def test_clv_metrics_match_the_exports(good_run):
+    tmp_path, config, _ = good_run
+    metrics = json.loads((tmp_path / "reports" / "latest" / "metrics.json").read_text())["clv"]
+    assert CLV_KEYS <= set(metrics)
+    table = pd.read_parquet(FIXTURE / "transactions.parquet")
+    assert metrics["customers"] == table["customer_id"].nunique()
+    assert set(metrics["params"]) == {"r", "alpha", "a", "b"} and set(metrics["gamma_gamma"]) == {"p", "q", "v"}
+    assert all(value > 0 for value in metrics["params"].values())
+    export = pd.read_parquet(config.processed_dir / "customer_clv.parquet")
+    assert len(export) == metrics["customers"]
+    assert export["clv"].sum() == pytest.approx(metrics["clv_total"])
+    assert export["p_alive"].between(0, 1).all() and export.notna().all().all()
+    at_risk = pd.read_csv(config.processed_dir / "clv_at_risk.csv")
+    assert len(at_risk) == metrics["at_risk_customers"] == int(export["at_risk"].sum())
+    assert len(pd.read_excel(config.processed_dir / "clv_at_risk.xlsx")) == len(at_risk)
+    assert metrics["holdout_actual_total"] > 0
+    assert metrics["holdout_error_pct"] == pytest.approx(
+        (metrics["holdout_predicted_total"] / metrics["holdout_actual_total"] - 1) * 100)
+    html = (tmp_path / "reports" / "latest" / "clv.html").read_text()
+    assert "holdout" in html and html.count("data:image/png") >= 7

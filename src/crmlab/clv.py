@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from scipy.special import digamma, gammaln
 
 with warnings.catch_warnings():
     # lifetimes 0.11 triggers pandas deprecation warnings at import time.
@@ -60,17 +61,18 @@ RELATIONSHIP_LEVELS = ("basic", "reactive", "accountable", "proactive", "partner
 # The documented fitting ladder, tried in order until a step succeeds. Each
 # step keeps what the previous ones added. On real data lifetimes' fit fails
 # mostly because BFGS stops with "precision loss" near a boundary of the
-# parameter space; a different start or a bound then finds the answer.
+# parameter space; a different start, a penalizer or a bound then finds the answer.
 FIT_LADDER = (
-    ("data's own time unit", {}),
-    # What lifetimes' own fit does: time rescaled so that the oldest customer's age is 1.
-    ("rescaled time unit", {"rescale": True}),
-    ("better starting values", {"rescale": True, "smart_start": True}),
-    ("small penalizer", {"rescale": True, "smart_start": True, "penalizer": 1e-3}),
-    ("looser tolerance", {"rescale": True, "smart_start": True, "penalizer": 1e-3, "tol": 1e-4}),
+    # What lifetimes' own fit does: time rescaled so that the oldest customer's
+    # age is 1 (spend rescaled to a mean of 1 for Gamma-Gamma), log-parameters
+    # starting at 0.1.
+    ("rescaled time unit", {}),
+    ("better starting values", {"smart_start": True}),
+    ("small penalizer", {"smart_start": True, "penalizer": 1e-3}),
+    ("looser tolerance", {"smart_start": True, "penalizer": 1e-3, "tol": 1e-4}),
     # Never fails: the parameters are kept inside [1e-6, 1e6] (in rescaled
-    # time) and the best point found is accepted.
-    ("bounded search", {"rescale": True, "smart_start": True, "tol": 1e-4, "bounded": True}),
+    # units) and the best point found is accepted.
+    ("bounded search", {"smart_start": True, "tol": 1e-4, "bounded": True}),
 )
 _LOG_BOUND = math.log(1e6)
 
@@ -105,8 +107,8 @@ def rfm_summary(transactions: pd.DataFrame, observation_end: Any = None, time_un
     months). Lines after ``observation_end`` are ignored.
 
     Vectorised: one factorisation and one sort of integer keys instead of
-    lifetimes' period conversion and two groupbys, which is what makes it more
-    than 10x faster on millions of lines (``benchmarks/clv_summary.py``).
+    lifetimes' period conversion, sort and groupbys, which is what makes it
+    more than 10x faster on millions of lines (``benchmarks/clv_speed.py``).
 
     Examples
     --------
@@ -123,38 +125,57 @@ def rfm_summary(transactions: pd.DataFrame, observation_end: Any = None, time_un
     days = _day_numbers(transactions[date_col])
     end = _end_day(observation_end, days)
     keep = days <= end
-    days = days[keep]
-    codes, customers = pd.factorize(transactions[customer_col].to_numpy()[keep], sort=True)
+    ids = transactions[customer_col].to_numpy()
+    if not keep.all():
+        days, ids = days[keep], ids[keep]
+    codes, customers = _customer_codes(ids)
     if len(codes) == 0:
         columns = ["frequency", "recency", "T"] + (["monetary_value"] if value_col else [])
         return pd.DataFrame(columns=columns, dtype=float, index=pd.Index([], name=customer_col))
     first_day = int(days.min())
     span = end - first_day + 1
-    # One integer per (customer, day): sorted, so each customer's days are
-    # contiguous and in date order.
+    # One integer per (customer, day). Sorting the keys alone (not arg-sorting
+    # the lines) is what makes this fast: each customer's distinct purchase
+    # days come out contiguous and in date order, and the money is summed
+    # with bincount, which needs no order at all.
     key = codes.astype(np.int64) * span + (days - first_day)
-    if value_col:
-        per_day = pd.Series(transactions[value_col].to_numpy(dtype=float)[keep]).groupby(key).sum()
-        day_keys, day_values = per_day.index.to_numpy(), per_day.to_numpy()
-    else:
-        day_keys, day_values = np.unique(key), None
-    customer = day_keys // span
-    day = day_keys % span + first_day
+    key.sort()
+    distinct = key[np.r_[True, key[1:] != key[:-1]]]
+    customer = distinct // span
     starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
     ends = np.r_[starts[1:], len(customer)] - 1
     count = ends - starts + 1
-    first, last = day[starts], day[ends]
+    first = distinct[starts] % span + first_day
+    last = distinct[ends] % span + first_day
     out = pd.DataFrame({
         "frequency": (count - 1).astype(float),
         "recency": (last - first) / unit,
         "T": (end - first) / unit,
-    }, index=pd.Index(customers[customer[starts]], name=customer_col))
+    }, index=pd.Index(customers, name=customer_col))
     if value_col:
-        totals = np.add.reduceat(day_values, starts)
-        repeat_total = totals - day_values[starts]
+        values = transactions[value_col].to_numpy(dtype=float)
+        if not keep.all():
+            values = values[keep]
+        total = np.bincount(codes, weights=values, minlength=len(customers))
+        on_first_day = np.bincount(codes, weights=np.where(days == first[codes], values, 0.0),
+                                   minlength=len(customers))
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["monetary_value"] = np.where(count > 1, repeat_total / np.maximum(count - 1, 1), 0.0)
+            out["monetary_value"] = np.where(count > 1, (total - on_first_day) / np.maximum(count - 1, 1), 0.0)
     return out
+
+
+def _customer_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 in sorted id order, and the sorted distinct ids."""
+    if ids.dtype.kind in "iu" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        # Dense integer ids (the usual case) need no hashing: offset, then
+        # close the gaps with a cumulative count.
+        if high - low <= max(4 * len(ids), 1_000_000):
+            offset = ids - low
+            present = np.bincount(offset, minlength=high - low + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[offset], np.flatnonzero(present) + low
+    return pd.factorize(ids, sort=True)
 
 
 def calibration_holdout_summary(transactions: pd.DataFrame, calibration_end: Any, observation_end: Any = None,
@@ -256,8 +277,72 @@ class FitResult:
                                                 for k, v in self.standard_errors.items()}})
 
 
+class _BGNBDLikelihood:
+    """BG/NBD mean negative log-likelihood per customer, with its gradient in log-parameters.
+
+    The formula of lifetimes' ``BetaGeoFitter._negative_log_likelihood`` (a
+    test compares the two), computed differently: the special functions are
+    evaluated once per distinct frequency, recency and age and gathered, and
+    the gradient is analytic instead of autograd's. That is what makes a fit
+    on the compressed statistics of a million customers take about a second
+    (``benchmarks/clv_speed.py``).
+    """
+
+    def __init__(self, frequency, recency, T, weights, penalizer: float = 0.0):
+        self.x = np.asarray(frequency, dtype=float)
+        self.ux, self.ix = np.unique(self.x, return_inverse=True)
+        self.ur, self.ir = np.unique(np.asarray(recency, dtype=float), return_inverse=True)
+        self.ut, self.it = np.unique(np.asarray(T, dtype=float), return_inverse=True)
+        self.weights = np.asarray(weights, dtype=float) / np.sum(weights)
+        self.repeat = self.x > 0
+        self.penalizer = penalizer
+
+    def __call__(self, log_params, gradient: bool = True):
+        params = np.exp(np.asarray(log_params, dtype=float))
+        r, alpha, a, b = params
+        ux, ix, x = self.ux, self.ix, self.x
+        dropout_term = b + np.maximum(ux, 1) - 1
+        log_T, log_rec = np.log(alpha + self.ut)[self.it], np.log(alpha + self.ur)[self.ir]
+        A12 = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+               + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux))[ix]
+        A3 = -(r + x) * log_T
+        A4 = np.log(a) - np.log(dropout_term)[ix] - (r + x) * log_rec
+        top = np.where(self.repeat, np.maximum(A3, A4), A3)
+        e3 = np.exp(A3 - top)
+        e4 = np.where(self.repeat, np.exp(A4 - top), 0.0)
+        ll = A12 + top + np.log(e3 + e4)
+        value = -(self.weights * ll).sum() + self.penalizer * np.sum(params ** 2)
+        if not gradient:
+            return value
+        s4 = e4 / (e3 + e4)
+        s3 = 1.0 - s4
+        inv_T, inv_rec = (1.0 / (alpha + self.ut))[self.it], (1.0 / (alpha + self.ur))[self.ir]
+        d_r = (digamma(r + ux) - digamma(r) + np.log(alpha))[ix] - s3 * log_T - s4 * log_rec
+        d_alpha = r / alpha - (r + x) * (s3 * inv_T + s4 * inv_rec)
+        d_a = (digamma(a + b) - digamma(a + b + ux))[ix] + s4 / a
+        d_b = ((digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))[ix]
+               - s4 / dropout_term[ix])
+        w = self.weights
+        grad = -np.array([(w * d_r).sum(), (w * d_alpha).sum(), (w * d_a).sum(), (w * d_b).sum()])
+        # Chain rule to log-parameters: d/d(log p) = p * d/dp.
+        return value, grad * params + 2 * self.penalizer * params ** 2
+
+
+def _purchase_objective(model: str, frequency, recency, T, weights, penalizer: float):
+    """(mean negative log-likelihood, whether it also returns the gradient) for a model."""
+    if model == "bgnbd":
+        return _BGNBDLikelihood(frequency, recency, T, weights, penalizer), True
+    if model == "pareto_nbd":
+        # Nelder-Mead, as lifetimes does: the Pareto/NBD likelihood is not autograd-friendly.
+        return (lambda x: _purchase_nll(model, x, frequency, recency, T, weights, penalizer)), False
+    from autograd import value_and_grad
+    return value_and_grad(lambda x: _purchase_nll(model, x, frequency, recency, T, weights, penalizer)), True
+
+
 def _purchase_nll(model: str, log_params, frequency, recency, T, weights, penalizer: float):
-    """Mean negative log-likelihood per customer, lifetimes' formulas."""
+    """Mean negative log-likelihood per customer (no gradient)."""
+    if model == "bgnbd":
+        return _BGNBDLikelihood(frequency, recency, T, weights, penalizer)(log_params, gradient=False)
     if model == "pareto_nbd":
         params = np.exp(log_params)
         ll = ParetoNBDFitter._conditional_log_likelihood(params, frequency, recency, T)
@@ -277,21 +362,16 @@ def _start(model: str, frequency, recency, T, weights, smart: bool) -> np.ndarra
     return np.log([1.0, 1.0 / rate, 1.0, 3.0])
 
 
-def _minimize(objective, x0, tol, bounded: bool, gradient: bool):
-    if gradient:
-        from autograd import value_and_grad
-        fun, jac = value_and_grad(objective), True
-    else:
-        fun, jac = objective, False
+def _minimize(objective, x0, tol, bounded: bool, jac: bool):
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(x0) if bounded else None
     if bounded:
         method = "L-BFGS-B"
     else:
-        method = "BFGS" if gradient else "Nelder-Mead"
+        method = "BFGS" if jac else "Nelder-Mead"
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         options = {"maxiter": 5000} if method == "Nelder-Mead" else {}
-        return minimize(fun, x0, jac=jac, method=method, tol=tol, bounds=bounds, options=options)
+        return minimize(objective, x0, jac=jac, method=method, tol=tol, bounds=bounds, options=options)
 
 
 def _numeric_hessian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
@@ -321,23 +401,21 @@ def _standard_errors(total_nll, log_params: np.ndarray, names) -> dict[str, floa
     return out
 
 
-def _run_ladder(objective_at_scale, start_at_scale, n_params: int, gradient: bool, scales: dict[str, float],
-                step_names=None) -> tuple[np.ndarray, str, list[dict[str, Any]], float]:
-    """Try the ladder steps in order; return log-params at the data's scale, the step, the attempts."""
+def _run_ladder(objective_with, start) -> tuple[np.ndarray, str, list[dict[str, Any]]]:
+    """Try the ladder steps in order; return the log-parameters (rescaled units), the step, the attempts.
+
+    ``objective_with(penalizer)`` returns ``(objective, jac)``; ``start(smart)`` the starting point.
+    """
     attempts = []
     for name, step in FIT_LADDER:
-        if step_names is not None and name not in step_names:
-            continue
-        scale = scales["rescaled"] if step.get("rescale") else 1.0
-        penalizer = step.get("penalizer", 0.0)
-        objective = objective_at_scale(scale, penalizer)
-        x0 = start_at_scale(scale, step.get("smart_start", False))
-        result = _minimize(objective, x0, step.get("tol", 1e-7), step.get("bounded", False), gradient)
+        objective, jac = objective_with(step.get("penalizer", 0.0))
+        bounded = step.get("bounded", False)
+        result = _minimize(objective, start(step.get("smart_start", False)), step.get("tol", 1e-7), bounded, jac)
         finite = bool(np.all(np.isfinite(result.x)) and np.isfinite(result.fun))
-        ok = finite and (result.success or step.get("bounded", False))
+        ok = finite and (result.success or bounded)
         attempts.append({"step": name, "success": ok, "message": str(result.message)})
         if ok:
-            return result.x, name, attempts, scale
+            return result.x, name, attempts
     raise FitFailed("the model could not be fitted even with bounded parameters: "
                     + "; ".join(f"{a['step']}: {a['message']}" for a in attempts))
 
@@ -364,7 +442,7 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     --------
     >>> fit = fit_purchase_model([0, 2, 5, 1, 0, 3], [0, 10, 30, 4, 0, 25], [40, 38, 35, 30, 20, 33])
     >>> fit.fit_step, sorted(fit.params)
-    ("data's own time unit", ['a', 'alpha', 'b', 'r'])
+    ('small penalizer', ['a', 'alpha', 'b', 'r'])
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -375,37 +453,36 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     weights = np.ones_like(T) if weights is None else np.asarray(weights, dtype=float)
     time_index = [spec["params"].index(p) for p in spec["time_params"]]
 
-    def to_scale(log_params, scale):
-        # Time parameters (alpha, and beta for Pareto/NBD) are in time units.
-        out = np.array(log_params, dtype=float)
-        out[time_index] += math.log(scale)
-        return out
-
-    def objective_at_scale(scale, penalizer):
-        f, r, t = frequency, recency * scale, T * scale
-        return lambda x: _purchase_nll(model, x, f, r, t, weights, penalizer)
-
-    def start_at_scale(scale, smart):
-        return _start(model, frequency, recency * scale, T * scale, weights, smart)
-
-    x, step, attempts, scale = _run_ladder(objective_at_scale, start_at_scale, 4, model != "pareto_nbd",
-                                           {"rescaled": 1.0 / T.max()})
-    log_params = to_scale(x, 1.0 / scale)
-    names = spec["params"]
-    params = dict(zip(names, np.exp(log_params).tolist()))
-
-    # Likelihoods are evaluated with time rescaled so the oldest customer's age
-    # is 1, where they are numerically safe (Pareto/NBD overflows in days).
-    # Rescaling time by c multiplies each customer's likelihood by c^-x (x
-    # purchase times are densities in time), so the data's own-scale
-    # log-likelihood is the rescaled one plus sum(x) * log(c).
+    # Everything happens with time rescaled so the oldest customer's age is 1,
+    # where the likelihoods are numerically safe (Pareto/NBD overflows in days).
     c = 1.0 / T.max()
     f_scaled, r_scaled, t_scaled = frequency, recency * c, T * c
 
-    def total_nll(lp):
-        return _purchase_nll(model, lp, f_scaled, r_scaled, t_scaled, weights, 0.0) * weights.sum()
+    def objective_with(penalizer):
+        return _purchase_objective(model, f_scaled, r_scaled, t_scaled, weights, penalizer)
 
-    scaled_log_params = to_scale(log_params, c)
+    def start(smart):
+        return _start(model, f_scaled, r_scaled, t_scaled, weights, smart)
+
+    scaled_log_params, step, attempts = _run_ladder(objective_with, start)
+    # Time parameters (alpha, and beta for Pareto/NBD) are in time units.
+    log_params = scaled_log_params.copy()
+    log_params[time_index] -= math.log(c)
+    names = spec["params"]
+    params = dict(zip(names, np.exp(log_params).tolist()))
+
+    # Rescaling time by c multiplies each customer's likelihood by c^-x (x
+    # purchase times are densities in time), so the data's own-scale
+    # log-likelihood is the rescaled one plus sum(x) * log(c).
+    if model == "bgnbd":
+        likelihood = _BGNBDLikelihood(f_scaled, r_scaled, t_scaled, weights)
+
+        def total_nll(lp):
+            return likelihood(lp, gradient=False) * weights.sum()
+    else:
+        def total_nll(lp):
+            return _purchase_nll(model, lp, f_scaled, r_scaled, t_scaled, weights, 0.0) * weights.sum()
+
     log_likelihood = -float(total_nll(scaled_log_params)) + float((weights * frequency).sum()) * math.log(c)
     fitter = spec["fitter"]()
     fitter.params_ = pd.Series(params)[list(names)]
@@ -455,18 +532,20 @@ def fit_spend_model(frequency, monetary_value, weights=None) -> FitResult:
         raise FitFailed("Gamma-Gamma needs at least two repeat customers with positive spend")
     mean_spend = float(np.average(m, weights=w))
 
-    def objective_at_scale(scale, penalizer):
-        # Spend is rescaled (not time): v is in money units.
-        return lambda x: GammaGammaFitter._negative_log_likelihood(x, f, m * scale, w, penalizer)
+    # Spend rescaled to a mean of 1; v is in money units.
+    scale = 1.0 / mean_spend
 
-    def start_at_scale(scale, smart):
+    def objective_with(penalizer):
+        from autograd import value_and_grad
+        return value_and_grad(lambda x: GammaGammaFitter._negative_log_likelihood(x, f, m * scale, w, penalizer)), True
+
+    def start(smart):
         if not smart:
             return np.full(3, 0.1)
-        # E[mean spend] = p v / (q - 1): with p = 2, q = 3 that makes v the mean spend.
-        return np.log([2.0, 3.0, mean_spend * scale])
+        # E[mean spend] = p v / (q - 1): with p = 2, q = 3 that makes v the mean spend (1 here).
+        return np.log([2.0, 3.0, 1.0])
 
-    x, step, attempts, scale = _run_ladder(objective_at_scale, start_at_scale, 3, True,
-                                           {"rescaled": 1.0 / mean_spend})
+    x, step, attempts = _run_ladder(objective_with, start)
     log_params = x.copy()
     log_params[2] -= math.log(scale)
     params = dict(zip(("p", "q", "v"), np.exp(log_params).tolist()))

@@ -1,0 +1,105 @@
+"""CLV speed: crmlab's summaries and compressed fits against lifetimes, in one run.
+
+1. RFM summary of 10 million transaction lines: ``crmlab.clv.rfm_summary``
+   against ``lifetimes.utils.summary_data_from_transaction_data`` (baseline).
+2. BG/NBD fit on a million customers: ``crmlab.clv.fit_purchase_model`` on
+   compressed statistics against lifetimes' ``BetaGeoFitter.fit`` on one row
+   per customer (baseline).
+
+The data are simulated from BG/NBD with the CDNOW parameters (Fader, Hardie &
+Lee 2005) in days: customers join over 12 weeks and are observed for 78
+weeks, with one to several lines per purchase day, as in real order data.
+Both sides get the same data and must give the same numbers. Run:
+
+    .venv/bin/python benchmarks/clv_speed.py [--lines 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from crmlab import clv
+
+warnings.simplefilter("ignore")
+from lifetimes import BetaGeoFitter  # noqa: E402
+from lifetimes.utils import summary_data_from_transaction_data  # noqa: E402
+
+
+def simulate_lines(n_lines: int, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    # About 6.2 lines per customer with these settings; the line count lands near n_lines.
+    n = int(n_lines / 6.2)
+    r, alpha, a, b = 0.243, 4.414 * 7, 0.793, 2.426  # alpha is a time scale: weeks -> days
+    birth = rng.integers(0, 84, n)
+    horizon = 546 - birth
+    rate = rng.gamma(r, 1 / alpha, n)
+    dropout = rng.beta(a, b, n)
+    customers, days = [np.arange(n)], [birth]
+    active = np.arange(n)
+    clock = np.zeros(n)
+    while len(active):
+        # A purchase ends a customer's life with probability p (BG/NBD).
+        alive = rng.random(len(active)) >= dropout[active]
+        active = active[alive]
+        clock[active] += rng.exponential(1 / np.maximum(rate[active], 1e-12))
+        active = active[clock[active] < horizon[active]]
+        customers.append(active)
+        days.append(birth[active] + clock[active].astype(int))
+    customer = np.concatenate(customers)
+    day = np.concatenate(days)
+    lines_per_purchase = 1 + rng.poisson(1.5, len(customer))
+    customer = np.repeat(customer, lines_per_purchase)
+    day = np.repeat(day, lines_per_purchase)
+    seconds = rng.integers(8 * 3600, 22 * 3600, len(day))
+    dates = np.datetime64("1997-01-01") + day.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
+    lines = pd.DataFrame({"customer_id": customer, "order_date": dates.astype("datetime64[ns]"),
+                          "revenue": rng.gamma(2.0, 15.0, len(day)).round(2)})
+    # A real transaction log is in time order, not grouped by customer.
+    return lines.sort_values("order_date", kind="stable", ignore_index=True)
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    args = parser.parse_args()
+
+    lines = simulate_lines(args.lines)
+    end = "1998-06-30"
+    print(f"summary: {len(lines):,} lines, {lines['customer_id'].nunique():,} customers")
+    ours, ours_s = timed(clv.rfm_summary, lines, end, "weeks")
+    theirs, theirs_s = timed(summary_data_from_transaction_data, lines, "customer_id", "order_date", "revenue",
+                             observation_period_end=end, freq="D", freq_multiplier=7)
+    theirs = theirs.sort_index()
+    same = all(np.allclose(ours[c].to_numpy(), theirs[c].to_numpy(), rtol=1e-12, atol=1e-9)
+               for c in ("frequency", "recency", "T", "monetary_value")) and ours.index.equals(theirs.index)
+    print(f"  lifetimes summary_data_from_transaction_data: {theirs_s:7.2f} s")
+    print(f"  crmlab rfm_summary:                           {ours_s:7.2f} s")
+    print(f"  identical: {same}; speed-up: {theirs_s / ours_s:.1f}x")
+
+    summary = ours.iloc[:args.customers]
+    print(f"fit: BG/NBD on {len(summary):,} customers (weeks)")
+    base, base_s = timed(lambda: BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"]))
+    start = time.perf_counter()
+    packed = clv.compress(summary[["frequency", "recency", "T"]])
+    fit = clv.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"], packed["weight"])
+    fit_s = time.perf_counter() - start
+    worst = max(abs(fit.params[k] / base.params_[k] - 1) for k in fit.params)
+    print(f"  lifetimes BetaGeoFitter.fit, one row per customer: {base_s:7.2f} s")
+    print(f"  crmlab compress + fit_purchase_model ({len(packed):,} rows): {fit_s:7.2f} s")
+    print(f"  largest relative parameter difference: {worst:.1e}; speed-up: {base_s / fit_s:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
