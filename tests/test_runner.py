@@ -177,3 +177,23 @@ def test_clv_metrics_match_the_exports(good_run):
         (metrics["holdout_predicted_total"] / metrics["holdout_actual_total"] - 1) * 100)
     html = (tmp_path / "reports" / "latest" / "clv.html").read_text()
     assert "holdout" in html and html.count("data:image/png") >= 7
+
+
+def test_segments_metrics_match_the_export(good_run):
+    tmp_path, config, _ = good_run
+    latest = tmp_path / "reports" / "latest"
+    metrics = json.loads((latest / "metrics.json").read_text())["segments"]
+    assert {"customers", "segment_counts", "k", "silhouette", "stability_ari", "cluster_sizes",
+            "cluster_names"} <= set(metrics)
+    export = pd.read_parquet(config.processed_dir / "customer_segments.parquet")
+    assert len(export) == metrics["customers"] == sum(metrics["segment_counts"].values())
+    assert export["rfm_segment"].value_counts().to_dict() == {k: v for k, v in metrics["segment_counts"].items() if v}
+    assert sorted(export["cluster"].unique()) == list(range(1, metrics["k"] + 1))
+    assert export["cluster"].value_counts().sort_index().tolist() == metrics["cluster_sizes"]
+    assert len(set(metrics["cluster_names"])) == metrics["k"]
+    assert (config.processed_dir / "customer_segments.csv").exists()
+    html = (latest / "segments.html").read_text()
+    # CLV ran in the same run, so the CLV-per-segment table is there.
+    assert "mean_clv" in html and "No CLV results from this run" not in html
+    index = (latest / "index.html").read_text()
+    assert 'href="segments.html"' in index

@@ -205,3 +205,71 @@ def spend_frequency_chart(summary: pd.DataFrame, currency: str) -> plt.Axes:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
     fig.tight_layout()
     return ax
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def segment_share_chart(table: pd.DataFrame) -> plt.Axes:
+    """Share of customers and of revenue per RFM segment (:func:`crmlab.segments.segment_table`)."""
+    long = table[["customer_share", "revenue_share"]].rename(
+        columns={"customer_share": "share of customers", "revenue_share": "share of revenue"})
+    long = long.reset_index().melt(id_vars="segment", var_name="measure", value_name="share")
+    fig, ax = plt.subplots(figsize=(10, 5))
+    sns.barplot(data=long, y="segment", x="share", hue="measure", orient="h", ax=ax)
+    ax.set_title("RFM segments: share of customers and of revenue")
+    ax.set_xlabel("Share (%)")
+    ax.set_ylabel("RFM segment")
+    _percent_axis(ax.xaxis)
+    ax.legend(title=None)
+    fig.tight_layout()
+    return ax
+
+
+def k_selection_chart(scores: pd.DataFrame, k: int) -> plt.Axes:
+    """The criteria for choosing k side by side, the chosen k marked in each panel."""
+    panels = [("inertia", "Elbow: inertia", "Within-cluster sum of squares\n(standardised units)"),
+              ("silhouette", "Silhouette (higher is better)", "Silhouette (-1 to 1)"),
+              ("calinski_harabasz", "Calinski-Harabasz (higher is better)", "Index (ratio)"),
+              ("davies_bouldin", "Davies-Bouldin (lower is better)", "Index (ratio)"),
+              ("stability_ari", "Stability on bootstrap resamples", "Adjusted Rand index (0 to 1)"),
+              ("smallest_cluster_share", "Smallest cluster", "Share of customers (%)")]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    for ax, (column, title, ylabel) in zip(axes.ravel(), panels):
+        ax.plot(scores.index, scores[column], marker="o")
+        ax.axvline(k, color=sns.color_palette()[3], linestyle="--")
+        ax.set_title(title, fontsize=11)
+        ax.set_xlabel("Number of clusters k")
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.set_xticks(list(scores.index))
+    _percent_axis(axes.ravel()[-1].yaxis)
+    fig.suptitle(f"Choosing the number of clusters (dashed line: chosen k = {k})")
+    fig.tight_layout()
+    return axes.ravel()[0]
+
+
+def snake_plot(standardized_means: pd.DataFrame, names: pd.Series) -> plt.Axes:
+    """Standardised feature means per cluster: where each cluster sits against the average customer."""
+    long = standardized_means.reset_index().melt(id_vars="cluster", var_name="feature", value_name="value")
+    long["cluster"] = long["cluster"].map(lambda c: f"{c}: {names[c]}")
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    sns.lineplot(data=long, x="feature", y="value", hue="cluster", marker="o", ax=ax)
+    ax.axhline(0, color="grey", linestyle=":")
+    ax.set_title("Cluster profiles (snake plot): each feature against the average customer")
+    ax.set_xlabel("Feature")
+    ax.set_ylabel("Mean, standardised\n(standard deviations from the average)")
+    ax.legend(title=None, fontsize=8)
+    fig.tight_layout()
+    return ax
+
+
+def share_heatmap(shares: pd.DataFrame, title: str, ylabel: str) -> plt.Axes:
+    """Category shares within each cluster (columns sum to 100%)."""
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.4 * len(shares) + 1.5)))
+    sns.heatmap(shares * 100, annot=True, fmt=".0f", cmap="Blues", ax=ax,
+                cbar_kws={"label": "share of the cluster's customers (%)"})
+    ax.set_title(title)
+    ax.set_xlabel("Cluster")
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return ax

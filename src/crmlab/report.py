@@ -74,6 +74,10 @@ def format_value(value: Any, kind: str, currency: str = "$") -> str:
 
 def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), currency: str = "$"):
     """A copy of ``table`` with amounts, shares and ratios written as people read them."""
+    import pandas as pd
+
+    # Reports show whole sentences (suggested actions, names), not pandas' 50-character cut.
+    pd.set_option("display.max_colwidth", None)
     out = table.copy()
     for column in out.columns:
         if column in money_columns:
@@ -124,6 +128,19 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def ran_in_this_run(notebook: str, metrics_path: str | Path | None) -> bool:
+    """Whether ``notebook`` recorded metrics in the current run (always True outside a run).
+
+    Reports that reuse another report's export (segments uses CLV, baskets
+    uses segments) check this, so a scheduled run never mixes in a stale file
+    from an earlier run.
+    """
+    if metrics_path is None:
+        return True
+    path = Path(metrics_path)
+    return path.exists() and notebook in json.loads(path.read_text())
 
 
 def record_metrics(notebook: str, metrics: dict[str, Any], path: str | Path | None = None) -> dict[str, Any]:
