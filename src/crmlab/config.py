@@ -167,6 +167,8 @@ class Config:
     dataset: DatasetConfig
     data_dir: Path = Path("data")
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Reports switched off for this dataset (``name: false`` in the config).
+    skipped: list[str] = field(default_factory=list)
     path: Path | None = None
 
     @property
@@ -183,6 +185,7 @@ class Config:
                         if v not in (None, {})},
             "data_dir": str(self.data_dir),
             "notebooks": self.notebooks,
+            "skipped": self.skipped,
         }
 
 
@@ -271,9 +274,14 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
         raise ConfigError("'notebooks' must map notebook names to their parameters")
     known = available_notebooks(notebooks_dir)
     notebooks: dict[str, dict[str, Any]] = {}
+    skipped = []
     for name, params in notebooks_raw.items():
         if name not in known:
             raise ConfigError(f"notebooks.{name}: no such notebook; known: {', '.join(known)}")
+        if params is False:
+            # `baskets: false`: this dataset cannot support the report (e.g. no item ids).
+            skipped.append(name)
+            continue
         params = params or {}
         defaults = notebook_parameters(Path(notebooks_dir) / f"{name}.ipynb")
         for key, value in params.items():
@@ -288,7 +296,7 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
         notebooks[name] = dict(params)
 
     return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
-                  notebooks=notebooks, path=path)
+                  notebooks=notebooks, path=path, skipped=skipped)
 
 
 def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:

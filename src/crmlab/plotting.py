@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -271,5 +272,72 @@ def share_heatmap(shares: pd.DataFrame, title: str, ylabel: str) -> plt.Axes:
     ax.set_title(title)
     ax.set_xlabel("Cluster")
     ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return ax
+
+
+# --------------------------------------------------------------------------- baskets
+
+
+def item_frequency_chart(itemsets: pd.DataFrame, top: int = 20) -> plt.Axes:
+    """Share of baskets holding each of the most common items."""
+    singles = itemsets[itemsets["size"] == 1].nlargest(top, "count")
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(singles) + 1.5))
+    sns.barplot(x=singles["support"].to_numpy(), y=[str(i[0]) for i in singles["items"]],
+                color=sns.color_palette()[0], orient="h", ax=ax)
+    ax.set_title(f"The {len(singles)} most common items")
+    ax.set_xlabel("Share of baskets holding the item (%)")
+    ax.set_ylabel("Item")
+    _percent_axis(ax.xaxis)
+    fig.tight_layout()
+    return ax
+
+
+def rules_scatter(rules: pd.DataFrame) -> plt.Axes:
+    """Support against confidence for every rule, coloured by lift."""
+    fig, ax = plt.subplots(figsize=(10, 5))
+    points = ax.scatter(rules["support"], rules["confidence"], c=rules["lift"], cmap="viridis", s=14, alpha=0.7)
+    fig.colorbar(points, ax=ax, label="Lift (ratio)")
+    ax.set_title("Every rule: how common (support) against how reliable (confidence)")
+    ax.set_xlabel("Support: share of baskets holding the whole rule (%)")
+    ax.set_ylabel("Confidence (%)")
+    _percent_axis(ax.xaxis)
+    _percent_axis(ax.yaxis)
+    fig.tight_layout()
+    return ax
+
+
+def rules_matrix(rules: pd.DataFrame, top: int = 20) -> plt.Axes:
+    """Lift of the top rules as a grid: antecedents (rows) against consequents (columns)."""
+    head = rules.head(top)
+    grid = pd.DataFrame({"if bought": [" + ".join(map(str, a)) for a in head["antecedent"]],
+                         "then also": [" + ".join(map(str, c)) for c in head["consequent"]],
+                         "lift": head["lift"].to_numpy()})
+    matrix = grid.pivot_table(index="if bought", columns="then also", values="lift", aggfunc="max")
+    fig, ax = plt.subplots(figsize=(11, 0.4 * len(matrix) + 3))
+    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "Lift (ratio)"})
+    ax.set_title(f"The top {len(head)} rules by lift")
+    ax.set_xlabel("Then also bought")
+    ax.set_ylabel("If the basket holds")
+    fig.tight_layout()
+    return ax
+
+
+def sequences_chart(sequences: pd.DataFrame, top: int = 12) -> plt.Axes:
+    """Share of X buyers who bought Y within the window, against the share of all customers who bought Y."""
+    head = sequences.head(top)
+    labels = [f"{x} → {y}" for x, y in zip(head["x"], head["y"])]
+    long = pd.DataFrame({"pair": labels * 2,
+                         "share": np.r_[head["share"].to_numpy(), head["baseline"].to_numpy()],
+                         "measure": ["bought Y within the window after X"] * len(head)
+                         + ["all customers who bought Y at all"] * len(head)})
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(head) + 1.8))
+    sns.barplot(data=long, y="pair", x="share", hue="measure", orient="h", ax=ax,
+                palette=[sns.color_palette()[0], sns.color_palette("pastel")[0]])
+    ax.set_title(f"What customers buy next: top {len(head)} sequences by lift")
+    ax.set_xlabel("Share of customers (%)")
+    ax.set_ylabel("Bought X → then Y")
+    _percent_axis(ax.xaxis)
+    ax.legend(title=None, fontsize=8)
     fig.tight_layout()
     return ax

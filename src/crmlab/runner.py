@@ -134,6 +134,10 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
     from papermill.exceptions import PapermillExecutionError
 
     names = select_notebooks(only, notebooks_dir)
+    off = [name for name in names if name in config.skipped]
+    if only and off:
+        raise ConfigError(f"--only: {', '.join(off)} switched off in the config (notebooks.<name>: false)")
+    names = [name for name in names if name not in off]
     _check_kernel()
     started = datetime.now().astimezone()
     if data.needs_prepare(config):

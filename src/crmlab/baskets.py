@@ -1,0 +1,616 @@
+"""Basket rules and purchase sequences.
+
+What sells together (frequent itemsets and association rules over baskets)
+and what sells next (item Y bought within N days after item X).
+
+The mining is mlxtend's; this module decides how mlxtend is fed, because that
+decides speed and memory more than the algorithm does:
+
+1. :func:`encode` builds the basket x item matrix straight from integer codes
+   (no ``pd.crosstab``), drops items below the minimum support before any
+   dense matrix exists, and keeps only baskets with two or more frequent
+   items for mining (single-item supports come from exact counts).
+2. :func:`mine` runs mlxtend's H-Mine one item at a time on that item's
+   projected baskets, restricted to the items after it (items ordered from
+   rarest to most common), instead of handing the whole matrix to
+   ``hmine()``. Same itemsets, a fraction of the work.
+3. :func:`association_rules` derives rules from exact integer counts, so a
+   rule that sits exactly on a threshold (16/20 = 0.8) is kept.
+
+:func:`sequence_rules` answers "bought X, then Y within N days".
+:class:`BasketAnalysis` runs it all with the notebook's parameters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+LEVELS = ("product_id", "category", "department")
+
+# Above this many cells (baskets x distinct items) the first pass goes through a
+# sparse matrix, so a wide item space never becomes a dense array.
+DENSE_CELL_LIMIT = 50_000_000
+
+ENGINES = {
+    "hmine-projected": "mlxtend hmine_driver per item on its projected baskets (dense bool)",
+    "hmine": "mlxtend hmine on the pruned dense bool frame",
+    "fpgrowth": "mlxtend fpgrowth on the pruned dense bool frame",
+    "apriori": "mlxtend apriori (low_memory) on the pruned dense bool frame",
+}
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def min_basket_count(min_support: float | int, n_baskets: int) -> int:
+    """Minimum support as a basket count: a fraction in (0, 1) or an absolute count (int >= 1).
+
+    Exact: 0.001 of 9,835 baskets is 9.835, so at least 10 baskets.
+
+    Examples
+    --------
+    >>> min_basket_count(0.001, 9835), min_basket_count(0.01, 200), min_basket_count(25, 9835)
+    (10, 2, 25)
+    """
+    if isinstance(min_support, bool) or min_support <= 0:
+        raise ValueError(f"min_support must be a fraction in (0, 1) or a basket count >= 1, got {min_support!r}")
+    if isinstance(min_support, (int, np.integer)) or min_support >= 1:
+        if float(min_support) != int(min_support):
+            raise ValueError(f"min_support >= 1 is a basket count and must be whole, got {min_support!r}")
+        return int(min_support)
+    fraction = Fraction(str(min_support)) * n_baskets
+    return max(1, int(-(-fraction.numerator // fraction.denominator)))
+
+
+@dataclass
+class Encoded:
+    """Baskets x frequent items, ready for mining.
+
+    ``matrix`` holds only baskets with at least two frequent items, columns
+    ordered from the rarest to the most common item; ``item_counts`` are exact
+    basket counts of every frequent item over all ``n_baskets`` baskets.
+    """
+
+    matrix: np.ndarray
+    items: np.ndarray
+    item_counts: np.ndarray
+    n_baskets: int
+    n_items: int
+    min_count: int
+    level: str
+
+
+def _item_column(transactions: pd.DataFrame, level: str) -> pd.Series:
+    if level not in transactions.columns:
+        available = ", ".join(c for c in LEVELS if c in transactions.columns) or "no item column"
+        raise ValueError(f"item level '{level}' is not a column of this dataset (it has {available}); set "
+                         "notebooks.baskets.level to one it has, or 'baskets: false' to skip the report")
+    return transactions[level]
+
+
+def readable_names(transactions: pd.DataFrame, level: str, values) -> np.ndarray:
+    """Item names for reports: products get their category beside the id, when the data has one."""
+    values = np.asarray(values, dtype=object)
+    if level != "product_id" or "category" not in transactions.columns:
+        return values
+    category = transactions.drop_duplicates("product_id").set_index("product_id")["category"]
+    return np.array([f"{v} ({category.get(v) if pd.notna(category.get(v)) else 'no category'})" for v in values],
+                    dtype=object)
+
+
+def encode(transactions: pd.DataFrame, level: str = "category", min_support: float | int = 0.01) -> Encoded:
+    """Build the basket x item matrix from integer codes, pruned to frequent items.
+
+    A basket is an ``order_id`` with at least one item at ``level`` (lines
+    without one, e.g. a missing category, are left out). Items bought in
+    fewer baskets than the minimum support are dropped before any dense
+    matrix exists; baskets with fewer than two frequent items are kept out of
+    the mining matrix (they cannot hold a pair) but count in the support.
+    """
+    item = _item_column(transactions, level)
+    present = item.notna().to_numpy()
+    baskets, _ = pd.factorize(transactions["order_id"].to_numpy()[present])
+    if isinstance(item.dtype, pd.CategoricalDtype):
+        codes = item.cat.codes.to_numpy()[present].astype(np.int64)
+        names = np.asarray(item.cat.categories, dtype=object)
+    else:
+        codes, uniques = pd.factorize(item.to_numpy()[present])
+        names = np.asarray(uniques, dtype=object)
+    n_baskets = int(baskets.max()) + 1 if len(baskets) else 0
+    if n_baskets == 0:
+        raise ValueError(f"no basket has an item at level '{level}'")
+    n_items = len(names)
+    min_count = min_basket_count(min_support, n_baskets)
+    if n_baskets * n_items <= DENSE_CELL_LIMIT:
+        seen = np.zeros((n_baskets, n_items), dtype=bool)
+        seen[baskets, codes] = True  # repeated lines of one item in a basket set the same cell
+        counts = np.count_nonzero(seen, axis=0)
+        del seen
+    else:
+        seen = sparse.csr_matrix((np.ones(len(baskets), dtype=np.int8), (baskets, codes)),
+                                 shape=(n_baskets, n_items))
+        seen.sum_duplicates()
+        counts = np.bincount(seen.indices, minlength=n_items)
+        del seen
+    frequent = np.flatnonzero(counts >= min_count)
+    order = frequent[np.argsort(counts[frequent], kind="stable")]
+    # Only now a dense matrix, and only of frequent items: scatter straight into it.
+    position = np.full(n_items, -1, dtype=np.int64)
+    position[order] = np.arange(len(order))
+    column = position[codes]
+    kept = column >= 0
+    matrix = np.zeros((n_baskets, len(order)), dtype=bool)
+    matrix[baskets[kept], column[kept]] = True
+    matrix = matrix[np.count_nonzero(matrix, axis=1) >= 2]
+    return Encoded(matrix, readable_names(transactions, level, names[order]), counts[order],
+                   n_baskets, n_items, min_count, level)
+
+
+# --------------------------------------------------------------------------- mining
+
+
+def mine(encoded: Encoded, max_len: int | None = None, engine: str = "hmine-projected",
+         workers: int | None = None) -> pd.DataFrame:
+    """Frequent itemsets with exact basket counts, mined by mlxtend.
+
+    Returns one row per itemset: ``items`` (tuple of names, rarest first),
+    ``size``, ``count`` (baskets) and ``support`` (count / baskets).
+
+    Engines (see :data:`ENGINES`): the default calls mlxtend's
+    ``hmine_driver`` once per item on the baskets holding it and the columns
+    after it, which is where H-Mine spends its time anyway; the others hand
+    the pruned matrix to ``hmine``, ``fpgrowth`` or ``apriori``. ``workers``
+    processes share the per-item calls (default: the machine's cores, up to
+    4; 1 on small inputs, where starting processes costs more than it saves).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    X, k = encoded.matrix, len(encoded.items)
+    multi: list[tuple[tuple[int, ...], int]] = []
+    if max_len != 1 and len(X) and k > 1:
+        if engine == "hmine-projected":
+            multi = _mine_projected(X, encoded.min_count, encoded.n_baskets, max_len, workers)
+        else:
+            multi = _mine_frame(X, encoded, max_len, engine)
+    singles = [((i,), int(c)) for i, c in enumerate(encoded.item_counts)]
+    rows = [(codes, count) for codes, count in singles + multi if count >= encoded.min_count]
+    frame = pd.DataFrame(rows, columns=["codes", "count"])
+    frame["items"] = [tuple(encoded.items[list(c)]) for c in frame["codes"]]
+    frame["size"] = frame["codes"].map(len)
+    frame["support"] = frame["count"] / encoded.n_baskets
+    return frame.sort_values(["size", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+# The matrix the worker processes mine, inherited through fork instead of pickled.
+_SHARED: dict[str, Any] = {}
+
+# Below this many cells (baskets x frequent items) one process is faster.
+PARALLEL_CELLS = 2_000_000
+
+
+def _mine_items(items: list[int]) -> list[tuple[tuple[int, ...], int]]:
+    """Itemsets of two or more items whose rarest item is one of ``items``: (column indices, basket count)."""
+    from mlxtend.frequent_patterns.hmine import hmine_driver
+
+    X, by_item, min_count, n_baskets, max_len = (_SHARED[k] for k in ("X", "by_item", "min_count", "n_baskets",
+                                                                       "max_len"))
+    out = []
+    for i in items:
+        # The baskets holding item i, and only the items after it: all that i's branch can use.
+        projected = X[np.flatnonzero(by_item[i]), i:]
+        # Local pruning: an item bought with i in fewer than min_count baskets can
+        # extend no itemset of i's branch, at any depth, so it leaves the matrix now.
+        columns = np.flatnonzero(np.count_nonzero(projected, axis=0) >= min_count)
+        if len(columns) < 2:
+            continue
+        projected = projected[:, columns]
+        # Baskets with nothing besides i can hold no pair of this branch.
+        projected = projected[np.count_nonzero(projected, axis=1) >= 2]
+        found = hmine_driver([0], projected, min_count, n_baskets, max_len, 0, columns + i, {})
+        # Plain ints travel back from a worker process much faster than numpy scalars.
+        out.extend((tuple(sorted(int(c) for c in s)), round(v * n_baskets)) for s, v in found.items())
+    return out
+
+
+def _mine_projected(X: np.ndarray, min_count: int, n_baskets: int, max_len: int | None,
+                    workers: int | None) -> list[tuple[tuple[int, ...], int]]:
+    import multiprocessing
+    import os
+
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if X.size >= PARALLEL_CELLS else 1
+    # Items as rows: finding the baskets of one item reads contiguous memory.
+    _SHARED.update(X=X, by_item=np.ascontiguousarray(X.T), min_count=min_count, n_baskets=n_baskets,
+                   max_len=max_len)
+    items = list(range(X.shape[1] - 1))
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # Interleaved shares: branch costs grow and shrink smoothly along the item order.
+            shares = [items[w::workers] for w in range(workers)]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                return [row for part in pool.map(_mine_items, shares) for row in part]
+        return _mine_items(items)
+    finally:
+        _SHARED.clear()
+
+
+def _mine_frame(X: np.ndarray, encoded: Encoded, max_len: int | None,
+                engine: str) -> list[tuple[tuple[int, ...], int]]:
+    from mlxtend.frequent_patterns import apriori, fpgrowth, hmine
+
+    frame = pd.DataFrame(X, columns=range(X.shape[1]))
+    # mlxtend takes a fraction of the rows it is given; half a basket below the
+    # count keeps float rounding from dropping itemsets exactly on it.
+    threshold = (encoded.min_count - 0.5) / len(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if engine == "hmine":
+            result = hmine(frame, threshold, max_len=max_len)
+        elif engine == "fpgrowth":
+            result = fpgrowth(frame, threshold, max_len=max_len)
+        else:
+            result = apriori(frame, threshold, max_len=max_len, low_memory=True)
+    # Supports come back relative to the mining rows: back to basket counts.
+    return [(tuple(sorted(int(c) for c in itemset)), round(support * len(X)))
+            for itemset, support in zip(result["itemsets"], result["support"]) if len(itemset) > 1]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def association_rules(itemsets: pd.DataFrame, n_baskets: int, min_confidence: float = 0.5,
+                      consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
+                      min_lift: float | None = None, prune_redundant: bool = False) -> pd.DataFrame:
+    """Rules antecedent -> consequent from frequent itemsets, every threshold applied on integer counts.
+
+    Parameters
+    ----------
+    itemsets : DataFrame
+        From :func:`mine` (``codes``, ``items``, ``count``).
+    min_confidence : float
+        Kept when count(A and C) / count(A) >= min_confidence, compared as
+        exact fractions (mlxtend's float comparison loses rules sitting on it).
+    consequents : {"single", "any"}
+        One item on the right (the arules convention) or any non-empty subset.
+    max_len : int, optional
+        Most items in antecedent and consequent together.
+    min_count : int, optional
+        Fewest baskets holding the whole rule.
+    min_lift : float, optional
+    prune_redundant : bool
+        Drop a rule when a rule with the same consequent and a smaller
+        (non-empty) antecedent has at least the same confidence.
+
+    Returns
+    -------
+    DataFrame
+        antecedent, consequent (tuples of names), size, count, support,
+        antecedent_count, consequent_count, confidence, lift, leverage,
+        conviction (inf at confidence 1), zhang.
+    """
+    if consequents not in ("single", "any"):
+        raise ValueError(f"consequents must be 'single' or 'any', got {consequents!r}")
+    counts = {frozenset(c): n for c, n in zip(itemsets["codes"], itemsets["count"])}
+    names = {c[0]: items[0] for c, items in zip(itemsets["codes"], itemsets["items"]) if len(c) == 1}
+    confidence = Fraction(str(min_confidence))
+    p, q = confidence.numerator, confidence.denominator
+    rows = []
+    for codes, n_s in zip(itemsets["codes"], itemsets["count"]):
+        if len(codes) < 2 or (max_len and len(codes) > max_len) or (min_count and n_s < min_count):
+            continue
+        whole = frozenset(codes)
+        if consequents == "single":
+            splits = [frozenset([c]) for c in codes]
+        else:
+            splits = [frozenset(s) for r in range(1, len(codes)) for s in itertools.combinations(codes, r)]
+        for consequent in splits:
+            antecedent = whole - consequent
+            n_a = counts[antecedent]
+            if n_s * q >= p * n_a:
+                rows.append((antecedent, consequent, n_s, n_a, counts[consequent]))
+    if prune_redundant:
+        rows = [row for row in rows if not _redundant(row, counts)]
+    n = n_baskets
+    frame = pd.DataFrame(rows, columns=["antecedent_codes", "consequent_codes", "count", "antecedent_count",
+                                        "consequent_count"])
+    s = frame["count"].to_numpy(dtype=float)
+    a = frame["antecedent_count"].to_numpy(dtype=float)
+    c = frame["consequent_count"].to_numpy(dtype=float)
+    frame["antecedent"] = [tuple(names[i] for i in sorted(x)) for x in frame["antecedent_codes"]]
+    frame["consequent"] = [tuple(names[i] for i in sorted(x)) for x in frame["consequent_codes"]]
+    frame["size"] = frame["antecedent_codes"].map(len) + frame["consequent_codes"].map(len)
+    frame["support"] = s / n
+    frame["confidence"] = s / a
+    frame["lift"] = s * n / (a * c)
+    frame["leverage"] = s / n - (a / n) * (c / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["conviction"] = np.where(s == a, np.inf, (1 - c / n) / (1 - s / a))
+        without = np.where(n > a, (c - s) / np.maximum(n - a, 1), 0.0)
+        top = np.maximum(s / a, without)
+        frame["zhang"] = np.where(top > 0, (s / a - without) / top, 0.0)
+    if min_lift is not None:
+        frame = frame[frame["lift"] >= min_lift]
+    columns = ["antecedent", "consequent", "size", "count", "support", "antecedent_count", "consequent_count",
+               "confidence", "lift", "leverage", "conviction", "zhang"]
+    return frame.sort_values(["lift", "count"], ascending=False, kind="stable")[columns].reset_index(drop=True)
+
+
+def _redundant(row, counts) -> bool:
+    antecedent, consequent, n_s, n_a, _ = row
+    for size in range(1, len(antecedent)):
+        for general in itertools.combinations(sorted(antecedent), size):
+            general = frozenset(general)
+            # conf(general -> C) >= conf(A -> C), in integers.
+            if counts[general | consequent] * n_a >= n_s * counts[general]:
+                return True
+    return False
+
+
+def rule_text(antecedent: tuple, consequent: tuple) -> str:
+    return "{" + ", ".join(map(str, antecedent)) + "} → {" + ", ".join(map(str, consequent)) + "}"
+
+
+# --------------------------------------------------------------------------- sequences
+
+
+def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_days: int = 30,
+                   max_items: int = 200, min_customers: int = 30, min_pair_customers: int = 10,
+                   chunk: int = 128) -> pd.DataFrame:
+    """"Bought X, then Y within N days": for item pairs among the ``max_items`` most-bought items.
+
+    For each pair (X, Y), X != Y:
+
+    - ``customers_x``: customers who bought X on a day at least ``window_days``
+      before the end of the data (so the whole window after it is observed);
+    - ``customers_x_then_y``: of those, customers who bought Y on a later
+      day, at most ``window_days`` after such an X purchase (a later day, so
+      never the same basket);
+    - ``share`` = customers_x_then_y / customers_x;
+    - ``baseline``: share of all customers who bought Y at all;
+    - ``lift`` = share / baseline: above 1, buying X makes Y more likely to
+      follow than it is for customers in general.
+
+    Pairs with fewer than ``min_customers`` X customers, or fewer than
+    ``min_pair_customers`` who went on to Y, are left out. Staples that
+    nearly everyone buys "at all" have a high baseline, so their lift stays
+    below 1; the informative pairs are the less common items.
+    Computed on per-customer day x item arrays with batched matrix products,
+    ``chunk`` customers at a time so memory stays bounded.
+    """
+    item = _item_column(transactions, level)
+    frame = pd.DataFrame({"customer": transactions["customer_id"].to_numpy(),
+                          "day": transactions["order_date"].dt.floor("D").to_numpy(),
+                          "item": item.to_numpy()})
+    n_customers = transactions["customer_id"].nunique()
+    first_day = frame["day"].min()
+    frame["day"] = (frame["day"] - first_day).dt.days
+    n_days = int(frame["day"].max()) + 1
+    frame = frame.dropna(subset=["item"])
+    top = frame.groupby("item", observed=True)["customer"].nunique().sort_values(ascending=False).iloc[:max_items]
+    frame = frame[frame["item"].isin(top.index)]
+    k = len(top)
+    customer_codes = {c: i for i, c in enumerate(frame["customer"].unique())}
+    last_start = n_days - 1 - window_days  # X on or before this day has its whole window observed
+    then = np.zeros((k, k), dtype=np.int64)
+    customers_x = np.zeros(k, dtype=np.int64)
+    customers_y = np.zeros(k, dtype=np.int64)
+    all_customers = np.array(list(customer_codes.values()))
+    item_customer = frame["customer"].map(customer_codes).to_numpy()
+    item_code = pd.Categorical(frame["item"], categories=top.index).codes
+    for start in range(0, len(all_customers), chunk):
+        stop = start + chunk
+        in_chunk = (item_customer >= start) & (item_customer < stop)
+        bought = np.zeros((min(stop, len(all_customers)) - start, n_days, k), dtype=bool)
+        bought[item_customer[in_chunk] - start, frame["day"].to_numpy()[in_chunk], item_code[in_chunk]] = True
+        x_days = bought.copy()
+        x_days[:, max(last_start + 1, 0):, :] = False
+        cumulative = np.concatenate([np.zeros((len(bought), 1, k), dtype=np.int32),
+                                     np.cumsum(x_days, axis=1, dtype=np.int32)], axis=1)
+        lower = np.clip(np.arange(n_days) - window_days, 0, None)
+        # X bought on one of the window_days days before day d.
+        # cumulative[:, j] counts X days before day j, so this counts days d - N .. d - 1.
+        recent_x = (cumulative[:, :n_days, :] - cumulative[:, lower, :]) > 0
+        pairs = np.matmul(recent_x.transpose(0, 2, 1).astype(np.float32), bought.astype(np.float32)) > 0
+        then += pairs.sum(axis=0)
+        customers_x += x_days.any(axis=1).sum(axis=0)
+        customers_y += bought.any(axis=1).sum(axis=0)
+    names = readable_names(transactions, level, top.index)
+    xs, ys = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    out = pd.DataFrame({"x": names[xs.ravel()], "y": names[ys.ravel()],
+                        "customers_x": customers_x[xs.ravel()], "customers_x_then_y": then.ravel(),
+                        "customers_y": customers_y[ys.ravel()]})
+    out = out[(xs.ravel() != ys.ravel()) & (out["customers_x"] >= min_customers)
+              & (out["customers_x_then_y"] >= min_pair_customers)].copy()
+    out["share"] = out["customers_x_then_y"] / out["customers_x"]
+    out["baseline"] = out["customers_y"] / n_customers
+    out["lift"] = out["share"] / out["baseline"]
+    out["window_days"] = window_days
+    return out.sort_values(["lift", "customers_x_then_y"], ascending=False).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+class BasketAnalysis:
+    """Itemsets, rules and sequences for one transaction table.
+
+    Parameters
+    ----------
+    level : {"product_id", "category", "department"}
+    min_support : float or int
+        Fraction of baskets, or an absolute basket count.
+    min_confidence, consequents, max_len, min_count, prune_redundant
+        See :func:`association_rules`.
+    engine : str
+        See :data:`ENGINES`.
+    window_days, sequence_items, min_sequence_customers
+        See :func:`sequence_rules`.
+    """
+
+    def __init__(self, level: str = "category", min_support: float | int = 0.01, min_confidence: float = 0.3,
+                 consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
+                 prune_redundant: bool = True, engine: str = "hmine-projected", window_days: int = 30,
+                 sequence_items: int = 200, min_sequence_customers: int = 30):
+        self.level = level
+        self.min_support = min_support
+        self.min_confidence = min_confidence
+        self.consequents = consequents
+        self.max_len = max_len
+        self.min_count = min_count
+        self.prune_redundant = prune_redundant
+        self.engine = engine
+        self.window_days = window_days
+        self.sequence_items = sequence_items
+        self.min_sequence_customers = min_sequence_customers
+
+    def fit(self, transactions: pd.DataFrame) -> "BasketAnalysis":
+        start = time.perf_counter()
+        self.encoded_ = encode(transactions, self.level, self.min_support)
+        self.itemsets_ = mine(self.encoded_, self.max_len, self.engine)
+        self.mining_seconds_ = time.perf_counter() - start
+        self.rules_ = association_rules(self.itemsets_, self.encoded_.n_baskets, self.min_confidence,
+                                        self.consequents, self.max_len, self.min_count,
+                                        prune_redundant=self.prune_redundant)
+        self.sequences_ = sequence_rules(transactions, self.level, self.window_days, self.sequence_items,
+                                         self.min_sequence_customers)
+        self.metrics_ = self._metrics()
+        return self
+
+    def _metrics(self) -> dict[str, Any]:
+        rules = self.rules_
+        top = rules.iloc[0] if len(rules) else None
+        return {
+            "baskets": int(self.encoded_.n_baskets),
+            "items": int(self.encoded_.n_items),
+            "frequent_items": int(len(self.encoded_.items)),
+            "level": self.level,
+            "min_support": self.min_support,
+            "min_count": int(self.encoded_.min_count),
+            "min_confidence": self.min_confidence,
+            "itemsets": int(len(self.itemsets_)),
+            "rules": int(len(rules)),
+            "top_rule": None if top is None else rule_text(top["antecedent"], top["consequent"]),
+            "top_lift": None if top is None else float(top["lift"]),
+            "sequences": int(len(self.sequences_)),
+            "window_days": self.window_days,
+            "engine": f"{self.engine}: {ENGINES[self.engine]}",
+            "mining_seconds": round(self.mining_seconds_, 3),
+        }
+
+
+# --------------------------------------------------------------------------- by segment
+
+
+def load_segments(output_dir, metrics_path) -> pd.DataFrame | None:
+    """The segments export of the same run (see :func:`crmlab.report.ran_in_this_run`), or None."""
+    from pathlib import Path
+
+    from .report import ran_in_this_run
+
+    path = Path(output_dir) / "customer_segments.parquet"
+    if not path.exists() or not ran_in_this_run("segments", metrics_path):
+        return None
+    return pd.read_parquet(path, columns=["customer_id", "rfm_segment"])
+
+
+def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysis: "BasketAnalysis",
+                     top: int = 3, min_baskets: int = 500, min_rule_baskets: int = 30) -> pd.DataFrame:
+    """The top rules (by lift) within each RFM segment's baskets.
+
+    Same thresholds as the whole analysis, except that a rule must hold in
+    at least ``min_rule_baskets`` of the segment's baskets: in a small
+    segment, 1% is a handful of baskets, which would flood the table with
+    chance combinations (and take long to mine). Segments with fewer than
+    ``min_baskets`` baskets are left out.
+    """
+    lines = transactions.merge(segments, on="customer_id", how="inner")
+    rows = []
+    for segment, part in lines.groupby("rfm_segment", observed=True, sort=False):
+        if part["order_id"].nunique() < min_baskets:
+            continue
+        relative = min_basket_count(analysis.min_support, part["order_id"].nunique())
+        encoded = encode(part, analysis.level, max(relative, min_rule_baskets))
+        rules = association_rules(mine(encoded, analysis.max_len, analysis.engine, workers=1), encoded.n_baskets,
+                                  analysis.min_confidence, analysis.consequents, analysis.max_len,
+                                  analysis.min_count, prune_redundant=analysis.prune_redundant)
+        for _, rule in rules.head(top).iterrows():
+            rows.append({"segment": segment, "baskets": encoded.n_baskets,
+                         "rule": rule_text(rule["antecedent"], rule["consequent"]),
+                         "count": rule["count"], "support": rule["support"], "confidence": rule["confidence"],
+                         "lift": rule["lift"]})
+    return pd.DataFrame(rows, columns=["segment", "baskets", "rule", "count", "support", "confidence", "lift"])
+
+
+# --------------------------------------------------------------------------- plain words
+
+
+def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The top rules as people read them: rule text, basket count, support %, confidence, lift."""
+    head = rules.head(top)
+    return pd.DataFrame({"rule": [rule_text(a, c) for a, c in zip(head["antecedent"], head["consequent"])],
+                         "baskets": head["count"].to_numpy(), "support": head["support"].to_numpy(),
+                         "confidence": head["confidence"].to_numpy(), "lift": head["lift"].to_numpy()})
+
+
+def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:
+    from .report import number, pct
+
+    level = {"product_id": "products", "category": "categories", "department": "departments"}[metrics["level"]]
+    text = (f"**{number(metrics['baskets'])} baskets over {number(metrics['items'])} {level}: "
+            f"{number(metrics['itemsets'])} combinations are bought together in at least "
+            f"{number(metrics['min_count'])} baskets, giving {number(metrics['rules'])} rules.**")
+    if len(rules):
+        top = rules.iloc[0]
+        text += (f" The strongest: {rule_text(top['antecedent'], top['consequent'])}, "
+                 f"{pct(top['confidence'])} of baskets with the first also hold the second, "
+                 f"{top['lift']:.1f} times more often than in an average basket.")
+    return text
+
+
+def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
+    """A short paragraph of actions drawn from the top rules and sequences."""
+    from .report import pct
+
+    parts = []
+    if len(rules):
+        top = rules.iloc[0]
+        parts.append(f"**Placement:** put {', '.join(top['antecedent'])} near {', '.join(top['consequent'])}, "
+                     f"or link them online; they are bought together {top['lift']:.1f} times more often than chance.")
+        bundle = rules.sort_values(["count", "lift"], ascending=False).iloc[0]
+        parts.append(f"**Bundles:** {rule_text(bundle['antecedent'], bundle['consequent'])} is the most common "
+                     f"strong pair ({bundle['count']:,} baskets, confidence {pct(bundle['confidence'])}): a "
+                     "natural bundle or multi-buy offer.")
+    if len(sequences):
+        seq = sequences.iloc[0]
+        parts.append(f"**Cross-sell:** {pct(seq['share'])} of customers who buy {seq['x']} buy {seq['y']} within "
+                     f"{seq['window_days']} days, against {pct(seq['baseline'])} of all customers: follow a "
+                     f"{seq['x']} purchase with a {seq['y']} offer.")
+    return " ".join(parts) if parts else "No rule or sequence passed the thresholds; lower the minimum support."
+
+
+def item_caption(itemsets: pd.DataFrame) -> str:
+    from .report import pct
+
+    top = itemsets[itemsets["size"] == 1].iloc[0]
+    return (f"The most common item, {top['items'][0]}, is in {pct(top['support'])} of baskets; rules about "
+            "very common items have high confidence but low lift.")
+
+
+def sequence_caption(sequences: pd.DataFrame) -> str:
+    from .report import pct
+
+    if sequences.empty:
+        return "No sequence passed the thresholds."
+    top = sequences.iloc[0]
+    return (f"Dark bars: share of X buyers who bought Y within {top['window_days']} days; light bars: share of all "
+            f"customers who bought Y at all. The top pair is {top['x']} → {top['y']} "
+            f"({pct(top['share'])} against {pct(top['baseline'])}).")
