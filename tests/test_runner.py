@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FIXTURE, ROOT
 from crmlab import cli, data
-from crmlab.config import parse_config
+from crmlab.config import ConfigError, parse_config
 from crmlab.runner import NotebookFailed, run
 
 
@@ -197,3 +197,33 @@ def test_segments_metrics_match_the_export(good_run):
     assert "mean_clv" in html and "No CLV results from this run" not in html
     index = (latest / "index.html").read_text()
     assert 'href="segments.html"' in index
+
+
+def test_baskets_metrics_match_the_exports(good_run):
+    tmp_path, config, _ = good_run
+    latest = tmp_path / "reports" / "latest"
+    metrics = json.loads((latest / "metrics.json").read_text())["baskets"]
+    assert {"baskets", "items", "level", "min_support", "itemsets", "rules", "top_rule", "top_lift", "sequences",
+            "engine", "mining_seconds"} <= set(metrics)
+    table = pd.read_parquet(FIXTURE / "transactions.parquet")
+    assert metrics["level"] == "category"
+    assert metrics["baskets"] == table.dropna(subset=["category"])["order_id"].nunique()
+    assert metrics["items"] == table["category"].nunique()
+    rules = pd.read_parquet(config.processed_dir / "basket_rules.parquet")
+    assert len(rules) == metrics["rules"] and rules["lift"].max() == pytest.approx(metrics["top_lift"])
+    assert (rules["count"] >= metrics["min_count"]).all() and (rules["confidence"] >= 0.3).all()
+    sequences = pd.read_csv(config.processed_dir / "basket_sequences.csv")
+    assert len(sequences) == metrics["sequences"]
+    assert metrics["engine"].startswith("hmine-projected")
+    html = (latest / "baskets.html").read_text()
+    # Segments ran in the same run, so the per-segment table is there.
+    assert "No segments from this run" not in html and "Placement" in html
+
+
+def test_a_report_switched_off_in_the_config_is_not_run(tmp_path):
+    raw, _ = fixture_config(tmp_path)
+    raw["notebooks"] = {"baskets": False}
+    config = parse_config(raw)
+    assert config.skipped == ["baskets"] and "baskets" not in config.notebooks
+    with pytest.raises(ConfigError, match="baskets switched off"):
+        run(config, only=["baskets"], out_dir=tmp_path / "reports", log=lambda _: None)

@@ -123,7 +123,9 @@ def encode(transactions: pd.DataFrame, level: str = "category", min_support: flo
         codes = item.cat.codes.to_numpy()[present].astype(np.int64)
         names = np.asarray(item.cat.categories, dtype=object)
     else:
-        codes, uniques = pd.factorize(item.to_numpy()[present])
+        # Factorised as a Series: going through a NumPy object array would turn
+        # every line's string into a Python object (60 MiB for 0.5M lines).
+        codes, uniques = pd.factorize(item[present])
         names = np.asarray(uniques, dtype=object)
     n_baskets = int(baskets.max()) + 1 if len(baskets) else 0
     if n_baskets == 0:
@@ -183,11 +185,13 @@ def mine(encoded: Encoded, max_len: int | None = None, engine: str = "hmine-proj
             multi = _mine_frame(X, encoded, max_len, engine)
     singles = [((i,), int(c)) for i, c in enumerate(encoded.item_counts)]
     rows = [(codes, count) for codes, count in singles + multi if count >= encoded.min_count]
+    # A fixed order whatever the engine or the number of processes.
+    rows.sort(key=lambda row: (len(row[0]), -row[1], row[0]))
     frame = pd.DataFrame(rows, columns=["codes", "count"])
     frame["items"] = [tuple(encoded.items[list(c)]) for c in frame["codes"]]
     frame["size"] = frame["codes"].map(len)
     frame["support"] = frame["count"] / encoded.n_baskets
-    return frame.sort_values(["size", "count"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return frame
 
 
 # The matrix the worker processes mine, inherited through fork instead of pickled.

@@ -1,0 +1,225 @@
+"""Baskets: exact counts and thresholds, engines that agree, bounded memory, sequences."""
+
+import itertools
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FIXTURE, ROOT
+from crmlab import baskets
+
+REFERENCE = ROOT.parent / "shared" / "reference"
+needs_reference = pytest.mark.skipif(not (REFERENCE / "groceries" / "baskets.csv").exists(),
+                                     reason="../shared/reference is not next to this checkout")
+
+
+def lines_from(baskets_items: list[list[str]]) -> pd.DataFrame:
+    rows = [(b, item) for b, items in enumerate(baskets_items) for item in items]
+    return pd.DataFrame(rows, columns=["order_id", "category"])
+
+
+def brute_force_itemsets(baskets_items, min_count):
+    counts = {}
+    for items in baskets_items:
+        items = sorted(set(items))
+        for size in range(1, len(items) + 1):
+            for combo in itertools.combinations(items, size):
+                counts[combo] = counts.get(combo, 0) + 1
+    return {frozenset(k): v for k, v in counts.items() if v >= min_count}
+
+
+# --------------------------------------------------------------------------- counts and engines
+
+
+def test_min_basket_count_is_exact():
+    assert baskets.min_basket_count(0.001, 9835) == 10  # 9.835 baskets -> at least 10
+    assert baskets.min_basket_count(0.01, 155_659) == 1557
+    assert baskets.min_basket_count(0.25, 8) == 2  # exactly on it
+    assert baskets.min_basket_count(40, 1000) == 40
+    with pytest.raises(ValueError):
+        baskets.min_basket_count(0, 10)
+    with pytest.raises(ValueError):
+        baskets.min_basket_count(2.5, 10)
+
+
+@pytest.mark.parametrize("engine", list(baskets.ENGINES))
+def test_every_engine_finds_exactly_the_brute_force_itemsets(engine):
+    rng = np.random.default_rng(3)
+    items = list("abcdefghij")
+    popularity = np.linspace(0.6, 0.05, len(items))
+    data = [[i for i, p in zip(items, popularity) if rng.random() < p] for _ in range(300)]
+    data.append(["a", "a", "b"])  # a repeated line counts once
+    encoded = baskets.encode(lines_from(data), "category", 12)
+    found = baskets.mine(encoded, engine=engine, workers=1)
+    ours = {frozenset(s): n for s, n in zip(found["items"], found["count"])}
+    assert ours == brute_force_itemsets(data, 12)
+    assert encoded.n_baskets == sum(1 for items in data if items)  # an empty basket is no basket
+    assert found["support"].equals(found["count"] / encoded.n_baskets)
+
+
+def test_parallel_and_single_process_agree():
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    encoded = baskets.encode(lines, "category", 0.01)
+    one = baskets.mine(encoded, workers=1)
+    two = baskets.mine(encoded, workers=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert encoded.n_baskets == lines.dropna(subset=["category"])["order_id"].nunique()
+
+
+def test_baskets_without_the_item_level_do_not_count():
+    lines = pd.DataFrame({"order_id": [1, 1, 2, 3], "category": ["x", "y", None, "x"]})
+    encoded = baskets.encode(lines, "category", 1)
+    assert encoded.n_baskets == 2
+    with pytest.raises(ValueError, match="item level 'department' is not a column"):
+        baskets.encode(lines, "department", 1)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_a_rule_exactly_on_the_confidence_threshold_is_kept():
+    # 20 baskets with A, 16 of them with B: confidence 16/20 = 0.8, which is 0.7999999999999999 as a float division
+    # of supports, so a float comparison with 0.8 loses it.
+    data = [["A", "B"]] * 16 + [["A"]] * 4 + [["C"]] * 5
+    encoded = baskets.encode(lines_from(data), "category", 1)
+    rules = baskets.association_rules(baskets.mine(encoded), encoded.n_baskets, 0.8)
+    kept = rules[(rules["antecedent"] == ("A",)) & (rules["consequent"] == ("B",))]
+    assert len(kept) == 1 and kept.iloc[0]["count"] == 16
+    assert (16 / 25) / (20 / 25) < 0.8  # the float trap being guarded against
+
+
+def test_rule_measures_by_hand():
+    # 10 baskets: A in 5, B in 4, A and B together in 3.
+    data = [["A", "B"]] * 3 + [["A"]] * 2 + [["B"]] + [["C"]] * 4
+    encoded = baskets.encode(lines_from(data), "category", 1)
+    rules = baskets.association_rules(baskets.mine(encoded), encoded.n_baskets, 0.0)
+    rule = rules[(rules["antecedent"] == ("A",)) & (rules["consequent"] == ("B",))].iloc[0]
+    assert rule["support"] == pytest.approx(0.3) and rule["confidence"] == pytest.approx(0.6)
+    assert rule["lift"] == pytest.approx(0.6 / 0.4)
+    assert rule["leverage"] == pytest.approx(0.3 - 0.5 * 0.4)
+    assert rule["conviction"] == pytest.approx((1 - 0.4) / (1 - 0.6))
+    # Zhang: confidence with A 0.6, without A 1/5 = 0.2 -> (0.6 - 0.2) / 0.6
+    assert rule["zhang"] == pytest.approx((0.6 - 0.2) / 0.6)
+
+
+def test_rule_measures_equal_mlxtend():
+    from mlxtend.frequent_patterns import association_rules as mlxtend_rules
+
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    encoded = baskets.encode(lines, "category", 0.02)
+    itemsets = baskets.mine(encoded)
+    ours = baskets.association_rules(itemsets, encoded.n_baskets, 0.3, consequents="any")
+    frame = pd.DataFrame({"support": itemsets["support"], "itemsets": [frozenset(i) for i in itemsets["items"]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = mlxtend_rules(frame, num_itemsets=encoded.n_baskets, metric="confidence", min_threshold=0.3)
+    theirs = theirs.set_index([theirs["antecedents"].map(frozenset), theirs["consequents"].map(frozenset)])
+    ours = ours.set_index([ours["antecedent"].map(frozenset), ours["consequent"].map(frozenset)])
+    common = ours.index.intersection(theirs.index)
+    assert len(common) >= 0.99 * len(ours) and len(common) > 50
+    for column in ("support", "confidence", "lift", "leverage", "conviction"):
+        np.testing.assert_allclose(ours.loc[common, column], theirs.loc[common, column], rtol=1e-9, err_msg=column)
+    np.testing.assert_allclose(ours.loc[common, "zhang"], theirs.loc[common, "zhangs_metric"], rtol=1e-9, atol=1e-12)
+
+
+def test_rule_options():
+    data = ([["A", "B", "C"]] * 6 + [["A", "B"]] * 2 + [["A", "C"]] * 2 + [["B", "C"]] * 2 + [["D"]] * 3)
+    encoded = baskets.encode(lines_from(data), "category", 1)
+    itemsets = baskets.mine(encoded)
+    single = baskets.association_rules(itemsets, encoded.n_baskets, 0.5)
+    assert (single["consequent"].map(len) == 1).all()
+    anything = baskets.association_rules(itemsets, encoded.n_baskets, 0.5, consequents="any")
+    assert (anything["consequent"].map(len) == 2).any() and len(anything) > len(single)
+    assert (baskets.association_rules(itemsets, encoded.n_baskets, 0.5, max_len=2)["size"] == 2).all()
+    assert set(baskets.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=7)["count"]) == {6, 8} - {6}
+    assert baskets.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=9).empty
+    # {A, B} -> C has confidence 6/8; {A} -> C has 8/10: the longer rule adds nothing and is pruned.
+    pruned = baskets.association_rules(itemsets, encoded.n_baskets, 0.5, prune_redundant=True)
+    assert not ((pruned["antecedent"] == ("A", "B")) & (pruned["consequent"] == ("C",))).any()
+    assert ((pruned["antecedent"] == ("A",)) & (pruned["consequent"] == ("C",))).any()
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+@needs_reference
+def test_groceries_known_answers():
+    lines = pd.read_csv(REFERENCE / "groceries" / "baskets.csv").rename(
+        columns={"basket_id": "order_id", "item": "category"})
+    encoded = baskets.encode(lines, "category", 0.001)
+    itemsets = baskets.mine(encoded)
+    assert encoded.n_baskets == 9835 and encoded.min_count == 10
+    assert len(itemsets) == 13_492
+    assert len(baskets.association_rules(itemsets, encoded.n_baskets, 0.5)) == 5_668
+    rules = baskets.association_rules(itemsets, encoded.n_baskets, 0.8)
+    assert len(rules) == 410
+    assert rules["size"].value_counts().sort_index().to_dict() == {3: 29, 4: 229, 5: 140, 6: 12}
+    assert (rules["count"] * 5 > 4 * rules["antecedent_count"]).sum() == 371  # strictly above 0.8
+    top = rules.iloc[0]
+    assert set(top["antecedent"]) == {"liquor", "red/blush wine"} and top["consequent"] == ("bottled beer",)
+    assert round(top["lift"], 2) == 11.24 and round(top["confidence"], 3) == 0.905
+    for engine in ("hmine", "fpgrowth"):
+        assert len(baskets.mine(encoded, engine=engine)) == 13_492
+
+
+@needs_reference
+def test_online_retail_wide_item_space_in_bounded_memory():
+    lines = pd.read_csv(REFERENCE / "online-retail-baskets" / "baskets.csv").rename(
+        columns={"basket_id": "order_id", "item": "product_id"})
+    tracemalloc.start()
+    encoded = baskets.encode(lines, "product_id", 0.01)
+    found = baskets.mine(encoded, workers=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(found) == 721  # the reference's answer at support 0.01
+    # A dense baskets x items matrix would be 28,816 x 4,631 cells (127 MiB as bool).
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_wide_sparse_input_never_becomes_a_dense_matrix():
+    # 50,000 baskets over 40,000 items: dense, that is 2 GB of bool; only a few dozen items are frequent.
+    rng = np.random.default_rng(0)
+    n_lines = 400_000
+    popular = rng.integers(0, 40, n_lines // 4)
+    rare = rng.integers(40, 40_000, n_lines - len(popular))
+    lines = pd.DataFrame({"order_id": rng.integers(0, 50_000, n_lines),
+                          "product_id": np.concatenate([popular, rare])})
+    tracemalloc.start()
+    encoded = baskets.encode(lines, "product_id", 0.005)
+    found = baskets.mine(encoded, workers=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert encoded.n_items > 39_000 and len(encoded.items) == 40
+    assert len(found) >= 40
+    assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+# --------------------------------------------------------------------------- sequences
+
+
+def test_sequences_by_hand():
+    day = pd.Timestamp("2021-01-01")
+
+    def line(customer, order, offset, category):
+        return {"customer_id": customer, "order_id": order, "order_date": day + pd.Timedelta(days=offset),
+                "category": category}
+
+    rows = [
+        line(1, 1, 0, "tv"), line(1, 2, 10, "speakers"),        # within 30 days: counts
+        line(2, 3, 0, "tv"), line(2, 4, 45, "speakers"),        # too late
+        line(3, 5, 5, "tv"), line(3, 5, 5, "speakers"),         # same basket: does not count
+        line(4, 6, 2, "speakers"),                               # no tv
+        line(5, 7, 80, "tv"), line(5, 8, 85, "speakers"),       # tv too close to the end to observe 30 days
+        line(6, 9, 100, "cable"),
+    ]
+    sequences = baskets.sequence_rules(pd.DataFrame(rows), "category", 30, min_customers=1, min_pair_customers=1)
+    row = sequences[(sequences["x"] == "tv") & (sequences["y"] == "speakers")].iloc[0]
+    assert row["customers_x"] == 3 and row["customers_x_then_y"] == 1
+    assert row["share"] == pytest.approx(1 / 3)
+    assert row["baseline"] == pytest.approx(5 / 6)  # customers 1-5 bought speakers at some point
+    assert row["lift"] == pytest.approx((1 / 3) / (5 / 6))
+    assert not ((sequences["x"] == "speakers") & (sequences["y"] == "tv")).any()
