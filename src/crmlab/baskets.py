@@ -562,7 +562,8 @@ def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     head = rules.head(top)
     return pd.DataFrame({"rule": [rule_text(a, c) for a, c in zip(head["antecedent"], head["consequent"])],
                          "baskets": head["count"].to_numpy(), "support": head["support"].to_numpy(),
-                         "confidence": head["confidence"].to_numpy(), "lift": head["lift"].to_numpy()})
+                         "confidence": head["confidence"].to_numpy(), "lift": head["lift"].to_numpy()},
+                        index=pd.RangeIndex(1, len(head) + 1, name="rank"))
 
 
 def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:

@@ -317,6 +317,8 @@ def rules_matrix(rules: pd.DataFrame, top: int = 20) -> plt.Axes:
     fig, ax = plt.subplots(figsize=(11, 0.4 * len(matrix) + 3))
     sns.heatmap(matrix, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "Lift (ratio)"})
     ax.set_title(f"The top {len(head)} rules by lift")
+    ax.tick_params(axis="x", rotation=30)
+    plt.setp(ax.get_xticklabels(), ha="right")
     ax.set_xlabel("Then also bought")
     ax.set_ylabel("If the basket holds")
     fig.tight_layout()
