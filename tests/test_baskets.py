@@ -3,7 +3,6 @@
 import itertools
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

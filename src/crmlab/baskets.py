@@ -515,15 +515,13 @@ class BasketAnalysis:
 
 
 def load_segments(output_dir, metrics_path) -> pd.DataFrame | None:
-    """The segments export of the same run (see :func:`crmlab.report.ran_in_this_run`), or None."""
+    """The segments export of the same run (customer_id, rfm_segment), or None."""
     from pathlib import Path
 
-    from .report import ran_in_this_run
+    from .report import same_run_export
 
-    path = Path(output_dir) / "customer_segments.parquet"
-    if not path.exists() or not ran_in_this_run("segments", metrics_path):
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "rfm_segment"])
+    return same_run_export("segments", Path(output_dir) / "customer_segments.parquet", metrics_path,
+                           columns=["customer_id", "rfm_segment"])
 
 
 def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysis: "BasketAnalysis",

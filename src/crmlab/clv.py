@@ -272,8 +272,9 @@ class FitResult:
     fitter: Any = field(repr=False)
 
     def params_table(self) -> pd.DataFrame:
-        return pd.DataFrame({"estimate": self.params,
-                             "standard_error": {k: (np.nan if v is None else v)
+        """Estimates and standard errors as the report shows them ("not identified" instead of NaN)."""
+        return pd.DataFrame({"estimate": {k: f"{v:.4g}" for k, v in self.params.items()},
+                             "standard_error": {k: ("not identified" if v is None else f"{v:.3g}")
                                                 for k, v in self.standard_errors.items()}})
 
 

@@ -143,6 +143,16 @@ def ran_in_this_run(notebook: str, metrics_path: str | Path | None) -> bool:
     return path.exists() and notebook in json.loads(path.read_text())
 
 
+def same_run_export(notebook: str, path: str | Path, metrics_path: str | Path | None, columns=None):
+    """Another report's export as a DataFrame, if that report ran in this run (see :func:`ran_in_this_run`); else None."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists() or not ran_in_this_run(notebook, metrics_path):
+        return None
+    return pd.read_parquet(path, columns=columns)
+
+
 def record_metrics(notebook: str, metrics: dict[str, Any], path: str | Path | None = None) -> dict[str, Any]:
     """Record a notebook's headline figures under its name in ``metrics.json``.
 

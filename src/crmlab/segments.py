@@ -617,10 +617,7 @@ def segment_cluster_crosstab(segments: pd.Series, labels: pd.Series) -> pd.DataF
 
 
 def load_clv(output_dir: str | Path, metrics_path: str | Path | None) -> pd.DataFrame | None:
-    """The CLV export of the same run (see :func:`crmlab.report.ran_in_this_run`), or None."""
-    from .report import ran_in_this_run
+    """The CLV export of the same run, or None."""
+    from .report import same_run_export
 
-    path = Path(output_dir) / "customer_clv.parquet"
-    if not path.exists() or not ran_in_this_run("clv", metrics_path):
-        return None
-    return pd.read_parquet(path)
+    return same_run_export("clv", Path(output_dir) / "customer_clv.parquet", metrics_path)
