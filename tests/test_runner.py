@@ -194,7 +194,7 @@ def test_segments_metrics_match_the_export(good_run):
     assert (config.processed_dir / "customer_segments.csv").exists()
     html = (latest / "segments.html").read_text()
     # CLV ran in the same run, so the CLV-per-segment table is there.
-    assert "mean_clv" in html and "No CLV results from this run" not in html
+    assert "Mean CLV" in html and "No CLV results from this run" not in html
     index = (latest / "index.html").read_text()
     assert 'href="segments.html"' in index
 

@@ -88,7 +88,32 @@ def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), cu
             out[column] = out[column].map(lambda v: f"{v:,.2f}")
         elif out[column].dtype.kind in "iu":
             out[column] = out[column].map(number)
+    out.columns = [header(c) for c in out.columns]
+    if out.index.name:
+        out.index.name = header(out.index.name)
     return out
+
+
+# Words that stay in capitals (or take a fixed form) in table headers.
+_HEADER_WORDS = {"clv": "CLV", "rfm": "RFM", "abc": "ABC", "aov": "AOV", "mae": "MAE", "rmse": "RMSE",
+                 "alive": "P(alive)", "id": "ID", "v": "V", "x": "X", "y": "Y"}
+
+
+def header(name: Any) -> Any:
+    """A column name as a table header: ``mean_p_alive`` -> ``Mean P(alive)``, ``clv_share`` -> ``CLV share``.
+
+    Examples
+    --------
+    >>> [header(n) for n in ["mean_p_alive", "clv_share", "cramers_v", "customers_x_then_y", 3]]
+    ['Mean P(alive)', 'CLV share', 'Cramers V', 'Customers X then Y', 3]
+    """
+    if not isinstance(name, str):
+        return name
+    words = name.replace("p_alive", "alive").split("_")
+    words = [_HEADER_WORDS.get(w, w) for w in words]
+    first = words[0]
+    words[0] = first if first != first.lower() else first[:1].upper() + first[1:]
+    return " ".join(words)
 
 
 def show(markdown: str) -> None:
