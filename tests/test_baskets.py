@@ -175,8 +175,8 @@ def test_online_retail_wide_item_space_in_bounded_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(found) == 721  # the reference's answer at support 0.01
-    # A dense baskets x items matrix would be 28,816 x 4,631 cells (127 MiB as bool).
-    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    # A dense baskets x items matrix would be 28,816 x 4,631 cells (127 MiB as bool); measured here: 36 MiB.
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
 def test_wide_sparse_input_never_becomes_a_dense_matrix():
@@ -194,7 +194,7 @@ def test_wide_sparse_input_never_becomes_a_dense_matrix():
     tracemalloc.stop()
     assert encoded.n_items > 39_000 and len(encoded.items) == 40
     assert len(found) >= 40
-    assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # measured here: 16 MiB
 
 
 # --------------------------------------------------------------------------- sequences
