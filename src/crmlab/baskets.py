@@ -24,15 +24,20 @@ decides speed and memory more than the algorithm does:
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import time
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
+
+from .report import number, pct, same_run_export
 
 LEVELS = ("product_id", "category", "department")
 
@@ -227,9 +232,6 @@ def _mine_items(items: list[int]) -> list[tuple[tuple[int, ...], int]]:
 
 def _mine_projected(X: np.ndarray, min_count: int, n_baskets: int, max_len: int | None,
                     workers: int | None) -> list[tuple[tuple[int, ...], int]]:
-    import multiprocessing
-    import os
-
     if workers is None:
         workers = min(4, os.cpu_count() or 1) if X.size >= PARALLEL_CELLS else 1
     # Items as rows: finding the baskets of one item reads contiguous memory.
@@ -402,26 +404,25 @@ def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_d
     top = frame.groupby("item", observed=True)["customer"].nunique().sort_values(ascending=False).iloc[:max_items]
     frame = frame[frame["item"].isin(top.index)]
     k = len(top)
-    customer_codes = {c: i for i, c in enumerate(frame["customer"].unique())}
+    customer, _ = pd.factorize(frame["customer"])
+    n_with_items = int(customer.max()) + 1
+    day = frame["day"].to_numpy()
+    item_code = pd.Categorical(frame["item"], categories=top.index).codes
     last_start = n_days - 1 - window_days  # X on or before this day has its whole window observed
+    lower = np.clip(np.arange(n_days) - window_days, 0, None)
     then = np.zeros((k, k), dtype=np.int64)
     customers_x = np.zeros(k, dtype=np.int64)
     customers_y = np.zeros(k, dtype=np.int64)
-    all_customers = np.array(list(customer_codes.values()))
-    item_customer = frame["customer"].map(customer_codes).to_numpy()
-    item_code = pd.Categorical(frame["item"], categories=top.index).codes
-    for start in range(0, len(all_customers), chunk):
-        stop = start + chunk
-        in_chunk = (item_customer >= start) & (item_customer < stop)
-        bought = np.zeros((min(stop, len(all_customers)) - start, n_days, k), dtype=bool)
-        bought[item_customer[in_chunk] - start, frame["day"].to_numpy()[in_chunk], item_code[in_chunk]] = True
+    for start in range(0, n_with_items, chunk):
+        stop = min(start + chunk, n_with_items)
+        in_chunk = (customer >= start) & (customer < stop)
+        bought = np.zeros((stop - start, n_days, k), dtype=bool)
+        bought[customer[in_chunk] - start, day[in_chunk], item_code[in_chunk]] = True
         x_days = bought.copy()
         x_days[:, max(last_start + 1, 0):, :] = False
         cumulative = np.concatenate([np.zeros((len(bought), 1, k), dtype=np.int32),
                                      np.cumsum(x_days, axis=1, dtype=np.int32)], axis=1)
-        lower = np.clip(np.arange(n_days) - window_days, 0, None)
-        # X bought on one of the window_days days before day d.
-        # cumulative[:, j] counts X days before day j, so this counts days d - N .. d - 1.
+        # cumulative[:, j] counts X days before day j, so this marks X bought on days d - N .. d - 1.
         recent_x = (cumulative[:, :n_days, :] - cumulative[:, lower, :]) > 0
         pairs = np.matmul(recent_x.transpose(0, 2, 1).astype(np.float32), bought.astype(np.float32)) > 0
         then += pairs.sum(axis=0)
@@ -516,10 +517,6 @@ class BasketAnalysis:
 
 def load_segments(output_dir, metrics_path) -> pd.DataFrame | None:
     """The segments export of the same run (customer_id, rfm_segment), or None."""
-    from pathlib import Path
-
-    from .report import same_run_export
-
     return same_run_export("segments", Path(output_dir) / "customer_segments.parquet", metrics_path,
                            columns=["customer_id", "rfm_segment"])
 
@@ -555,6 +552,14 @@ def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysi
 # --------------------------------------------------------------------------- plain words
 
 
+def rules_export(rules: pd.DataFrame) -> pd.DataFrame:
+    """Rules with antecedent and consequent as text ("A + B"), for CSV and Parquet."""
+    def text(items):
+        return " + ".join(map(str, items))
+
+    return rules.assign(antecedent=rules["antecedent"].map(text), consequent=rules["consequent"].map(text))
+
+
 def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     """The top rules as people read them: rule text, basket count, support %, confidence, lift."""
     head = rules.head(top)
@@ -565,8 +570,6 @@ def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
 
 
 def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:
-    from .report import number, pct
-
     level = {"product_id": "products", "category": "categories", "department": "departments"}[metrics["level"]]
     text = (f"**{number(metrics['baskets'])} baskets over {number(metrics['items'])} {level}: "
             f"{number(metrics['itemsets'])} combinations are bought together in at least "
@@ -581,8 +584,6 @@ def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:
 
 def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
     """A short paragraph of actions drawn from the top rules and sequences."""
-    from .report import pct
-
     parts = []
     if len(rules):
         top = rules.iloc[0]
@@ -601,16 +602,12 @@ def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
 
 
 def item_caption(itemsets: pd.DataFrame) -> str:
-    from .report import pct
-
     top = itemsets[itemsets["size"] == 1].iloc[0]
     return (f"The most common item, {top['items'][0]}, is in {pct(top['support'])} of baskets; rules about "
             "very common items have high confidence but low lift.")
 
 
 def sequence_caption(sequences: pd.DataFrame) -> str:
-    from .report import pct
-
     if sequences.empty:
         return "No sequence passed the thresholds."
     top = sequences.iloc[0]

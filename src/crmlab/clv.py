@@ -36,6 +36,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from .report import money, number
+
 with warnings.catch_warnings():
     # lifetimes 0.11 triggers pandas deprecation warnings at import time.
     warnings.simplefilter("ignore")
@@ -57,6 +59,9 @@ MODELS = {
 
 # Kotler's five relationship levels, from the least to the most intensive.
 RELATIONSHIP_LEVELS = ("basic", "reactive", "accountable", "proactive", "partnership")
+# Yearly contact cost per customer at each level, in the data's currency.
+DEFAULT_CONTACT_COSTS = {"basic": 0.0, "reactive": 5.0, "accountable": 25.0, "proactive": 75.0,
+                         "partnership": 250.0}
 
 # The documented fitting ladder, tried in order until a step succeeds. Each
 # step keeps what the previous ones added. On real data lifetimes' fit fails
@@ -329,26 +334,31 @@ class _BGNBDLikelihood:
         return value, grad * params + 2 * self.penalizer * params ** 2
 
 
+def _purchase_nll(model: str, frequency, recency, T, weights, penalizer: float = 0.0):
+    """Mean negative log-likelihood per customer, as a function of the log-parameters (no gradient)."""
+    if model == "bgnbd":
+        likelihood = _BGNBDLikelihood(frequency, recency, T, weights, penalizer)
+        return lambda x: likelihood(x, gradient=False)
+    if model == "pareto_nbd":
+        def nll(x):
+            params = np.exp(x)
+            ll = ParetoNBDFitter._conditional_log_likelihood(params, frequency, recency, T)
+            return -(weights * ll).sum() / weights.sum() + penalizer * np.sum(params ** 2)
+        return nll
+    fitter = MODELS[model]["fitter"]
+    return lambda x: fitter._negative_log_likelihood(x, frequency, recency, T, weights, penalizer)
+
+
 def _purchase_objective(model: str, frequency, recency, T, weights, penalizer: float):
-    """(mean negative log-likelihood, whether it also returns the gradient) for a model."""
+    """(objective, whether it also returns the gradient) for the optimiser."""
     if model == "bgnbd":
         return _BGNBDLikelihood(frequency, recency, T, weights, penalizer), True
+    nll = _purchase_nll(model, frequency, recency, T, weights, penalizer)
     if model == "pareto_nbd":
         # No gradient: lifetimes' Pareto/NBD likelihood is not autograd-friendly.
-        return (lambda x: _purchase_nll(model, x, frequency, recency, T, weights, penalizer)), False
+        return nll, False
     from autograd import value_and_grad
-    return value_and_grad(lambda x: _purchase_nll(model, x, frequency, recency, T, weights, penalizer)), True
-
-
-def _purchase_nll(model: str, log_params, frequency, recency, T, weights, penalizer: float):
-    """Mean negative log-likelihood per customer (no gradient)."""
-    if model == "bgnbd":
-        return _BGNBDLikelihood(frequency, recency, T, weights, penalizer)(log_params, gradient=False)
-    if model == "pareto_nbd":
-        params = np.exp(log_params)
-        ll = ParetoNBDFitter._conditional_log_likelihood(params, frequency, recency, T)
-        return -(weights * ll).sum() / weights.sum() + penalizer * np.sum(params ** 2)
-    return MODELS[model]["fitter"]._negative_log_likelihood(log_params, frequency, recency, T, weights, penalizer)
+    return value_and_grad(nll), True
 
 
 def _start(model: str, frequency, recency, T, weights, smart: bool) -> np.ndarray:
@@ -482,14 +492,10 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     # Rescaling time by c multiplies each customer's likelihood by c^-x (x
     # purchase times are densities in time), so the data's own-scale
     # log-likelihood is the rescaled one plus sum(x) * log(c).
-    if model == "bgnbd":
-        likelihood = _BGNBDLikelihood(f_scaled, r_scaled, t_scaled, weights)
+    mean_nll = _purchase_nll(model, f_scaled, r_scaled, t_scaled, weights)
 
-        def total_nll(lp):
-            return likelihood(lp, gradient=False) * weights.sum()
-    else:
-        def total_nll(lp):
-            return _purchase_nll(model, lp, f_scaled, r_scaled, t_scaled, weights, 0.0) * weights.sum()
+    def total_nll(lp):
+        return mean_nll(lp) * weights.sum()
 
     log_likelihood = -float(total_nll(scaled_log_params)) + float((weights * frequency).sum()) * math.log(c)
     fitter = spec["fitter"]()
@@ -595,6 +601,19 @@ def expected_spend(spend: FitResult, frequency, monetary_value) -> np.ndarray:
     return (1 - individual_weight) * population_mean + individual_weight * monetary_value
 
 
+def _conditional(fit: FitResult, periods: float, f, r, t) -> tuple[np.ndarray, np.ndarray]:
+    """lifetimes' expected purchases in the next ``periods`` and P(alive), without NaN.
+
+    At a dropout boundary the formulas can return 0/0; the limits are 0
+    expected purchases (nothing to predict) and P(alive) = 1.
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.asarray(fit.fitter.conditional_expected_number_of_purchases_up_to_time(periods, f, r, t))
+        alive = np.asarray(fit.fitter.conditional_probability_alive(f, r, t))
+    return np.nan_to_num(expected, nan=0.0), np.clip(np.nan_to_num(alive, nan=1.0), 0.0, 1.0)
+
+
 def customer_predictions(fit: FitResult, summary: pd.DataFrame, periods: float) -> pd.DataFrame:
     """Expected purchases in the next ``periods`` time units and P(alive) for each customer.
 
@@ -602,15 +621,8 @@ def customer_predictions(fit: FitResult, summary: pd.DataFrame, periods: float) 
     matters on large customer bases with many identical histories.
     """
     f, r, t, pattern = _patterns(summary)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        expected = np.asarray(fit.fitter.conditional_expected_number_of_purchases_up_to_time(periods, f, r, t))
-        alive = np.asarray(fit.fitter.conditional_probability_alive(f, r, t))
-    return pd.DataFrame({
-        "expected_purchases": np.nan_to_num(expected, nan=0.0)[pattern],
-        # At a dropout boundary the formulas can return 0/0 for P(alive); alive is the limit there.
-        "p_alive": np.clip(np.nan_to_num(alive, nan=1.0), 0.0, 1.0)[pattern],
-    }, index=summary.index)
+    expected, alive = _conditional(fit, periods, f, r, t)
+    return pd.DataFrame({"expected_purchases": expected[pattern], "p_alive": alive[pattern]}, index=summary.index)
 
 
 def _patterns(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -633,15 +645,11 @@ def lifetime_value(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, 
     """
     f, r, t, pattern = _patterns(summary)
     month = DAYS_PER_MONTH / _unit_days(time_unit)
-    cumulative = [np.zeros(len(f))]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for m in range(1, horizon_months + 1):
-            cumulative.append(np.nan_to_num(np.asarray(
-                fit.fitter.conditional_expected_number_of_purchases_up_to_time(m * month, f, r, t)), nan=0.0))
-        alive = np.clip(np.nan_to_num(np.asarray(fit.fitter.conditional_probability_alive(f, r, t)), nan=1.0), 0, 1)
+    by_month = [_conditional(fit, m * month, f, r, t) for m in range(1, horizon_months + 1)]
+    alive = by_month[0][1]  # P(alive) depends on the history only
     discount = (1 + monthly_discount_rate) ** -np.arange(1, horizon_months + 1)
-    monthly = np.diff(np.vstack(cumulative), axis=0)  # months × patterns
+    cumulative = np.vstack([np.zeros(len(f))] + [expected for expected, _ in by_month])
+    monthly = np.diff(cumulative, axis=0)  # months × patterns
     discounted_purchases = (discount @ monthly)[pattern]
     discounted_alive_months = (alive * discount.sum())[pattern]
     value = (discounted_purchases * np.asarray(spend) * gross_margin - cost_to_serve * discounted_alive_months)
@@ -719,11 +727,15 @@ def holdout_by_frequency(fit: FitResult, cal: pd.DataFrame, max_bin: int = 7) ->
     return table
 
 
+def calibration_statistics(cal: pd.DataFrame) -> pd.DataFrame:
+    """The calibration columns of :func:`calibration_holdout_summary` under the models' names."""
+    return cal[["frequency_cal", "recency_cal", "T_cal"]].rename(
+        columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
+
+
 def _predict_holdout(fit: FitResult, cal: pd.DataFrame) -> np.ndarray:
     duration = float(cal["duration_holdout"].iloc[0])
-    summary = cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
-    return customer_predictions(fit, summary[["frequency", "recency", "T"]], duration)[
-        "expected_purchases"].to_numpy()
+    return customer_predictions(fit, calibration_statistics(cal), duration)["expected_purchases"].to_numpy()
 
 
 def holdout_errors(fit: FitResult, cal: pd.DataFrame) -> dict[str, float]:
@@ -767,12 +779,12 @@ def cumulative_repeat_transactions(fit: FitResult, transactions: pd.DataFrame, c
     births = cohort_first.value_counts()
     unit = _unit_days(time_unit)
     age = (week_ends[:, None] - births.index.to_numpy()[None, :]) / unit  # weeks × birth days
+    # Many (week, birth day) pairs share an age: evaluate each age once.
+    ages, position = np.unique(np.clip(age, 0, None), return_inverse=True)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ages = np.unique(np.clip(age, 0, None))
-        expected_at = dict(zip(ages, np.nan_to_num(np.asarray(
-            fit.fitter.expected_number_of_purchases_up_to_time(ages), dtype=float))))
-    expected = np.vectorize(expected_at.get)(np.clip(age, 0, None)) @ births.to_numpy()
+        at_age = np.nan_to_num(np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(ages), dtype=float))
+    expected = at_age[position.reshape(age.shape)] @ births.to_numpy()
     return pd.DataFrame({
         "week_end": pd.to_datetime(week_ends, unit="D"),
         "actual": actual.astype(float),
@@ -828,17 +840,23 @@ def frequency_recency_matrix(fit: FitResult, T: float, periods: float, max_frequ
     f, r = np.meshgrid(frequencies, recencies, indexing="ij")
     # Zero repeat purchases means recency 0 by definition.
     r = np.where(f == 0, 0.0, r)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        expected = np.asarray(fit.fitter.conditional_expected_number_of_purchases_up_to_time(
-            periods, f.ravel().astype(float), r.ravel(), np.full(f.size, T)))
-        alive = np.asarray(fit.fitter.conditional_probability_alive(
-            f.ravel().astype(float), r.ravel(), np.full(f.size, T)))
+    expected, alive = _conditional(fit, periods, f.ravel().astype(float), r.ravel(), np.full(f.size, T))
     columns = pd.Index(np.round(recencies, 1), name="recency")
     index = pd.Index(frequencies, name="frequency")
-    return (pd.DataFrame(np.nan_to_num(expected, nan=0.0).reshape(f.shape), index=index, columns=columns),
-            pd.DataFrame(np.clip(np.nan_to_num(alive, nan=1.0), 0, 1).reshape(f.shape), index=index,
-                         columns=columns))
+    return (pd.DataFrame(expected.reshape(f.shape), index=index, columns=columns),
+            pd.DataFrame(alive.reshape(f.shape), index=index, columns=columns))
+
+
+def history_matrices(analysis: "CLVAnalysis") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`frequency_recency_matrix` for the report: a customer observed over the whole window, next month.
+
+    Rows run to the 95th percentile of repeat purchases, so a few extreme
+    shoppers do not squeeze the grid.
+    """
+    summary = analysis.summary_
+    month = DAYS_PER_MONTH / TIME_UNITS[analysis.time_unit]
+    return frequency_recency_matrix(analysis.purchase_fit_, summary["T"].max(), month,
+                                    int(summary["frequency"].quantile(0.95)))
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -911,8 +929,7 @@ class CLVAnalysis:
         unit = self.time_unit
 
         self.calibration_ = calibration_holdout_summary(transactions, cal_end, end, unit)
-        patterns = compress(self.calibration_.rename(
-            columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"}))
+        patterns = compress(calibration_statistics(self.calibration_))
         self.compressed_rows_ = len(patterns)
         self.purchase_fit_ = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"],
                                                 patterns["weight"], self.model)
@@ -985,17 +1002,11 @@ class CLVAnalysis:
         }
 
 
-DEFAULT_CONTACT_COSTS = {"basic": 0.0, "reactive": 5.0, "accountable": 25.0, "proactive": 75.0,
-                         "partnership": 250.0}
-
-
 # --------------------------------------------------------------------------- plain words for the report
 
 
 def headline(metrics: dict[str, Any], currency: str = "$") -> str:
     """The report's first sentences: future value, the holdout check, the customers at risk."""
-    from .report import money, number
-
     error = metrics["holdout_error_pct"]
     holdout = ("" if not math.isfinite(error) else
                f" Checked on the holdout period after {metrics['calibration_end']}, the model predicted "
@@ -1058,6 +1069,11 @@ def holdout_sentence(metrics: dict[str, Any]) -> str:
     return (f"Per customer, the predicted holdout purchases miss the actual ones by "
             f"{metrics['holdout_mae']:.2f} on average (MAE; RMSE {metrics['holdout_rmse']:.2f}), counted in "
             f"days with a purchase. Over all customers, the model is off by {metrics['holdout_error_pct']:+.1f}%.")
+
+
+def p_alive_caption(customers: pd.DataFrame, below: float) -> str:
+    share = (customers["p_alive"] < below).mean()
+    return f"Most customers sit at the right, still likely active; {share:.0%} have a P(alive) below {below:.0%}."
 
 
 def holdout_caption(table: pd.DataFrame) -> str:

@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from .report import REPORTS
+
 BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
 FILE_FORMATS = ("csv", "parquet", "excel")
 RETURNS_POLICIES = ("exclude", "keep")
@@ -218,9 +220,8 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
     return params
 
 
-# The order the runner follows: profile checks the data first; segments reads
-# the CLV export of the same run, baskets reads the segments export.
-RUN_ORDER = ("profile", "clv", "deciles", "segments", "baskets")
+# The order the runner follows is the order of the report titles.
+RUN_ORDER = tuple(REPORTS)
 
 
 def available_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:

@@ -513,6 +513,12 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def write_exports(table: pd.DataFrame, folder: str | Path, name: str,
+                  suffixes: tuple[str, ...] = (".parquet", ".csv")) -> list[Path]:
+    """Write a report's export as ``folder/name`` in each format, each file atomically."""
+    return [write_table(table, Path(folder) / f"{name}{suffix}") for suffix in suffixes]
+
+
 def write_json(obj: Any, path: str | Path) -> Path:
     text = json.dumps(obj, indent=2, default=str)
     write_atomic(Path(path), lambda tmp: Path(tmp).write_text(text + "\n"))
@@ -599,6 +605,11 @@ def load_manifest(processed_dir: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
     return json.loads(path.read_text())
+
+
+def observation_end(processed_dir: str | Path) -> str | None:
+    """The dataset's configured end of observation (it can be later than the last purchase), or None."""
+    return load_manifest(processed_dir).get("observation_end")
 
 
 def load_transactions(processed_dir: str | Path) -> pd.DataFrame:

@@ -95,13 +95,9 @@ def lorenz_chart(curve: pd.DataFrame, gini: float, pareto: float) -> plt.Axes:
 
 def migration_heatmap(matrix: pd.DataFrame, title: str) -> plt.Axes:
     """Customers moving between groups from period 1 (rows) to period 2 (columns)."""
-    fig, ax = plt.subplots(figsize=(9, 7))
-    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar_kws={"label": "Customers (count)"}, ax=ax)
-    ax.set_title(title)
-    ax.set_xlabel(f"{matrix.columns.name.capitalize()} group")
-    ax.set_ylabel(f"{matrix.index.name.capitalize()} group")
-    fig.tight_layout()
-    return ax
+    return matrix_heatmap(matrix, title, f"{matrix.columns.name.capitalize()} group",
+                          f"{matrix.index.name.capitalize()} group", "Customers (count)", "d", "Blues",
+                          size=(9, 7))
 
 
 # --------------------------------------------------------------------------- CLV
@@ -151,11 +147,17 @@ def period_transactions_chart(table: pd.DataFrame) -> plt.Axes:
 
 
 def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, value_label: str,
-                   fmt: str = ".2f", cmap: str = "viridis") -> plt.Axes:
-    """A grid of model outputs, e.g. P(alive) by frequency and recency."""
-    fig, ax = plt.subplots(figsize=(10, 5))
+                   fmt: str = ".2f", cmap: str = "viridis", *, low_rows_first: bool = False,
+                   size: tuple[float, float] | None = None) -> plt.Axes:
+    """A labelled grid of numbers: migrations, crosstabs, shares, model outputs.
+
+    ``low_rows_first`` puts the first row at the bottom, as on a chart axis
+    (e.g. repeat purchases 0, 1, 2, ... upwards).
+    """
+    fig, ax = plt.subplots(figsize=size or (10, max(4.0, 0.4 * len(matrix) + 1.5)))
     sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
-    ax.invert_yaxis()
+    if low_rows_first:
+        ax.invert_yaxis()
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -264,16 +266,11 @@ def snake_plot(standardized_means: pd.DataFrame, names: pd.Series) -> plt.Axes:
     return ax
 
 
-def share_heatmap(shares: pd.DataFrame, title: str, ylabel: str) -> plt.Axes:
-    """Category shares within each cluster (columns sum to 100%)."""
-    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.4 * len(shares) + 1.5)))
-    sns.heatmap(shares * 100, annot=True, fmt=".0f", cmap="Blues", ax=ax,
-                cbar_kws={"label": "share of the cluster's customers (%)"})
-    ax.set_title(title)
-    ax.set_xlabel("Cluster")
-    ax.set_ylabel(ylabel)
-    fig.tight_layout()
-    return ax
+def share_heatmap(shares: pd.DataFrame, attribute: str) -> plt.Axes:
+    """Category shares of one attribute within each cluster (columns sum to 100%)."""
+    name = attribute.replace("_", " ")
+    return matrix_heatmap(shares * 100, f"{name.capitalize()} by cluster", "Cluster", name.capitalize(),
+                          "share of the cluster's customers (%)", ".0f", "Blues")
 
 
 # --------------------------------------------------------------------------- baskets
@@ -314,14 +311,11 @@ def rules_matrix(rules: pd.DataFrame, top: int = 20) -> plt.Axes:
                          "then also": [" + ".join(map(str, c)) for c in head["consequent"]],
                          "lift": head["lift"].to_numpy()})
     matrix = grid.pivot_table(index="if bought", columns="then also", values="lift", aggfunc="max")
-    fig, ax = plt.subplots(figsize=(11, 0.4 * len(matrix) + 3))
-    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="viridis", ax=ax, cbar_kws={"label": "Lift (ratio)"})
-    ax.set_title(f"The top {len(head)} rules by lift")
+    ax = matrix_heatmap(matrix, f"The top {len(head)} rules by lift", "Then also bought", "If the basket holds",
+                        "Lift (ratio)", ".1f", size=(11, 0.4 * len(matrix) + 3))
     ax.tick_params(axis="x", rotation=30)
     plt.setp(ax.get_xticklabels(), ha="right")
-    ax.set_xlabel("Then also bought")
-    ax.set_ylabel("If the basket holds")
-    fig.tight_layout()
+    ax.figure.tight_layout()
     return ax
 
 

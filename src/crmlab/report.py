@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-# Report names, in the order of the index page, with their titles and the
-# two or three metrics their card shows: (metrics key, label, kind).
+# Report names, with their titles and the two or three metrics their card
+# shows: (metrics key, label, kind). The order is the run order and the order
+# of the index page: profile checks the data first; segments reads the CLV
+# export of the same run, baskets reads the segments export.
 REPORTS: dict[str, dict[str, Any]] = {
     "profile": {"title": "Customer records profile",
                 "card": [("customers", "customers", "number"), ("orders", "orders", "number"),
@@ -74,8 +77,6 @@ def format_value(value: Any, kind: str, currency: str = "$") -> str:
 
 def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), currency: str = "$"):
     """A copy of ``table`` with amounts, shares and ratios written as people read them."""
-    import pandas as pd
-
     # Reports show whole sentences (suggested actions, names), not pandas' 50-character cut.
     pd.set_option("display.max_colwidth", None)
     out = table.copy()
@@ -136,6 +137,13 @@ def show_chart(ax, caption: str) -> None:
     show(caption)
 
 
+def exported(rows: int, what: str, paths: list[Path]) -> str:
+    """One sentence saying what an export wrote, e.g. for :func:`crmlab.data.write_exports`."""
+    names = [Path(p).name for p in paths]
+    listed = ", ".join(f"`{n}`" for n in names[:-1]) + (" and " if len(names) > 1 else "") + f"`{names[-1]}`"
+    return f"{rows:,} {what} written to {listed} in the dataset's processed folder."
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -170,8 +178,6 @@ def ran_in_this_run(notebook: str, metrics_path: str | Path | None) -> bool:
 
 def same_run_export(notebook: str, path: str | Path, metrics_path: str | Path | None, columns=None):
     """Another report's export as a DataFrame, if that report ran in this run (see :func:`ran_in_this_run`); else None."""
-    import pandas as pd
-
     path = Path(path)
     if not path.exists() or not ran_in_this_run(notebook, metrics_path):
         return None

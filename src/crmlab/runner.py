@@ -87,13 +87,17 @@ def point_latest(out_dir: Path, run_dir: Path) -> None:
     os.replace(tmp, out_dir / "latest")
 
 
-def select_notebooks(only: list[str] | None, notebooks_dir: Path) -> list[str]:
+def select_notebooks(only: list[str] | None, notebooks_dir: Path, skipped: list[str] = ()) -> list[str]:
+    """The notebooks to run, in run order: all, or ``only``, less those the config switched off."""
     known = available_notebooks(notebooks_dir)
     if not only:
-        return known
+        return [name for name in known if name not in skipped]
     unknown = [name for name in only if name not in known]
     if unknown:
         raise ConfigError(f"--only: unknown report(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    off = [name for name in only if name in skipped]
+    if off:
+        raise ConfigError(f"--only: {', '.join(off)} switched off in the config (notebooks.<name>: false)")
     return [name for name in known if name in only]
 
 
@@ -133,11 +137,7 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    names = select_notebooks(only, notebooks_dir)
-    off = [name for name in names if name in config.skipped]
-    if only and off:
-        raise ConfigError(f"--only: {', '.join(off)} switched off in the config (notebooks.<name>: false)")
-    names = [name for name in names if name not in off]
+    names = select_notebooks(only, notebooks_dir, config.skipped)
     _check_kernel()
     started = datetime.now().astimezone()
     if data.needs_prepare(config):

@@ -32,6 +32,8 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
+from .report import number, pct, same_run_export
+
 DEFAULT_RULES = Path(__file__).with_name("rfm_segments.yaml")
 
 # Behaviour features that can be added to R, F and M, and the columns they need.
@@ -581,8 +583,6 @@ class SegmentationAnalysis:
 
 
 def headline(metrics: dict[str, Any], table: pd.DataFrame) -> str:
-    from .report import number, pct
-
     top = table.sort_values("revenue_share", ascending=False).iloc[0]
     risk = table.loc[[s for s in ("At Risk", "Can't Lose Them") if s in table.index]]
     return (f"**{number(metrics['customers'])} customers fall into {int((table['customers'] > 0).sum())} RFM segments "
@@ -592,16 +592,19 @@ def headline(metrics: dict[str, Any], table: pd.DataFrame) -> str:
 
 
 def segments_caption(table: pd.DataFrame) -> str:
-    from .report import pct
-
     largest = table["customers"].idxmax()
     return (f"Bars show each segment's share of customers and of revenue; the largest segment is {largest} "
             f"({pct(table.loc[largest, 'customer_share'])} of customers).")
 
 
-def demographics_note(attributes: pd.DataFrame | None, customers: int) -> str:
-    from .report import number, pct
+def demographics_caption(summary: pd.DataFrame) -> str:
+    """Caption for the chart of the attribute that differs most between clusters (first row of the summary)."""
+    strongest = summary.index[0]
+    return (f"{strongest.replace('_', ' ').capitalize()} differs most between clusters (Cramér's V "
+            f"{summary.iloc[0]['cramers_v']:.2f}); each column shows how the cluster's covered customers split.")
 
+
+def demographics_note(attributes: pd.DataFrame | None, customers: int) -> str:
     if attributes is None:
         return "This dataset has no customer attributes, so clusters cannot be compared on demographics."
     covered = attributes["customer_id"].nunique()
@@ -618,6 +621,4 @@ def segment_cluster_crosstab(segments: pd.Series, labels: pd.Series) -> pd.DataF
 
 def load_clv(output_dir: str | Path, metrics_path: str | Path | None) -> pd.DataFrame | None:
     """The CLV export of the same run, or None."""
-    from .report import same_run_export
-
     return same_run_export("clv", Path(output_dir) / "customer_clv.parquet", metrics_path)
