@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .report import number, pct, same_run_export
+from .constraints import Interval, Options, validate
+from .report import number, pct
 
 LEVELS = ("product_id", "category", "department")
 
@@ -459,12 +460,30 @@ class BasketAnalysis:
         See :data:`ENGINES`.
     window_days, sequence_items, min_sequence_customers
         See :func:`sequence_rules`.
+    top_n : int
+        Rules and sequences shown in the report's tables.
     """
 
-    def __init__(self, level: str = "category", min_support: float | int = 0.01, min_confidence: float = 0.3,
+    _parameter_constraints = {
+        "level": [Options(set(LEVELS))],
+        # A fraction of baskets in (0, 1), or a whole number of baskets.
+        "min_support": [Interval(float, 0, 1, closed="neither"), Interval(int, 1, None)],
+        "min_confidence": [Interval(float, 0, 1)],
+        "consequents": [Options({"single", "any"})],
+        "max_len": [Interval(int, 2, None), None],
+        "min_count": [Interval(int, 1, None), None],
+        "prune_redundant": [bool],
+        "engine": [Options(set(ENGINES))],
+        "window_days": [Interval(int, 1, None)],
+        "sequence_items": [Interval(int, 2, None)],
+        "min_sequence_customers": [Interval(int, 1, None)],
+        "top_n": [Interval(int, 1, None)],
+    }
+
+    def __init__(self, *, level: str = "category", min_support: float | int = 0.01, min_confidence: float = 0.3,
                  consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
                  prune_redundant: bool = True, engine: str = "hmine-projected", window_days: int = 30,
-                 sequence_items: int = 200, min_sequence_customers: int = 30):
+                 sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15):
         self.level = level
         self.min_support = min_support
         self.min_confidence = min_confidence
@@ -476,8 +495,10 @@ class BasketAnalysis:
         self.window_days = window_days
         self.sequence_items = sequence_items
         self.min_sequence_customers = min_sequence_customers
+        self.top_n = top_n
 
     def fit(self, transactions: pd.DataFrame) -> "BasketAnalysis":
+        validate(self)
         start = time.perf_counter()
         self.encoded_ = encode(transactions, self.level, self.min_support)
         self.itemsets_ = mine(self.encoded_, self.max_len, self.engine)
@@ -511,14 +532,40 @@ class BasketAnalysis:
             "mining_seconds": round(self.mining_seconds_, 3),
         }
 
+    # The report's tables and sentences, from the fitted attributes.
+
+    def headline(self) -> str:
+        return headline(self.metrics_, self.rules_)
+
+    def what_to_do(self) -> str:
+        return what_to_do(self.rules_, self.sequences_)
+
+    def item_caption(self) -> str:
+        return item_caption(self.itemsets_)
+
+    def rules_table(self) -> pd.DataFrame:
+        """The report's top ``top_n`` rules by lift."""
+        return rules_table(self.rules_, self.top_n)
+
+    def sequence_caption(self) -> str:
+        return sequence_caption(self.sequences_)
+
+    def rules_by_segment(self, transactions: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+        """The top rules within each RFM segment's baskets (see :func:`rules_by_segment`)."""
+        return rules_by_segment(transactions, segments, self)
+
+    def export(self) -> pd.DataFrame:
+        """The rules with their measures, antecedent and consequent as text, for merchandising tools."""
+        return rules_export(self.rules_)
+
 
 # --------------------------------------------------------------------------- by segment
 
 
-def load_segments(output_dir, metrics_path) -> pd.DataFrame | None:
-    """The segments export of the same run (customer_id, rfm_segment), or None."""
-    return same_run_export("segments", Path(output_dir) / "customer_segments.parquet", metrics_path,
-                           columns=["customer_id", "rfm_segment"])
+def load_segments(exports_dir) -> pd.DataFrame | None:
+    """The segments export in ``exports_dir`` (customer_id, rfm_segment), or None when segments did not run there."""
+    path = Path(exports_dir) / "customer_segments.parquet"
+    return pd.read_parquet(path, columns=["customer_id", "rfm_segment"]) if path.exists() else None
 
 
 def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysis: "BasketAnalysis",

@@ -11,11 +11,14 @@ A config is a YAML file with three top-level keys::
         top_months: 12
 
 ``dataset`` is checked against :class:`DatasetConfig`. Each entry under
-``notebooks`` is checked against the ``parameters`` cell of that notebook, so
-the notebook itself is the schema of its parameters: a key the notebook does
-not declare, or a value of another type than its default, is an error, never
-a silent no-op. Relative paths are taken from the working directory (the
-project root when run through ``make``).
+``notebooks`` names a notebook and maps its parameters (or is ``false``: the
+report is switched off for this dataset). The values themselves are checked
+against each analysis class's declared constraints by
+:func:`crmlab.parameters.check_config`, which ``crmlab run`` and ``crmlab data
+prepare`` call before anything runs. Relative paths are taken from the
+working directory (the project root when run through ``make``).
+
+A leaf module: it imports nothing of crmlab, so every other module may read it.
 """
 
 from __future__ import annotations
@@ -25,12 +28,11 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from .report import REPORTS
 
 BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
 FILE_FORMATS = ("csv", "parquet", "excel")
@@ -48,9 +50,6 @@ CANONICAL_COLUMNS = (
 )
 # Besides the canonical columns, a mapping may name these source columns.
 EXTRA_MAPPABLE = ("unit_price", "department", "cost")
-
-# Parameters the runner sets itself; a config may not override them.
-RUNNER_PARAMETERS = ("dataset", "processed_dir", "output_dir", "metrics_path", "currency")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -220,27 +219,20 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
     return params
 
 
-# The order the runner follows is the order of the report titles.
-RUN_ORDER = tuple(REPORTS)
-
-
 def available_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Report names in run order (:data:`RUN_ORDER`, then any other notebook alphabetically)."""
-    names = sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb"))
-    return sorted(names, key=lambda n: (RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER), n))
+    """The notebooks in ``notebooks_dir``, by name (the runner orders them by what they need)."""
+    return sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb"))
 
 
-def _check_type(where: str, value: Any, default: Any) -> None:
-    if default is None or value is None:
-        return
-    # An int where a float is expected is fine in YAML (``rate: 1``).
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return
-    if type(value) is not type(default):
-        raise ConfigError(
-            f"{where}: expected {type(default).__name__} like the notebook default "
-            f"{default!r}, got {type(value).__name__} {value!r}"
-        )
+def _plain(value: Any) -> Any:
+    """YAML reads ``2017-07-02`` as a date; papermill injects text, so dates become ISO text."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def parse_config(raw: dict[str, Any], *, path: Path | None = None,
@@ -276,25 +268,19 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
     known = available_notebooks(notebooks_dir)
     notebooks: dict[str, dict[str, Any]] = {}
     skipped = []
+    problems = []
     for name, params in notebooks_raw.items():
         if name not in known:
-            raise ConfigError(f"notebooks.{name}: no such notebook; known: {', '.join(known)}")
-        if params is False:
+            problems.append(f"notebooks.{name}: no such notebook; known: {', '.join(known)}")
+        elif params is False:
             # `baskets: false`: this dataset cannot support the report (e.g. no item ids).
             skipped.append(name)
-            continue
-        params = params or {}
-        defaults = notebook_parameters(Path(notebooks_dir) / f"{name}.ipynb")
-        for key, value in params.items():
-            if key in RUNNER_PARAMETERS:
-                raise ConfigError(f"notebooks.{name}.{key} is set by the runner, not by the config")
-            if key not in defaults:
-                settable = [k for k in defaults if k not in RUNNER_PARAMETERS]
-                raise ConfigError(
-                    f"notebooks.{name}: unknown parameter {key!r}; known: {', '.join(settable)}"
-                )
-            _check_type(f"notebooks.{name}.{key}", value, defaults[key])
-        notebooks[name] = dict(params)
+        elif params is not None and not isinstance(params, dict):
+            problems.append(f"notebooks.{name}: expected a mapping of parameters or false, got {params!r}")
+        else:
+            notebooks[name] = {str(k): _plain(v) for k, v in (params or {}).items()}
+    if problems:
+        raise ConfigError("\n".join(problems))
 
     return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
                   notebooks=notebooks, path=path, skipped=skipped)

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .constraints import DateLike, Interval, ListOf, Options, validate
+from .ranking import cut_by_share, equal_groups, share_ranked_above, top_share
 from .report import money, number, pct
 
 N_DECILES = 10
@@ -56,25 +58,17 @@ def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None
     return values
 
 
-def value_rank(values: pd.Series) -> pd.Series:
-    """Rank 0 for the largest value; ties broken by the index (customer id) ascending."""
-    frame = pd.DataFrame({"value": values.to_numpy(), "customer": values.index.to_numpy()})
-    order = np.lexsort((frame["customer"].to_numpy(), -frame["value"].to_numpy()))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return pd.Series(rank, index=values.index, name="rank")
-
-
 def assign_deciles(values: pd.Series, n: int = N_DECILES) -> pd.Series:
     """Cut customers into ``n`` groups of equal size (sizes differ by at most one); 1 is the top.
+
+    Ranking and ties follow :mod:`crmlab.ranking`.
 
     Examples
     --------
     >>> assign_deciles(pd.Series([5.0, 1.0, 5.0, 3.0], index=[10, 11, 12, 13]), n=2).tolist()
     [1, 2, 1, 2]
     """
-    rank = value_rank(values)
-    return pd.Series(rank.to_numpy() * n // len(values) + 1, index=values.index, name="decile")
+    return equal_groups(values, n).rename("decile")
 
 
 # --------------------------------------------------------------------------- decile tables
@@ -104,25 +98,12 @@ def monetary_deciles(values: pd.DataFrame, by: str = "revenue", n: int = N_DECIL
     return table
 
 
-def top_share(values: pd.Series, share_of_customers: float) -> float:
-    """Share of the total brought by the top ``share_of_customers`` of customers (rounded to whole customers, at least one)."""
-    top = max(1, int(round(len(values) * share_of_customers)))
-    ranked = np.sort(values.to_numpy())[::-1]
-    return float(ranked[:top].sum() / ranked.sum())
-
-
 def customers_for_revenue(values: pd.Series, share_of_revenue: float) -> int:
     """The fewest top customers whose value reaches ``share_of_revenue`` of the total."""
     ranked = np.sort(values.to_numpy())[::-1]
     cumulative = np.cumsum(ranked) / ranked.sum()
     # A tolerance, so that 0.1 of a total made of cents is not missed by rounding.
     return int(np.searchsorted(cumulative, share_of_revenue - 1e-12) + 1)
-
-
-def share_ranked_above(values: pd.Series) -> pd.Series:
-    """For each customer, the share of the total held by the customers ranked above them."""
-    ordered = values.iloc[np.argsort(value_rank(values).to_numpy())]
-    return ((ordered.cumsum() - ordered) / ordered.sum()).reindex(values.index)
 
 
 def purchase_band(values: pd.Series, n: int = N_DECILES) -> pd.Series:
@@ -157,13 +138,12 @@ def abc_classes(values: pd.Series, method: str = "customer_share",
     who crosses it.
     """
     if method == "customer_share":
-        a, b = cuts or (0.05, 0.20)
-        position = value_rank(values).to_numpy() / len(values)
-    elif method == "value_share":
-        a, b = cuts or (0.80, 0.95)
-        position = share_ranked_above(values).to_numpy()
-    else:
+        # The same cut as every "top x%" in the kit (crmlab.ranking), so class A is the CLV top tier.
+        return cut_by_share(values, cuts or (0.05, 0.20), ["A", "B", "C"]).rename("abc_class")
+    if method != "value_share":
         raise ValueError(f"abc method {method!r}: use 'customer_share' or 'value_share'")
+    a, b = cuts or (0.80, 0.95)
+    position = share_ranked_above(values).to_numpy()
     classes = np.where(position < a - 1e-12, "A", np.where(position < b - 1e-12, "B", "C"))
     return pd.Series(classes, index=values.index, name="abc_class")
 
@@ -435,9 +415,19 @@ class CustomerValueAnalysis:
     0.186
     """
 
-    def __init__(self, margin_rate: float | None = None, abc_method: str = "customer_share",
+    _parameter_constraints = {
+        "margin_rate": [Interval(float, 0, 1, closed="right"), None],
+        "abc_method": [Options({"customer_share", "value_share"})],
+        "abc_cuts": [ListOf(Interval(float, 0, 1, closed="neither"), length=2, increasing=True), None],
+        "split_at": [DateLike(), None],
+        "decline_steps": [Interval(int, 1, N_DECILES)],
+        "deal_discount_rate": [Interval(float, 0, 1)],
+        "deal_order_share": [Interval(float, 0, 1)],
+    }
+
+    def __init__(self, *, margin_rate: float | None = None, abc_method: str = "customer_share",
                  abc_cuts: list[float] | None = None, split_at: str | None = None, decline_steps: int = 2,
-                 deal_discount_rate: float = 0.30, deal_order_share: float = 0.5):
+                 deal_discount_rate: float = 0.3, deal_order_share: float = 0.5):
         self.margin_rate = margin_rate
         self.abc_method = abc_method
         self.abc_cuts = abc_cuts
@@ -447,6 +437,7 @@ class CustomerValueAnalysis:
         self.deal_order_share = deal_order_share
 
     def fit(self, transactions: pd.DataFrame) -> "CustomerValueAnalysis":
+        validate(self)
         self.values_ = customer_values(transactions, self.margin_rate)
         cuts = tuple(self.abc_cuts) if self.abc_cuts else None
         self.abc_classes_ = abc_classes(self.values_["revenue"], self.abc_method, cuts)
@@ -456,3 +447,51 @@ class CustomerValueAnalysis:
                            if "discount_rate" in self.values_.columns else None)
         self.metrics_ = summarize(self.values_, self.migration_, self.abc_classes_, self.deal_only_)
         return self
+
+    # The report's tables and sentences, from the fitted attributes.
+
+    def headline(self) -> str:
+        return headline(self.metrics_)
+
+    def decile_table(self, by: str = "revenue") -> pd.DataFrame:
+        """Monetary deciles by revenue, or by ``margin`` when a margin is configured."""
+        return monetary_deciles(self.values_, by=by)
+
+    @property
+    def has_margin(self) -> bool:
+        return "margin" in self.values_.columns
+
+    def purchase_table(self) -> pd.DataFrame:
+        return purchase_deciles(self.values_["revenue"])
+
+    def abc_table(self) -> pd.DataFrame:
+        return abc_table(self.values_, self.abc_classes_)
+
+    def lorenz(self) -> pd.DataFrame:
+        return lorenz_curve(self.values_["revenue"])
+
+    def pareto(self) -> float:
+        return pareto_ratio(self.values_["revenue"])
+
+    def lorenz_caption(self) -> str:
+        return lorenz_caption(self.metrics_["gini"], self.pareto())
+
+    def target_groups(self) -> pd.DataFrame:
+        return target_groups(self.values_, self.migration_)
+
+    def decile_migration(self) -> pd.DataFrame:
+        return migration_matrix(self.migration_)
+
+    def abc_migration(self) -> pd.DataFrame:
+        return migration_matrix(abc_migration(self.migration_), "abc")
+
+    def migration_caption(self, currency: str = "$") -> str:
+        return migration_caption(self.migration_, self.split_date_, currency)
+
+    def deal_only_table(self) -> pd.DataFrame | None:
+        """Deal-only against everyone else, or None when the data has no discount column."""
+        return None if self.deal_only_ is None else deal_only_table(self.values_, self.deal_only_)
+
+    def export(self) -> pd.DataFrame:
+        """customer -> decile, ABC class, declining flag, deal-only flag, for activation."""
+        return customer_export(self.values_, self.abc_classes_, self.migration_, self.deal_only_)

@@ -1,18 +1,19 @@
 """The customer records profile: what the data holds, before any model.
 
 Pure functions from the canonical table (see :mod:`crmlab.data`) to small
-tables and figures that the profile notebook shows and records.
+tables and figures, and :class:`ProfileAnalysis`, which the profile notebook
+fits and shows.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .constraints import Interval, ListOf, validate
 from .data import DROP_REASONS
-from .deciles import top_share
+from .ranking import top_share
 from .report import money, number, pct
 
 
@@ -165,7 +166,7 @@ def key_figures(summary: dict[str, Any], currency: str = "$") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure").rename_axis(None)
 
 
-def master_caption(customers: pd.DataFrame, path) -> str:
+def master_caption(customers: pd.DataFrame) -> str:
     extra = [c for c in customers.columns if c not in (
         "customer_id", "first_purchase", "last_purchase", "orders", "lines", "revenue", "discount",
         "tenure_days", "days_since_last_purchase")]
@@ -173,5 +174,70 @@ def master_caption(customers: pd.DataFrame, path) -> str:
     if extra:
         covered = customers[extra].notna().any(axis=1).mean()
         coverage = f" Demographics ({', '.join(extra)}) are known for {pct(covered)} of them."
-    shown = "/".join(Path(path).parts[-4:])  # data/processed/<dataset>/customers.parquet
-    return f"{number(len(customers))} customers written to `{shown}`.{coverage}"
+    return f"{number(len(customers))} customers written to `customers.parquet` in the run's exports.{coverage}"
+
+
+class ProfileAnalysis:
+    """The profile notebook's analysis: headline figures, order bands, months, quality, the customer master.
+
+    Parameters
+    ----------
+    orders_bands : list of int
+        Lower bounds of the bands of orders per customer (see :func:`order_bands`).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12],
+    ...                    "order_date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-02-03"]),
+    ...                    "revenue": [5.0, 7.0, 1.5]})
+    >>> ProfileAnalysis(orders_bands=[1, 2]).fit(tx).order_bands().to_dict()
+    {'1': 1, '2+': 1}
+    """
+
+    _parameter_constraints = {
+        "orders_bands": [ListOf(Interval(int, 1, None), increasing=True, min_length=1)],
+    }
+
+    def __init__(self, *, orders_bands=(1, 2, 3, 4, 6, 11, 21, 51, 101, 201)):
+        self.orders_bands = orders_bands
+
+    def fit(self, transactions: pd.DataFrame, manifest: dict[str, Any] | None = None,
+            attributes: pd.DataFrame | None = None) -> "ProfileAnalysis":
+        """``manifest`` (what preparation set aside) and ``attributes`` (demographics) are optional."""
+        validate(self)
+        self.manifest_ = manifest or {}
+        self.orders_ = orders_per_customer(transactions)
+        self.metrics_ = summarize(transactions, self.manifest_)
+        self.monthly_ = monthly_activity(transactions)
+        self.quality_ = quality_table(self.manifest_, transactions)
+        self.customers_ = customer_master(transactions, attributes)
+        return self
+
+    def headline(self, currency: str = "$") -> str:
+        return headline(self.metrics_, self.orders_, currency)
+
+    def key_figures(self, currency: str = "$") -> pd.DataFrame:
+        return key_figures(self.metrics_, currency)
+
+    def order_bands(self) -> pd.Series:
+        return order_bands(self.orders_, list(self.orders_bands))
+
+    def orders_caption(self) -> str:
+        return orders_caption(self.orders_)
+
+    def new_customers_caption(self) -> str:
+        return new_customers_caption(self.monthly_)
+
+    def revenue_caption(self, currency: str = "$") -> str:
+        return revenue_caption(self.monthly_, currency)
+
+    def quality_notes(self) -> str:
+        """The preparation's notes as a Markdown list (empty when there are none)."""
+        return "\n".join(f"- {note}" for note in self.manifest_.get("quality", {}).get("notes", []))
+
+    def master_caption(self) -> str:
+        return master_caption(self.customers_)
+
+    def export(self) -> pd.DataFrame:
+        """The customer master: one row per customer, with demographics where known."""
+        return self.customers_

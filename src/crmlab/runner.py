@@ -5,12 +5,18 @@ Each run writes into ``<out>/<run timestamp>/``::
     index.html          landing page, one card per report
     <name>.html         one self-contained page per notebook
     metrics.json        every notebook's headline figures, keyed by notebook
-    run.json            config, package versions, input checksums, timings
+    run.json            config, package versions, input checksums, each report's start and end
+    exports/            every file the reports write for marketing (customer_clv.csv, clv_at_risk.xlsx, ...)
     notebooks/          the executed notebooks, for debugging
     parameters/         the parameters each notebook received (papermill -f)
 
-``<out>/latest`` is moved to the new folder only when every notebook
-succeeded, so a failed run leaves the last good reports in place.
+A report that needs another report's output reads it from the same run's
+``exports/``; nothing a report writes lands in ``data/processed/``, so a
+failed run leaves that folder as it was. Reports run as a small dependency
+graph (:func:`crmlab.catalog.needs_within`), ``jobs`` at a time, each in its
+own kernel. ``<out>/latest`` is moved to the new folder only when every
+notebook succeeded, so a failed run leaves the last good reports in place.
+The whole run holds the dataset's lock (:mod:`crmlab.locking`).
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
@@ -29,8 +37,11 @@ from typing import Any, Callable
 import yaml
 
 from . import data
+from .catalog import needs_within, report, run_order
 from .config import NOTEBOOKS_DIR, Config, ConfigError, available_notebooks
-from .report import REPORTS, export_html, write_index
+from .locking import dataset_lock
+from .pages import export_html, write_index
+from .parameters import check_config
 
 KERNEL_NAME = "crmlab"
 PACKAGES = ("crmlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifetimes", "mlxtend",
@@ -56,6 +67,11 @@ class RunResult:
     seconds: dict[str, float]
 
 
+def default_jobs() -> int:
+    """Reports run at once by default: one per core (each runs in its own kernel process)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -72,11 +88,14 @@ def package_versions() -> dict[str, str]:
 
 def new_run_dir(out_dir: Path) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
     candidate, n = out_dir / stamp, 1
-    while candidate.exists():  # two runs within one second
-        candidate, n = out_dir / f"{stamp}-{n}", n + 1
-    candidate.mkdir(parents=True)
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()  # atomic: two runs within one second get two folders
+            return candidate
+        except FileExistsError:
+            candidate, n = out_dir / f"{stamp}-{n}", n + 1
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:
@@ -91,14 +110,14 @@ def select_notebooks(only: list[str] | None, notebooks_dir: Path, skipped: list[
     """The notebooks to run, in run order: all, or ``only``, less those the config switched off."""
     known = available_notebooks(notebooks_dir)
     if not only:
-        return [name for name in known if name not in skipped]
+        return run_order([name for name in known if name not in skipped])
     unknown = [name for name in only if name not in known]
     if unknown:
         raise ConfigError(f"--only: unknown report(s) {', '.join(unknown)}; known: {', '.join(known)}")
     off = [name for name in only if name in skipped]
     if off:
         raise ConfigError(f"--only: {', '.join(off)} switched off in the config (notebooks.<name>: false)")
-    return [name for name in known if name in only]
+    return run_order([name for name in known if name in only])
 
 
 def _describe_cell(executed: Path, cell_index: int, exec_count: int | None, source: str) -> str:
@@ -123,22 +142,56 @@ def _check_kernel() -> None:
             "(make does this for you)") from None
 
 
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+class _Report:
+    """One report of a run: its parameters, its executed notebook, its timings."""
+
+    def __init__(self, name: str, run_dir: Path, params: dict[str, Any]):
+        self.name, self.params = name, params
+        self.executed = run_dir / "notebooks" / f"{name}.ipynb"
+        self.info: dict[str, Any] = {}
+
+
 def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = "reports",
-        notebooks_dir: Path = NOTEBOOKS_DIR, log: Callable[[str], None] = _stderr) -> RunResult:
-    """Prepare the data if needed, run the notebooks, export HTML, and move ``latest``.
+        notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int | None = None, wait_for_lock: bool = True,
+        log: Callable[[str], None] = _stderr) -> RunResult:
+    """Check the config, prepare the data if needed, run the notebooks, export HTML, and move ``latest``.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        Reports run at the same time (default: :func:`default_jobs`); 1 runs them one by one.
+    wait_for_lock : bool
+        When another run holds the dataset: wait (True) or raise
+        :class:`crmlab.locking.LockBusy` (False).
 
     Raises
     ------
+    crmlab.config.ConfigError
+        A bad parameter or report name (nothing was run, no folder created).
     crmlab.data.DataError
         The input data failed validation (nothing was run).
     NotebookFailed
         A notebook raised; ``latest`` is left where it was.
     """
+    names = select_notebooks(only, notebooks_dir, config.skipped)
+    check_config(config, notebooks_dir)
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
+    _check_kernel()
+    with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
+        return _run_locked(config, names, Path(out_dir), Path(notebooks_dir), jobs, log)
+
+
+def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: Path, jobs: int,
+                log: Callable[[str], None]) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    names = select_notebooks(only, notebooks_dir, config.skipped)
-    _check_kernel()
     started = datetime.now().astimezone()
     if data.needs_prepare(config):
         log(f"Preparing {config.dataset.name}: the canonical table is missing or older than its source")
@@ -147,11 +200,11 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
         log(f"  prepared in {time.perf_counter() - t0:.1f} s")
     manifest = data.load_manifest(config.processed_dir)
     period = (manifest["first_date"][:10], manifest["last_date"][:10])
+    run_date = started.strftime("%Y-%m-%d %H:%M")
 
-    out_dir = Path(out_dir)
     run_dir = new_run_dir(out_dir)
-    metrics_path = run_dir / "metrics.json"
-    seconds: dict[str, float] = {}
+    for folder in ("exports", "metrics", "notebooks", "parameters"):
+        (run_dir / folder).mkdir()
     run_info: dict[str, Any] = {
         "status": "running",
         "config_file": str(config.path) if config.path else None,
@@ -164,49 +217,93 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
             "period": list(period),
         },
         "started_at": started.isoformat(timespec="seconds"),
+        "jobs": jobs,
         "notebooks": {},
     }
 
-    for i, name in enumerate(names, start=1):
+    reports = {}
+    for name in names:
         params = {
             **config.notebooks.get(name, {}),
             "dataset": config.dataset.name,
             "processed_dir": str(config.processed_dir.resolve()),
-            "output_dir": str(config.processed_dir.resolve()),
-            "metrics_path": str(metrics_path.resolve()),
+            "exports_dir": str((run_dir / "exports").resolve()),
+            "metrics_path": str((run_dir / "metrics" / f"{name}.json").resolve()),
             "currency": config.dataset.currency,
         }
-        params_file = run_dir / "parameters" / f"{name}.yaml"
-        params_file.parent.mkdir(exist_ok=True)
-        params_file.write_text(yaml.safe_dump(params, sort_keys=True))
-        executed = run_dir / "notebooks" / f"{name}.ipynb"
-        executed.parent.mkdir(exist_ok=True)
-        log(f"[{i}/{len(names)}] {name}: running")
+        (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
+        reports[name] = _Report(name, run_dir, params)
+
+    counter = iter(range(1, len(names) + 1))
+    lock = threading.Lock()
+
+    def execute(item: _Report) -> None:
+        with lock:
+            position = next(counter)
+        item.info["started_at"] = _now()
+        log(f"[{position}/{len(names)}] {item.name}: started")
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(Path(notebooks_dir) / f"{name}.ipynb"), str(executed),
-                                parameters=params, kernel_name=KERNEL_NAME, cwd=str(notebooks_dir),
+            pm.execute_notebook(str(notebooks_dir / f"{item.name}.ipynb"), str(item.executed),
+                                parameters=item.params, kernel_name=KERNEL_NAME, cwd=str(notebooks_dir),
                                 progress_bar=False, log_output=False)
-        except PapermillExecutionError as exc:
-            seconds[name] = time.perf_counter() - t0
-            cell = _describe_cell(executed, exc.cell_index, exc.exec_count, exc.source)
-            run_info["notebooks"][name] = {"seconds": round(seconds[name], 2), "status": "failed",
-                                           "cell": cell, "error": f"{exc.ename}: {exc.evalue}"}
-            run_info.update(status="failed",
-                            finished_at=datetime.now().astimezone().isoformat(timespec="seconds"))
-            data.write_json(run_info, run_dir / "run.json")
-            raise NotebookFailed(name, cell, f"{exc.ename}: {exc.evalue}", executed, run_dir) from None
-        seconds[name] = time.perf_counter() - t0
-        title = REPORTS.get(name, {}).get("title", name.title())
-        export_html(executed, run_dir / f"{name}.html", title=title, dataset=config.dataset.name,
-                    period=period, run_date=started.strftime("%Y-%m-%d %H:%M"))
-        run_info["notebooks"][name] = {"seconds": round(seconds[name], 2), "status": "ok"}
-        log(f"[{i}/{len(names)}] {name}: done in {seconds[name]:.1f} s -> {run_dir / (name + '.html')}")
+        finally:
+            item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
+        export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
+                    dataset=config.dataset.name, period=period, run_date=run_date)
+        item.info["status"] = "ok"
+        log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
 
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    failure: tuple[_Report, BaseException] | None = None
+    needs = needs_within(names)
+    pending, finished = list(names), set()
+    running: dict[Future, _Report] = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="crmlab-report") as pool:
+        while pending or running:
+            # Start what is free to go, in run order, while there is room and nothing has failed.
+            for name in list(pending):
+                if failure is None and len(running) < jobs and all(n in finished for n in needs[name]):
+                    pending.remove(name)
+                    running[pool.submit(execute, reports[name])] = reports[name]
+            if not running:
+                break  # a failure stopped the rest
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    finished.add(item.name)
+                elif failure is None:
+                    failure = (item, error)
+                else:
+                    item.info.setdefault("status", "failed")
+    for name in names:
+        if reports[name].info:
+            run_info["notebooks"][name] = reports[name].info
+    seconds = {name: reports[name].info["seconds"] for name in names if "seconds" in reports[name].info}
+
+    if failure is not None:
+        item, error = failure
+        run_info.update(status="failed", finished_at=_now(),
+                        not_run=[name for name in names if not reports[name].info])
+        if isinstance(error, PapermillExecutionError):
+            cell = _describe_cell(item.executed, error.cell_index, error.exec_count, error.source)
+            message = f"{error.ename}: {error.evalue}"
+        else:
+            cell, message = "its export to HTML", f"{type(error).__name__}: {error}"
+        item.info.update(status="failed", cell=cell, error=message)
+        data.write_json(run_info, run_dir / "run.json")
+        raise NotebookFailed(item.name, cell, message, item.executed, run_dir) from None
+
+    metrics = {}
+    for name in names:
+        path = Path(reports[name].params["metrics_path"])
+        if path.exists():
+            metrics.update(json.loads(path.read_text()))
+    data.write_json(metrics, run_dir / "metrics.json")
     write_index(run_dir, names, metrics, dataset=config.dataset.name, period=period,
-                run_date=started.strftime("%Y-%m-%d %H:%M"), currency=config.dataset.currency)
-    run_info.update(status="ok", finished_at=datetime.now().astimezone().isoformat(timespec="seconds"))
+                run_date=run_date, currency=config.dataset.currency)
+    run_info.update(status="ok", finished_at=_now())
     data.write_json(run_info, run_dir / "run.json")
     point_latest(out_dir, run_dir)
     log(f"Reports: {out_dir / 'latest' / 'index.html'}")

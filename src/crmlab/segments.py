@@ -32,7 +32,8 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
-from .report import number, pct, same_run_export
+from .constraints import DateLike, Interval, ListOf, Options, validate
+from .report import number, pct
 
 DEFAULT_RULES = Path(__file__).with_name("rfm_segments.yaml")
 
@@ -226,7 +227,19 @@ class CustomerClusters:
     [1, 2, 3]
     """
 
-    def __init__(self, k: int | None = None, k_range: tuple[int, int] = (2, 10), transform: str = "log1p",
+    _parameter_constraints = {
+        "k": [Interval(int, 2, None), None],
+        "k_range": [ListOf(Interval(int, 2, None), length=2)],
+        "transform": [Options({"log1p", "yeo-johnson"})],
+        "skew_threshold": [Interval(float, 0, None)],
+        "min_k": [Interval(int, 2, None)],
+        "min_cluster_share": [Interval(float, 0, 1, closed="left")],
+        "min_stability": [Interval(float, -1, 1)],
+        "resamples": [Interval(int, 1, None)],
+        "random_state": [Interval(int, 0, None)],
+    }
+
+    def __init__(self, *, k: int | None = None, k_range: tuple[int, int] = (2, 10), transform: str = "log1p",
                  skew_threshold: float = 1.0, min_k: int = 3, min_cluster_share: float = 0.05,
                  min_stability: float = 0.75, resamples: int = 10, random_state: int = 42):
         self.k = k
@@ -240,8 +253,7 @@ class CustomerClusters:
         self.random_state = random_state
 
     def fit(self, features: pd.DataFrame) -> "CustomerClusters":
-        if self.transform not in ("log1p", "yeo-johnson"):
-            raise ValueError(f"transform must be 'log1p' or 'yeo-johnson', got {self.transform!r}")
+        validate(self)
         X = self._prepare(features)
         self.scores_ = k_scores(X, range(self.k_range[0], self.k_range[1] + 1), self.resamples, self.random_state)
         if self.k is None:
@@ -521,8 +533,18 @@ class SegmentationAnalysis:
         See :class:`CustomerClusters`.
     """
 
-    def __init__(self, analysis_date: Any = None, features=(), segment_rules: str | None = None,
-                 k: int | None = None, k_range=(2, 10), transform: str = "log1p", min_k: int = 3,
+    _parameter_constraints = {
+        "analysis_date": [DateLike(), None],
+        "features": [ListOf(Options(set(EXTRA_FEATURES)))],
+        "segment_rules": [str, None],
+        **{name: CustomerClusters._parameter_constraints[name]
+           for name in ("k", "k_range", "transform", "min_k", "min_cluster_share", "min_stability", "resamples",
+                        "random_state")},
+    }
+
+    def __init__(self, *, analysis_date: Any = None, features=("tenure", "average_basket"),
+                 segment_rules: str | None = None, k: int | None = None, k_range=(2, 10), transform: str = "log1p",
+                 min_k: int = 3,
                  min_cluster_share: float = 0.05, min_stability: float = 0.75, resamples: int = 10,
                  random_state: int = 42):
         self.analysis_date = analysis_date
@@ -538,12 +560,14 @@ class SegmentationAnalysis:
         self.random_state = random_state
 
     def fit(self, transactions: pd.DataFrame) -> "SegmentationAnalysis":
+        validate(self)
         self.rules_ = load_segment_rules(self.segment_rules)
         self.rfm_ = rfm_table(transactions, self.analysis_date, list(self.features))
         self.scores_ = rfm_scores(self.rfm_)
         self.segments_ = assign_segments(self.scores_, self.rules_)
         self.segment_table_ = segment_table(self.rfm_, self.segments_, self.rules_)
-        self.clusters_ = CustomerClusters(self.k, tuple(self.k_range), self.transform, min_k=self.min_k,
+        self.clusters_ = CustomerClusters(k=self.k, k_range=tuple(self.k_range), transform=self.transform,
+                                          min_k=self.min_k,
                                           min_cluster_share=self.min_cluster_share,
                                           min_stability=self.min_stability, resamples=self.resamples,
                                           random_state=self.random_state).fit(self.rfm_)
@@ -577,6 +601,27 @@ class SegmentationAnalysis:
         out["cluster"] = self.clusters_.labels_
         out["cluster_name"] = out["cluster"].map(self.cluster_names_)
         return out.reset_index()
+
+    # The report's tables and sentences, from the fitted attributes.
+
+    def headline(self) -> str:
+        return headline(self.metrics_, self.segment_table_)
+
+    def segments_caption(self) -> str:
+        return segments_caption(self.segment_table_)
+
+    def demographics_note(self, attributes: pd.DataFrame | None) -> str:
+        return demographics_note(attributes, len(self.rfm_))
+
+    def demographics(self, attributes: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """Per attribute: Cramér's V and chi-square against the clusters, and each cluster's shares."""
+        return demographics_by_cluster(attributes, self.clusters_.labels_)
+
+    def crosstab(self) -> pd.DataFrame:
+        return segment_cluster_crosstab(self.segments_, self.clusters_.labels_)
+
+    def clv_by_segment(self, clv: pd.DataFrame) -> pd.DataFrame:
+        return clv_by_segment(self.segments_, clv)
 
 
 # --------------------------------------------------------------------------- plain words
@@ -619,6 +664,7 @@ def segment_cluster_crosstab(segments: pd.Series, labels: pd.Series) -> pd.DataF
     return table
 
 
-def load_clv(output_dir: str | Path, metrics_path: str | Path | None) -> pd.DataFrame | None:
-    """The CLV export of the same run, or None."""
-    return same_run_export("clv", Path(output_dir) / "customer_clv.parquet", metrics_path)
+def load_clv(exports_dir: str | Path) -> pd.DataFrame | None:
+    """The CLV export in ``exports_dir`` (a run's own ``exports/``), or None when CLV did not run there."""
+    path = Path(exports_dir) / "customer_clv.parquet"
+    return pd.read_parquet(path) if path.exists() else None

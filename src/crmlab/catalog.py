@@ -1,0 +1,116 @@
+"""The one catalog of reports: what each report is called, shows, writes and needs.
+
+A leaf module: it imports nothing of crmlab, so the config, the runner and
+the HTML writer can all read it without an import circle. Each report names
+its analysis class as ``"module:Class"``; the runner imports it only when it
+checks a config's parameters against the class's declared constraints.
+
+``needs`` are soft: ``segments`` reads the CLV export when ``clv`` runs in
+the same run, so ``clv`` must finish first; with ``--only segments`` the
+report runs alone and says that CLV is missing. The run order follows from
+the needs (:func:`run_order`); reports without a path between them may run
+at the same time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report of the kit.
+
+    Parameters
+    ----------
+    name : str
+        The notebook's file stem and the key of its figures in ``metrics.json``.
+    title : str
+        The page title and the heading of its index card.
+    analysis : str
+        ``"module:Class"`` of the analysis whose constructor takes the
+        notebook's parameters.
+    card : tuple of (metrics key, label, kind)
+        The index card's figures; kind is ``number``, ``money``, ``share``,
+        ``percent_points`` or ``ratio``.
+    exports : tuple of str
+        The files the report writes into ``<run>/exports/``.
+    needs : tuple of str
+        Reports whose exports it reads when they run in the same run.
+    """
+
+    name: str
+    title: str
+    analysis: str
+    card: tuple[tuple[str, str, str], ...] = ()
+    exports: tuple[str, ...] = ()
+    needs: tuple[str, ...] = field(default_factory=tuple)
+
+
+REPORTS: dict[str, Report] = {report.name: report for report in (
+    Report("profile", "Customer records profile", "crmlab.profile:ProfileAnalysis",
+           card=(("customers", "customers", "number"), ("orders", "orders", "number"),
+                 ("revenue", "revenue", "money")),
+           exports=("customers.parquet",)),
+    Report("clv", "Customer lifetime value", "crmlab.clv:CLVAnalysis",
+           card=(("clv_total", "predicted future value", "money"),
+                 ("at_risk_customers", "valuable customers at risk", "number"),
+                 ("holdout_error_pct", "holdout error", "percent_points")),
+           exports=("customer_clv.parquet", "customer_clv.csv", "clv_at_risk.csv", "clv_at_risk.xlsx")),
+    Report("deciles", "Customer value deciles", "crmlab.deciles:CustomerValueAnalysis",
+           card=(("top10_revenue_share", "revenue from the top 10%", "share"),
+                 ("top20_revenue_share", "revenue from the top 20%", "share"),
+                 ("gini", "Gini coefficient", "ratio")),
+           exports=("customer_values.parquet", "customer_values.csv")),
+    Report("segments", "Customer segments", "crmlab.segments:SegmentationAnalysis",
+           card=(("customers", "customers", "number"), ("k", "clusters", "number"),
+                 ("silhouette", "silhouette", "ratio")),
+           exports=("customer_segments.parquet", "customer_segments.csv"),
+           needs=("clv",)),
+    Report("baskets", "Basket rules", "crmlab.baskets:BasketAnalysis",
+           card=(("baskets", "baskets", "number"), ("rules", "rules", "number"),
+                 ("top_lift", "highest lift", "ratio")),
+           exports=("basket_rules.parquet", "basket_rules.csv", "basket_sequences.parquet",
+                    "basket_sequences.csv"),
+           needs=("segments",)),
+)}
+
+# Parameters the runner sets in every notebook; a config may not set them.
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency")
+
+
+def report(name: str) -> Report:
+    """The catalog entry of ``name``, or a plain one for a notebook the catalog does not know."""
+    return REPORTS.get(name) or Report(name, name.replace("_", " ").capitalize(), "")
+
+
+def needs_within(names: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """For each selected report, the selected reports it must wait for."""
+    chosen = set(names)
+    return {name: tuple(n for n in report(name).needs if n in chosen) for name in names}
+
+
+def run_order(names) -> list[str]:
+    """``names`` in an order that puts every report after what it needs.
+
+    Among reports that are free to go, the catalog's order decides, then the
+    name; so the order is the same on every machine.
+
+    Examples
+    --------
+    >>> run_order(["baskets", "segments", "profile", "clv", "deciles"])
+    ['profile', 'clv', 'deciles', 'segments', 'baskets']
+    >>> run_order(["baskets", "deciles"])
+    ['deciles', 'baskets']
+    """
+    position = {name: i for i, name in enumerate(REPORTS)}
+    waiting = needs_within(list(names))
+    done: list[str] = []
+    while waiting:
+        ready = sorted((n for n, deps in waiting.items() if all(d in done for d in deps)),
+                       key=lambda n: (position.get(n, len(position)), n))
+        if not ready:
+            raise ValueError(f"reports need each other in a circle: {sorted(waiting)}")
+        done.append(ready[0])
+        del waiting[ready[0]]
+    return done

@@ -1,0 +1,232 @@
+"""The CLV notebook's analysis: :class:`CLVAnalysis` runs summaries, fits, checks and valuation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..constraints import DateLike, Interval, ListOf, MappingOf, Options, validate
+from . import wording
+from .models import MODELS, customer_predictions, expected_spend, fit_purchase_model, fit_spend_model, spend_correlation
+from .summaries import DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress, rfm_summary
+from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
+                         holdout_errors, period_transactions)
+from .valuation import (DEFAULT_CONTACT_COSTS, RELATIONSHIP_LEVELS, at_risk, lifetime_value, relationship_levels,
+                        value_tiers)
+
+
+def default_calibration_end(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.Timestamp:
+    """The middle of the window, as in the paper's 39 + 39 weeks."""
+    start = transactions["order_date"].min().floor("D")
+    return (start + (observation_end - start) / 2).floor("D")
+
+
+class CLVAnalysis:
+    """The CLV notebook's analysis: fit on the calibration period, check on the holdout, score everyone.
+
+    One model is used throughout: fitted on the calibration period, checked
+    on the holdout, and then applied to each customer's full history up to
+    the observation end. So the model marketing acts on is the one the
+    holdout validated.
+
+    Parameters
+    ----------
+    model : {"bgnbd", "pareto_nbd", "mbgnbd"}
+    time_unit : {"days", "weeks", "months"}
+    calibration_end, observation_end : date-like, optional
+        Defaults: the middle of the window; the dataset's observation end (or last purchase day).
+    horizon_months, monthly_discount_rate, gross_margin, cost_to_serve
+        CLV settings, see :func:`lifetime_value`.
+    tier_cuts, contact_costs, contact_budget_share
+        See :func:`value_tiers` and :func:`relationship_levels`.
+    at_risk_value_share, at_risk_p_alive
+        See :func:`at_risk`.
+
+    Examples
+    --------
+    >>> from crmlab import data
+    >>> lines = data.load_transactions("tests/fixtures/complete_journey_sample")
+    >>> analysis = CLVAnalysis(time_unit="weeks").fit(lines)
+    >>> analysis.metrics_["customers"] == lines["customer_id"].nunique()
+    True
+    """
+
+    _parameter_constraints = {
+        "model": [Options(set(MODELS))],
+        "time_unit": [Options(set(TIME_UNITS))],
+        "calibration_end": [DateLike(), None],
+        "observation_end": [DateLike(), None],
+        "horizon_months": [Interval(int, 1, 120)],
+        "monthly_discount_rate": [Interval(float, 0, 1, closed="left")],
+        "gross_margin": [Interval(float, 0, 1, closed="right")],
+        "cost_to_serve": [Interval(float, 0, None)],
+        "tier_cuts": [ListOf(Interval(float, 0, 1, closed="neither"), increasing=True, min_length=1)],
+        "contact_costs": [MappingOf(Options(set(RELATIONSHIP_LEVELS)), Interval(float, 0, None)), None],
+        "contact_budget_share": [Interval(float, 0, 1, closed="right")],
+        "at_risk_value_share": [Interval(float, 0, 1, closed="right")],
+        "at_risk_p_alive": [Interval(float, 0, 1, closed="right")],
+    }
+
+    def __init__(self, *, model: str = "bgnbd", time_unit: str = "weeks", calibration_end: Any = None,
+                 observation_end: Any = None, horizon_months: int = 12, monthly_discount_rate: float = 0.01,
+                 gross_margin: float = 0.3, cost_to_serve: float = 0.0, tier_cuts=(0.05, 0.2),
+                 contact_costs: dict[str, float] | None = None, contact_budget_share: float = 0.2,
+                 at_risk_value_share: float = 0.2, at_risk_p_alive: float = 0.5):
+        self.model = model
+        self.time_unit = time_unit
+        self.calibration_end = calibration_end
+        self.observation_end = observation_end
+        self.horizon_months = horizon_months
+        self.monthly_discount_rate = monthly_discount_rate
+        self.gross_margin = gross_margin
+        self.cost_to_serve = cost_to_serve
+        self.tier_cuts = tier_cuts
+        self.contact_costs = contact_costs
+        self.contact_budget_share = contact_budget_share
+        self.at_risk_value_share = at_risk_value_share
+        self.at_risk_p_alive = at_risk_p_alive
+
+    def fit(self, transactions: pd.DataFrame) -> "CLVAnalysis":
+        validate(self)
+        end = (pd.Timestamp(self.observation_end) if self.observation_end is not None
+               else transactions["order_date"].max()).floor("D")
+        cal_end = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
+                   else default_calibration_end(transactions, end)).floor("D")
+        self.observation_end_, self.calibration_end_ = end, cal_end
+        unit = self.time_unit
+
+        self.calibration_ = calibration_holdout_summary(transactions, cal_end, end, unit)
+        patterns = compress(calibration_statistics(self.calibration_))
+        self.compressed_rows_ = len(patterns)
+        self.purchase_fit_ = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"],
+                                                patterns["weight"], self.model)
+        self.summary_ = rfm_summary(transactions, end, unit)
+        spend_patterns = compress(self.summary_, ("frequency", "monetary_value"))
+        self.spend_fit_ = fit_spend_model(spend_patterns["frequency"], spend_patterns["monetary_value"],
+                                          spend_patterns["weight"])
+        self.spend_correlation_ = spend_correlation(self.summary_)
+
+        horizon = self.horizon_months * DAYS_PER_MONTH / TIME_UNITS[unit]
+        rfm = self.summary_[["frequency", "recency", "T"]]
+        customers = customer_predictions(self.purchase_fit_, rfm, horizon)
+        customers["expected_spend"] = expected_spend(self.spend_fit_, self.summary_["frequency"],
+                                                     self.summary_["monetary_value"])
+        customers["expected_spend"] = customers["expected_spend"].fillna(self.summary_["monetary_value"])
+        window = transactions[transactions["order_date"].dt.floor("D") <= end]
+        revenue = window.groupby("customer_id")["revenue"].sum().reindex(rfm.index, fill_value=0.0)
+        customers["historical_revenue"] = revenue
+        customers["historical_value"] = revenue * self.gross_margin
+        customers["clv"] = lifetime_value(self.purchase_fit_, rfm, customers["expected_spend"].to_numpy(),
+                                          time_unit=unit, horizon_months=self.horizon_months,
+                                          monthly_discount_rate=self.monthly_discount_rate,
+                                          gross_margin=self.gross_margin, cost_to_serve=self.cost_to_serve)
+        customers["tier"] = value_tiers(customers["clv"], tuple(self.tier_cuts))
+        customers["at_risk"] = at_risk(customers["historical_value"], customers["p_alive"],
+                                       self.at_risk_value_share, self.at_risk_p_alive)
+        last = window.groupby("customer_id")["order_date"].max().dt.floor("D").reindex(rfm.index)
+        customers["last_purchase"] = last
+        customers["days_since_last_purchase"] = (end - last).dt.days
+        self.customers_ = pd.concat([self.summary_, customers], axis=1)
+
+        costs = self.contact_costs if self.contact_costs is not None else DEFAULT_CONTACT_COSTS
+        tiers = self.customers_.groupby("tier", observed=True).agg(
+            customers=("clv", "size"), mean_clv=("clv", "mean"), total_clv=("clv", "sum"),
+            mean_p_alive=("p_alive", "mean"), mean_historical_value=("historical_value", "mean"))
+        tiers["relationship_level"] = relationship_levels(tiers["mean_clv"], costs, self.horizon_months,
+                                                          self.contact_budget_share)
+        tiers["yearly_contact_cost"] = tiers["relationship_level"].map(lambda level: costs.get(level, 0.0))
+        self.tiers_ = tiers
+
+        self.holdout_ = holdout_errors(self.purchase_fit_, self.calibration_)
+        # Per-line work, done here so the report methods need only the fitted attributes.
+        self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, transactions, cal_end, end, unit)
+        self.metrics_ = self._metrics()
+        return self
+
+    def _metrics(self) -> dict[str, Any]:
+        fit, spend, customers = self.purchase_fit_, self.spend_fit_, self.customers_
+        risky = customers[customers["at_risk"]]
+        return {
+            "model": self.model,
+            "time_unit": self.time_unit,
+            "calibration_end": self.calibration_end_.date().isoformat(),
+            "observation_end": self.observation_end_.date().isoformat(),
+            "customers": int(len(customers)),
+            "calibration_customers": int(len(self.calibration_)),
+            "repeat_customers": int((customers["frequency"] > 0).sum()),
+            "params": fit.params,
+            "log_likelihood": fit.log_likelihood,
+            "fit_step": fit.fit_step,
+            "boundary": fit.boundary,
+            "boundary_note": fit.boundary_note,
+            "gamma_gamma": spend.params,
+            "spend_frequency_correlation": self.spend_correlation_,
+            **self.holdout_,
+            "horizon_months": self.horizon_months,
+            "clv_total": float(customers["clv"].sum()),
+            "clv_median": float(customers["clv"].median()),
+            "historical_value_total": float(customers["historical_value"].sum()),
+            "at_risk_customers": int(len(risky)),
+            "at_risk_value": float(risky["historical_value"].sum()),
+        }
+
+    # The report's tables, charts' data and sentences, from the fitted attributes.
+
+    def headline(self, currency: str = "$") -> str:
+        return wording.headline(self.metrics_, currency)
+
+    def tier_table(self) -> pd.DataFrame:
+        """Per CLV tier: customers, CLV, P(alive), and the relationship level the CLV pays for."""
+        tiers = self.tiers_.copy()
+        tiers["clv_share"] = tiers["total_clv"] / tiers["total_clv"].sum()
+        return tiers[["customers", "mean_clv", "total_clv", "clv_share", "mean_historical_value", "mean_p_alive",
+                      "relationship_level", "yearly_contact_cost"]]
+
+    def at_risk_list(self) -> pd.DataFrame:
+        """The valuable-but-at-risk customers, most valuable first, in the columns marketing asks for."""
+        columns = ["last_purchase", "days_since_last_purchase", "frequency", "historical_revenue",
+                   "historical_value", "p_alive", "expected_purchases", "clv", "tier"]
+        risky = self.customers_.loc[self.customers_["at_risk"], columns]
+        return risky.sort_values("historical_value", ascending=False)
+
+    def at_risk_sentence(self) -> str:
+        return (f"{self.metrics_['at_risk_customers']:,} customers in the top {self.at_risk_value_share:.0%} by "
+                f"historical value with P(alive) below {self.at_risk_p_alive:.0%}, written to `clv_at_risk.csv` "
+                "and `.xlsx` for the marketing team; most valuable first:")
+
+    def p_alive_caption(self) -> str:
+        return wording.p_alive_caption(self.customers_, self.at_risk_p_alive)
+
+    def holdout_sentence(self) -> str:
+        return wording.holdout_sentence(self.metrics_)
+
+    def holdout_by_frequency(self) -> pd.DataFrame:
+        return holdout_by_frequency(self.purchase_fit_, self.calibration_)
+
+    def period_transactions(self) -> pd.DataFrame:
+        return period_transactions(self.purchase_fit_, self.calibration_)
+
+    def history_matrices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Expected purchases next month and P(alive) for a customer observed over the whole window.
+
+        Rows run to the 95th percentile of repeat purchases, so a few extreme
+        shoppers do not squeeze the grid.
+        """
+        month = DAYS_PER_MONTH / TIME_UNITS[self.time_unit]
+        return frequency_recency_matrix(self.purchase_fit_, self.summary_["T"].max(), month,
+                                        int(self.summary_["frequency"].quantile(0.95)))
+
+    def fit_sentence(self) -> str:
+        return wording.fit_sentence(self.purchase_fit_)
+
+    def spend_check_sentence(self) -> str:
+        return wording.spend_check_sentence(self.spend_correlation_)
+
+    def export(self) -> pd.DataFrame:
+        """Customer → CLV, P(alive), expected purchases and spend, tier and at-risk flag."""
+        columns = ["frequency", "recency", "T", "monetary_value", "expected_purchases", "p_alive", "expected_spend",
+                   "historical_revenue", "historical_value", "clv", "tier", "at_risk"]
+        out = self.customers_[columns].reset_index()
+        out["tier"] = out["tier"].astype(str)
+        return out

@@ -1,0 +1,141 @@
+"""Checks of a fitted purchase model against the holdout period and the calibration data."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .models import FitResult, _conditional, customer_predictions
+from .summaries import _day_numbers, _end_day, _unit_days, calibration_statistics
+
+# --------------------------------------------------------------------------- holdout validation
+
+
+def holdout_by_frequency(fit: FitResult, cal: pd.DataFrame, max_bin: int = 7) -> pd.DataFrame:
+    """Mean actual and predicted holdout purchases per calibration frequency 0..max_bin+."""
+    predicted = _predict_holdout(fit, cal)
+    bins = np.minimum(cal["frequency_cal"].to_numpy(dtype=int), max_bin)
+    frame = pd.DataFrame({"bin": bins, "actual": cal["frequency_holdout"].to_numpy(), "predicted": predicted})
+    table = frame.groupby("bin").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                                     predicted=("predicted", "mean"))
+    table.index = [f"{b}+" if b == max_bin else str(b) for b in table.index]
+    table.index.name = "calibration_purchases"
+    return table
+
+
+def _predict_holdout(fit: FitResult, cal: pd.DataFrame) -> np.ndarray:
+    duration = float(cal["duration_holdout"].iloc[0])
+    return customer_predictions(fit, calibration_statistics(cal), duration)["expected_purchases"].to_numpy()
+
+
+def holdout_errors(fit: FitResult, cal: pd.DataFrame) -> dict[str, float]:
+    """Per-customer MAE and RMSE of holdout purchases, and the aggregate error in %."""
+    predicted = _predict_holdout(fit, cal)
+    actual = cal["frequency_holdout"].to_numpy(dtype=float)
+    error = predicted - actual
+    actual_total, predicted_total = float(actual.sum()), float(predicted.sum())
+    return {
+        "holdout_actual_total": actual_total,
+        "holdout_predicted_total": predicted_total,
+        "holdout_error_pct": (predicted_total - actual_total) / actual_total * 100 if actual_total else float("nan"),
+        "holdout_mae": float(np.abs(error).mean()),
+        "holdout_rmse": float(np.sqrt((error ** 2).mean())),
+    }
+
+
+def cumulative_repeat_transactions(fit: FitResult, transactions: pd.DataFrame, calibration_end: Any,
+                                   observation_end: Any, time_unit: str, *, customer_col: str = "customer_id",
+                                   date_col: str = "order_date") -> pd.DataFrame:
+    """Weekly cumulative repeat purchases of the calibration cohort: actual and model.
+
+    The cohort is every customer whose first purchase falls in the
+    calibration period (as in Fader, Hardie & Lee, figure 2). The model line
+    sums, over customers, the expected repeat purchases by each week given
+    only when the customer first bought: E[X(t)] with t the age at that week.
+    """
+    days = _day_numbers(transactions[date_col])
+    cal_end, end = _end_day(calibration_end, days), _end_day(observation_end, days)
+    keep = days <= end
+    per_day = pd.DataFrame({"customer": transactions[customer_col].to_numpy()[keep], "day": days[keep]})
+    per_day = per_day.drop_duplicates()
+    first = per_day.groupby("customer")["day"].transform("min")
+    cohort_first = per_day.loc[per_day["day"] == first].set_index("customer")["day"]
+    cohort_first = cohort_first[cohort_first <= cal_end]
+    repeat_days = per_day.loc[(per_day["day"] > first) & per_day["customer"].isin(cohort_first.index), "day"]
+    start = int(cohort_first.min())
+    week_ends = np.arange(start + 6, end + 7, 7)
+    week_ends[-1] = min(week_ends[-1], end)
+    actual = np.searchsorted(np.sort(repeat_days.to_numpy()), week_ends, side="right")
+    births = cohort_first.value_counts()
+    unit = _unit_days(time_unit)
+    age = (week_ends[:, None] - births.index.to_numpy()[None, :]) / unit  # weeks × birth days
+    # Many (week, birth day) pairs share an age: evaluate each age once.
+    ages, position = np.unique(np.clip(age, 0, None), return_inverse=True)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        at_age = np.nan_to_num(np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(ages), dtype=float))
+    expected = at_age[position.reshape(age.shape)] @ births.to_numpy()
+    return pd.DataFrame({
+        "week_end": pd.to_datetime(week_ends, unit="D"),
+        "actual": actual.astype(float),
+        "model": expected,
+        "period": np.where(week_ends <= cal_end, "calibration", "holdout"),
+    })
+
+
+def period_transactions(fit: FitResult, cal: pd.DataFrame, max_bin: int = 6, seed: int = 42,
+                        draws: int = 200_000) -> pd.DataFrame:
+    """Customers by calibration repeat purchases 0..max_bin+: actual and expected under the model.
+
+    The expectation is simulated from the fitted model for each customer's
+    own age T (fixed seed, about ``draws`` simulated customers in total), the
+    same check as lifetimes' ``plot_period_transactions`` but vectorised.
+    """
+    T = cal["T_cal"].to_numpy(dtype=float)
+    reps = max(1, math.ceil(draws / len(T)))
+    simulated = _simulate_repeat_purchases(fit, np.tile(T, reps), np.random.default_rng(seed))
+    bins = [f"{b}+" if b == max_bin else str(b) for b in range(max_bin + 1)]
+    actual = np.bincount(np.minimum(cal["frequency_cal"].to_numpy(dtype=int), max_bin), minlength=max_bin + 1)
+    model = np.bincount(np.minimum(simulated, max_bin), minlength=max_bin + 1) / reps
+    return pd.DataFrame({"actual": actual, "model": model}, index=pd.Index(bins, name="repeat_purchases"))
+
+
+def _simulate_repeat_purchases(fit: FitResult, T: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    p = fit.params
+    rate = rng.gamma(p["r"], 1.0 / p["alpha"], size=len(T))
+    if fit.model == "pareto_nbd":
+        dropout_rate = rng.gamma(p["s"], 1.0 / p["beta"], size=len(T))
+        lifetime = rng.exponential(1.0 / np.maximum(dropout_rate, 1e-300))
+        return rng.poisson(rate * np.minimum(lifetime, T))
+    purchases = rng.poisson(rate * T)
+    dropout = np.clip(rng.beta(p["a"], p["b"], size=len(T)), 1e-300, 1.0)
+    # BG/NBD: a customer can drop out right after each purchase, so the repeat
+    # purchases are capped by a geometric count; MBG/NBD also allows dropout
+    # right after the first purchase, which lowers the cap by one.
+    cap = rng.geometric(dropout)
+    if fit.model == "mbgnbd":
+        cap = cap - 1
+    return np.minimum(purchases, cap)
+
+
+def frequency_recency_matrix(fit: FitResult, T: float, periods: float, max_frequency: int,
+                             recency_bins: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Expected purchases in the next ``periods`` and P(alive) for a customer of age ``T``.
+
+    Rows: repeat purchases 0..max_frequency; columns: recency (age at last purchase).
+    """
+    # About 15 rows, so the grid stays readable for frequent shoppers too.
+    frequencies = np.unique(np.linspace(0, max_frequency, min(max_frequency + 1, 15)).round().astype(int))
+    recencies = np.linspace(0, T, recency_bins + 1)[1:]
+    f, r = np.meshgrid(frequencies, recencies, indexing="ij")
+    # Zero repeat purchases means recency 0 by definition.
+    r = np.where(f == 0, 0.0, r)
+    expected, alive = _conditional(fit, periods, f.ravel().astype(float), r.ravel(), np.full(f.size, T))
+    columns = pd.Index(np.round(recencies, 1), name="recency")
+    index = pd.Index(frequencies, name="frequency")
+    return (pd.DataFrame(expected.reshape(f.shape), index=index, columns=columns),
+            pd.DataFrame(alive.reshape(f.shape), index=index, columns=columns))

@@ -1,0 +1,76 @@
+"""Plain words for the CLV report: headline, sentences and captions computed from the results."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ..report import money, number
+from .models import MODELS, FitResult
+
+# --------------------------------------------------------------------------- plain words for the report
+
+
+def headline(metrics: dict[str, Any], currency: str = "$") -> str:
+    """The report's first sentences: future value, the holdout check, the customers at risk."""
+    error = metrics["holdout_error_pct"]
+    holdout = ("" if not math.isfinite(error) else
+               f" Checked on the holdout period after {metrics['calibration_end']}, the model predicted "
+               f"{number(metrics['holdout_predicted_total'])} repeat purchases against "
+               f"{number(metrics['holdout_actual_total'])} actual ({error:+.1f}%).")
+    return (f"**The {number(metrics['customers'])} customers are expected to bring "
+            f"{money(metrics['clv_total'], currency)} of gross margin over the next {metrics['horizon_months']} "
+            f"months** (discounted to today), beside {money(metrics['historical_value_total'], currency)} "
+            f"delivered in the data's window.{holdout} **{number(metrics['at_risk_customers'])} valuable customers "
+            f"are at risk of having left**, with {money(metrics['at_risk_value'], currency)} of past gross margin "
+            f"between them.")
+
+
+def fit_sentence(fit: FitResult) -> str:
+    label = MODELS[fit.model]["label"]
+    tried = len(fit.attempts)
+    how = ("at the first try" if tried == 1 else
+           f"at step {tried} of the fitting ladder ('{fit.fit_step}'), after "
+           + "; ".join(f"'{a['step']}' stopped with: {a['message']}" for a in fit.attempts[:-1]))
+    note = f" Note: {fit.boundary_note}." if fit.boundary_note else ""
+    return f"{label} was fitted {how}. Log-likelihood on the data's own time scale: {fit.log_likelihood:,.1f}.{note}"
+
+
+def spend_check_sentence(correlation: float) -> str:
+    if not math.isfinite(correlation):
+        return "Too few repeat customers to check Gamma-Gamma's independence assumption."
+    verdict = ("small enough for the Gamma-Gamma assumption to hold" if abs(correlation) < 0.3 else
+               "large: Gamma-Gamma's assumption is doubtful here and spend predictions should be read with care")
+    return (f"Gamma-Gamma assumes that how much a customer spends per purchase does not depend on how often "
+            f"they buy. The correlation between the two among repeat customers is {correlation:.2f}, {verdict}.")
+
+
+def holdout_sentence(metrics: dict[str, Any]) -> str:
+    return (f"Per customer, the predicted holdout purchases miss the actual ones by "
+            f"{metrics['holdout_mae']:.2f} on average (MAE; RMSE {metrics['holdout_rmse']:.2f}), counted in "
+            f"days with a purchase. Over all customers, the model is off by {metrics['holdout_error_pct']:+.1f}%.")
+
+
+def p_alive_caption(customers: pd.DataFrame, below: float) -> str:
+    share = (customers["p_alive"] < below).mean()
+    return f"Most customers sit at the right, still likely active; {share:.0%} have a P(alive) below {below:.0%}."
+
+
+def holdout_caption(table: pd.DataFrame) -> str:
+    worst = (table["predicted"] - table["actual"]).abs().idxmax()
+    return (f"Each point is the mean number of holdout purchases of customers with that many calibration "
+            f"purchases; the lines stay close where the model is right (largest gap: the '{worst}' group).")
+
+
+def cumulative_caption(curve: pd.DataFrame) -> str:
+    last = curve.iloc[-1]
+    gap = (last["model"] - last["actual"]) / last["actual"] if last["actual"] else float("nan")
+    return (f"The model line follows the actual repeat purchases through calibration and into the holdout, "
+            f"ending {gap:+.1%} from the actual total; only the calibration period was used for fitting.")
+
+
+def period_caption(table: pd.DataFrame) -> str:
+    return ("Bars compare how many customers made 0, 1, 2, … repeat purchases in the calibration period with "
+            "what the fitted model expects; similar bars mean the model captures how purchases are spread.")

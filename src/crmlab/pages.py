@@ -1,0 +1,105 @@
+"""The pages leadership reads: one self-contained HTML page per executed notebook, and the index.
+
+The runner calls :func:`export_html` for each executed notebook and
+:func:`write_index` for the landing page, whose cards show each report's
+headline figures as the catalog (:mod:`crmlab.catalog`) names them.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from .catalog import report
+from .data import write_atomic
+from .report import format_value
+
+
+PAGE_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2933;
+       max-width: 1040px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.5; }
+header.crmlab { border-bottom: 2px solid #1f6feb; margin-bottom: 1.5rem; padding-bottom: .75rem; }
+header.crmlab h1 { margin: 0 0 .25rem 0; font-size: 1.8rem; }
+header.crmlab p { margin: 0; color: #52606d; }
+h1, h2, h3 { color: #102a43; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .92rem; }
+th, td { border-bottom: 1px solid #d9e2ec; padding: .3rem .7rem; text-align: right; }
+th { background: #f0f4f8; }
+td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; height: auto; }
+pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
+.card { border: 1px solid #d9e2ec; border-radius: 8px; padding: 1rem 1.2rem; }
+.card h2 { font-size: 1.2rem; margin: 0 0 .6rem 0; }
+.card dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .8rem 0; }
+.anchor-link { display: none; }
+.card dt { font-weight: 700; font-size: 1.15rem; } .card dd { margin: 0; align-self: center; color: #52606d; }
+"""
+
+
+def _page(title: str, subtitle: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
+        f"<header class=\"crmlab\"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>\n"
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+def run_subtitle(dataset: str, period: tuple[str, str], run_date: str) -> str:
+    return f"Dataset: {dataset} · Data period: {period[0]} to {period[1]} · Run: {run_date}"
+
+
+def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str, dataset: str,
+                period: tuple[str, str], run_date: str) -> Path:
+    """Export an executed notebook to one self-contained HTML page for leadership.
+
+    No code cells, no prompts, no parameters or injected-parameters cell, no
+    warnings printed to stderr; figures are embedded as data URIs and the
+    style sheet is inline, so the file can be mailed on its own.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        # The page header carries the title; the notebook's own H1 would repeat it.
+        first.source = first.source.split("\n", 1)[1] if "\n" in first.source else ""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            # Library warnings are for the analyst's console, not for leadership.
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    exporter = HTMLExporter(template_name="basic", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}, enabled=True),
+        enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    page = _page(title, run_subtitle(dataset, period, run_date), body)
+    write_atomic(Path(html_path), lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return Path(html_path)
+
+
+def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any], *, dataset: str,
+                period: tuple[str, str], run_date: str, currency: str = "$") -> Path:
+    """The landing page: one card per report with its headline figures and a link."""
+    cards = []
+    for name in reports:
+        spec = report(name)
+        figures = metrics.get(name, {})
+        rows = "".join(
+            f"<dt>{html.escape(format_value(figures.get(key), kind, currency))}</dt>"
+            f"<dd>{html.escape(label)}</dd>"
+            for key, label, kind in spec.card if key in figures)
+        cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>"
+                     f"<a href=\"{html.escape(name)}.html\">Read the {html.escape(spec.title.lower())} "
+                     f"report</a></section>")
+    body = "<div class=\"cards\">" + "".join(cards) + "</div>"
+    page = _page("CRM analytics reports", run_subtitle(dataset, period, run_date), body)
+    path = Path(run_dir) / "index.html"
+    write_atomic(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return path
