@@ -3,9 +3,13 @@
 from pathlib import Path
 
 import pytest
+import yaml
+from datetime import date
 
 from conftest import ROOT
+from crmlab import cli
 from crmlab.config import ConfigError, load_config, notebook_parameters, parse_config
+from crmlab.parameters import check_config
 
 
 def test_every_shipped_config_loads():
@@ -29,17 +33,68 @@ def test_default_config_is_complete_journey():
     ({"dataset": {"source": "cdnow", "returns": "sometimes"}}, "dataset.returns"),
     ({"dataset": {"source": "cdnow", "columns": {"customer": "Id"}}}, "unknown canonical column(s) ['customer']"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"nope": {}}}, "notebooks.nope: no such notebook"),
-    ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"orders_cap": 5}}},
-     "notebooks.profile: unknown parameter 'orders_cap'"),
-    ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"orders_bands": "many"}}},
-     "expected list"),
-    ({"dataset": {"source": "cdnow"}, "notebooks": {"profile": {"processed_dir": "/x"}}},
-     "set by the runner"),
+    ({"dataset": {"source": "cdnow"}, "notebooks": {"clv": [1]}}, "notebooks.clv: expected a mapping"),
 ])
 def test_schema_errors(raw, message):
     with pytest.raises(ConfigError) as info:
         parse_config(raw)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"profile": {"orders_cap": 5}}, "notebooks.profile: unknown parameter 'orders_cap'"),
+    ({"profile": {"orders_bands": "many"}}, "notebooks.profile.orders_bands: 'many' is not allowed; expected a non-empty list"),
+    ({"profile": {"orders_bands": [5, 1]}}, "a non-empty list of increasing values"),
+    ({"profile": {"processed_dir": "/x"}}, "notebooks.profile.processed_dir is set by the runner"),
+    ({"clv": {"model": "bgbb"}}, "notebooks.clv.model: 'bgbb' is not allowed; expected one of 'bgnbd', 'mbgnbd', "
+                                 "'pareto_nbd'"),
+    ({"clv": {"calibration_end": "soon"}}, "expected a date like 2017-07-02 or None"),
+    ({"clv": {"gross_margin": 1.5}}, "notebooks.clv.gross_margin: 1.5 is not allowed; expected a number in (0, 1]"),
+    ({"deciles": {"margin_rate": "30%"}}, "notebooks.deciles.margin_rate"),
+    ({"segments": {"k": "five"}}, "notebooks.segments.k: 'five' is not allowed; expected an integer in [2, inf] "
+                                  "or None"),
+    ({"segments": {"features": ["tenure", "star_sign"]}}, "notebooks.segments.features"),
+    ({"baskets": {"min_support": 2.5}}, "notebooks.baskets.min_support: 2.5 is not allowed; expected a number in "
+                                        "(0, 1) or an integer in [1, inf]"),
+    ({"baskets": {"max_len": None, "prune_redundant": "yes"}}, "notebooks.baskets.prune_redundant: 'yes'"),
+])
+def test_parameter_errors_name_the_key_and_what_is_allowed(params, message):
+    config = parse_config({"dataset": {"source": "cdnow"}, "notebooks": params})
+    with pytest.raises(ConfigError) as info:
+        check_config(config)
+    assert message in str(info.value)
+
+
+def test_none_defaults_are_type_checked_too():
+    # calibration_end, margin_rate, k and max_len default to None: a value must still be the right kind.
+    config = parse_config({"dataset": {"source": "cdnow"}, "notebooks": {
+        "clv": {"calibration_end": 5}, "deciles": {"margin_rate": "high"}, "segments": {"k": 2.5},
+        "baskets": {"max_len": "three"}}})
+    with pytest.raises(ConfigError) as info:
+        check_config(config)
+    assert str(info.value).count("is not allowed") == 4
+
+
+def test_good_values_pass_and_yaml_dates_become_text():
+    config = parse_config({"dataset": {"source": "cdnow"}, "notebooks": {
+        "clv": {"calibration_end": date(1997, 9, 30), "model": "pareto_nbd", "gross_margin": 1},
+        "segments": {"k": 4, "features": ["tenure"]}, "baskets": {"min_support": 25}}})
+    check_config(config)  # no error
+    assert config.notebooks["clv"]["calibration_end"] == "1997-09-30"
+
+
+def test_cli_reports_every_bad_parameter_at_once_and_creates_nothing(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({
+        "dataset": {"name": "bad", "source": "cdnow"}, "data_dir": str(tmp_path / "data"),
+        "notebooks": {"clv": {"model": "bgbb"}, "segments": {"k": "five"}, "baskets": {"min_support": 2.5}}}))
+    for command in (["run", "--out", str(tmp_path / "reports")], ["data", "prepare"]):
+        assert cli.main([*command, "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert "3 problem(s)" in err
+        for key in ("clv.model", "segments.k", "baskets.min_support"):
+            assert f"notebooks.{key}:" in err
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "data").exists()
 
 
 def test_notebook_parameters_are_the_schema():

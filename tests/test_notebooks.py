@@ -6,13 +6,37 @@ import json
 import pytest
 
 from conftest import ROOT
-from crmlab.config import RUNNER_PARAMETERS, notebook_parameters
+from crmlab.catalog import REPORTS, RUNNER_PARAMETERS
+from crmlab.config import notebook_parameters
+from crmlab.parameters import analysis_class, analysis_defaults
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_notebooks():
-    assert "profile" in {p.stem for p in NOTEBOOKS}
+def test_there_is_a_notebook_for_every_report():
+    assert {p.stem for p in NOTEBOOKS} == set(REPORTS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_is_the_analysis_signature(path):
+    """Names and defaults are declared once, in the analysis class; the notebook repeats them exactly."""
+    params = notebook_parameters(path)
+    cls = analysis_class(path.stem)
+    expected = analysis_defaults(cls)
+    own = {name: value for name, value in params.items() if name not in RUNNER_PARAMETERS}
+    assert own == expected
+    assert set(cls._parameter_constraints) == set(expected)
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_analysis_constructors_are_keyword_only(name):
+    import inspect
+
+    cls = analysis_class(name)
+    kinds = {p.kind for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+    assert kinds == {inspect.Parameter.KEYWORD_ONLY}
+    with pytest.raises(TypeError):
+        cls(*[None])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

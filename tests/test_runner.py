@@ -1,47 +1,91 @@
-"""The runner end to end: real papermill runs of the real notebooks on the fixture."""
+"""The runner end to end: real papermill runs.
 
+The five real notebooks run once, on the fixture, in one module-scoped run
+(``good_run``); the tests of the run contract itself (failures, the lock, two
+runs at once) use two tiny notebooks written here, so the suite executes
+each real notebook only once.
+"""
+
+import hashlib
 import json
+import os
 import re
-import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import nbformat
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import FIXTURE, ROOT
 from crmlab import cli, data
 from crmlab.config import ConfigError, parse_config
+from crmlab.locking import LockBusy, dataset_lock
 from crmlab.runner import NotebookFailed, run
 
+CRMLAB = [sys.executable, "-m", "crmlab.cli"]
 
-def fixture_config(tmp_path, notebooks_dir=ROOT / "notebooks"):
+
+def fixture_config(tmp_path, notebooks_dir=ROOT / "notebooks", notebooks=None):
     raw = {"dataset": {"name": "sample", "source": "file",
                        "path": str(FIXTURE / "transactions.parquet"),
                        "customers_path": str(FIXTURE / "customer_attributes.parquet")},
-           "data_dir": str(tmp_path / "data")}
+           "data_dir": str(tmp_path / "data"),
+           "notebooks": notebooks or {}}
     return raw, parse_config(raw, notebooks_dir=notebooks_dir)
+
+
+def folder_digest(folder):
+    """Every file under ``folder`` with its SHA-256 and modification time: 'byte-identical' made checkable."""
+    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("run")
     _, config = fixture_config(tmp_path)
+    data.prepare(config)
+    before = folder_digest(config.processed_dir)
     result = run(config, out_dir=tmp_path / "reports", log=lambda _: None)
-    return tmp_path, config, result
+    return tmp_path, config, result, before
 
 
 def test_run_writes_the_report_folder(good_run):
-    tmp_path, _, result = good_run
+    tmp_path, _, result, _ = good_run
     latest = tmp_path / "reports" / "latest"
     assert latest.is_symlink() and latest.resolve() == result.run_dir.resolve()
-    for name in ("index.html", "profile.html", "metrics.json", "run.json",
-                 "notebooks/profile.ipynb", "parameters/profile.yaml"):
+    for name in ("index.html", "profile.html", "metrics.json", "run.json", "notebooks/profile.ipynb",
+                 "parameters/profile.yaml", "exports/customers.parquet", "exports/clv_at_risk.xlsx"):
         assert (latest / name).exists(), name
 
 
+def test_reports_write_nothing_into_processed(good_run):
+    _, config, _, before = good_run
+    # Only what `crmlab data prepare` makes, byte for byte as it was before the run.
+    assert folder_digest(config.processed_dir) == before
+    assert set(before) == {"transactions.parquet", "returns.parquet", "customer_attributes.parquet", "manifest.json"}
+
+
+def test_independent_reports_overlap_and_run_json_records_them(good_run):
+    tmp_path, _, _, _ = good_run
+    info = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
+    spans = {name: (entry["started_at"], entry["finished_at"]) for name, entry in info["notebooks"].items()}
+    assert set(spans) == {"profile", "clv", "deciles", "segments", "baskets"}
+    # What a report needs has finished before it starts.
+    assert spans["clv"][1] <= spans["segments"][0] and spans["segments"][1] <= spans["baskets"][0]
+    if info["jobs"] > 1:
+        # profile and clv need nothing: they start together.
+        assert spans["clv"][0] < spans["profile"][1] and spans["profile"][0] < spans["clv"][1]
+
+
 def test_profile_metrics_match_the_data(good_run):
-    tmp_path, config, _ = good_run
-    metrics = json.loads((tmp_path / "reports" / "latest" / "metrics.json").read_text())["profile"]
+    tmp_path, config, _, _ = good_run
+    latest = tmp_path / "reports" / "latest"
+    metrics = json.loads((latest / "metrics.json").read_text())["profile"]
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
     assert metrics["customers"] == table["customer_id"].nunique()
     assert metrics["orders"] == table["order_id"].nunique()
@@ -50,15 +94,15 @@ def test_profile_metrics_match_the_data(good_run):
     assert metrics["first_date"] == str(table["order_date"].min().date())
     assert metrics["last_date"] == str(table["order_date"].max().date())
     assert set(metrics["dropped_lines"]) == set(data.DROP_REASONS)
-    # The notebook wrote the customer master next to the canonical table.
-    customers = pd.read_parquet(config.processed_dir / "customers.parquet")
+    # The notebook wrote the customer master into the run's exports.
+    customers = pd.read_parquet(latest / "exports" / "customers.parquet")
     assert len(customers) == metrics["customers"]
     assert customers["revenue"].sum() == pytest.approx(metrics["revenue"], abs=0.01)
     assert customers["age"].notna().sum() > 0  # demographics joined where known
 
 
 def test_html_is_for_leadership(good_run):
-    tmp_path, _, _ = good_run
+    tmp_path, _, _, _ = good_run
     page = (tmp_path / "reports" / "latest" / "profile.html").read_text()
     assert "Customer records profile" in page and "Dataset: sample" in page
     assert "Data period: 2017-01-01 to 2017-06-30" in page
@@ -73,7 +117,7 @@ def test_html_is_for_leadership(good_run):
 
 
 def test_run_json_records_the_run(good_run):
-    tmp_path, _, _ = good_run
+    tmp_path, _, _, _ = good_run
     info = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
     assert info["status"] == "ok"
     assert info["versions"]["papermill"] != "not installed"
@@ -82,59 +126,10 @@ def test_run_json_records_the_run(good_run):
     assert info["config"]["dataset"]["name"] == "sample"
 
 
-def broken_notebooks(tmp_path):
-    """A copy of the notebooks whose profile raises in its third code cell."""
-    folder = tmp_path / "broken_notebooks"
-    shutil.copytree(ROOT / "notebooks", folder)
-    nb = nbformat.read(folder / "profile.ipynb", as_version=4)
-    nb.cells.insert(4, nbformat.v4.new_code_cell('raise ValueError("the data has gone missing")'))
-    nbformat.write(nb, folder / "profile.ipynb")
-    return folder
-
-
-def test_failed_run_keeps_previous_latest(good_run, tmp_path):
-    good_tmp, _, first = good_run
-    out = tmp_path / "reports"
-    shutil.copytree(good_tmp / "reports", out, symlinks=True)
-    before = (out / "latest").resolve()
-    folder = broken_notebooks(tmp_path)
-    _, config = fixture_config(good_tmp, notebooks_dir=folder)
-    with pytest.raises(NotebookFailed) as info:
-        run(config, out_dir=out, notebooks_dir=folder, log=lambda _: None)
-    error = info.value
-    assert error.notebook == "profile" and "ValueError: the data has gone missing" in str(error)
-    assert "cell 5 (In [4]: raise ValueError" in str(error)
-    assert (out / "latest").resolve() == before
-    assert error.executed.exists()  # kept for debugging
-    assert json.loads((error.run_dir / "run.json").read_text())["status"] == "failed"
-
-
-def test_cli_run_failure_exit_code(good_run, tmp_path, capsys):
-    good_tmp, _, _ = good_run
-    raw, _ = fixture_config(good_tmp)
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(json.dumps(raw))
-    folder = broken_notebooks(tmp_path)
-    code = cli.main(["run", "--config", str(config_path), "--out", str(tmp_path / "reports"),
-                     "--notebooks", str(folder)])
-    assert code == 1
-    err = capsys.readouterr().err
-    assert "notebook 'profile' failed in cell 5" in err
-    assert not (tmp_path / "reports" / "latest").exists()
-
-
-def test_cli_only_rejects_unknown_report(good_run, tmp_path, capsys):
-    good_tmp, _, _ = good_run
-    raw, _ = fixture_config(good_tmp)
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(json.dumps(raw))
-    assert cli.main(["run", "--config", str(config_path), "--only", "horoscope"]) == 2
-    assert "unknown report(s) horoscope" in capsys.readouterr().err
-
-
 def test_deciles_metrics_match_the_data(good_run):
-    tmp_path, config, _ = good_run
-    metrics = json.loads((tmp_path / "reports" / "latest" / "metrics.json").read_text())["deciles"]
+    tmp_path, _, _, _ = good_run
+    latest = tmp_path / "reports" / "latest"
+    metrics = json.loads((latest / "metrics.json").read_text())["deciles"]
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
     revenue = table.groupby("customer_id")["revenue"].sum().sort_values(ascending=False)
     assert metrics["customers"] == len(revenue)
@@ -145,10 +140,10 @@ def test_deciles_metrics_match_the_data(good_run):
     assert sum(metrics["decile_revenue_share"]) == pytest.approx(1.0)
     assert sum(metrics["abc_counts"].values()) == len(revenue)
     assert metrics["deal_only_customers"] is not None  # the fixture has discounts
-    export = pd.read_parquet(config.processed_dir / "customer_values.parquet")
+    export = pd.read_parquet(latest / "exports" / "customer_values.parquet")
     assert len(export) == len(revenue) and set(export["abc_class"]) <= {"A", "B", "C"}
-    assert (config.processed_dir / "customer_values.csv").exists()
-    index = (tmp_path / "reports" / "latest" / "index.html").read_text()
+    assert (latest / "exports" / "customer_values.csv").exists()
+    index = (latest / "index.html").read_text()
     assert 'href="deciles.html"' in index and "revenue from the top 10%" in index
 
 
@@ -158,40 +153,53 @@ CLV_KEYS = {"model", "time_unit", "customers", "repeat_customers", "params", "lo
 
 
 def test_clv_metrics_match_the_exports(good_run):
-    tmp_path, config, _ = good_run
-    metrics = json.loads((tmp_path / "reports" / "latest" / "metrics.json").read_text())["clv"]
+    tmp_path, _, _, _ = good_run
+    latest = tmp_path / "reports" / "latest"
+    metrics = json.loads((latest / "metrics.json").read_text())["clv"]
     assert CLV_KEYS <= set(metrics)
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
     assert metrics["customers"] == table["customer_id"].nunique()
     assert set(metrics["params"]) == {"r", "alpha", "a", "b"} and set(metrics["gamma_gamma"]) == {"p", "q", "v"}
     assert all(value > 0 for value in metrics["params"].values())
-    export = pd.read_parquet(config.processed_dir / "customer_clv.parquet")
+    export = pd.read_parquet(latest / "exports" / "customer_clv.parquet")
     assert len(export) == metrics["customers"]
     assert export["clv"].sum() == pytest.approx(metrics["clv_total"])
     assert export["p_alive"].between(0, 1).all() and export.notna().all().all()
-    at_risk = pd.read_csv(config.processed_dir / "clv_at_risk.csv")
+    at_risk = pd.read_csv(latest / "exports" / "clv_at_risk.csv")
     assert len(at_risk) == metrics["at_risk_customers"] == int(export["at_risk"].sum())
-    assert len(pd.read_excel(config.processed_dir / "clv_at_risk.xlsx")) == len(at_risk)
+    assert len(pd.read_excel(latest / "exports" / "clv_at_risk.xlsx")) == len(at_risk)
     assert metrics["holdout_actual_total"] > 0
     assert metrics["holdout_error_pct"] == pytest.approx(
         (metrics["holdout_predicted_total"] / metrics["holdout_actual_total"] - 1) * 100)
-    html = (tmp_path / "reports" / "latest" / "clv.html").read_text()
+    html = (latest / "clv.html").read_text()
     assert "holdout" in html and html.count("data:image/png") >= 7
 
 
+def test_clv_top_tier_is_abc_class_a(good_run):
+    """One ranking rule: on the same values, "top 5%" is the same customers in every report."""
+    from crmlab.deciles import abc_classes
+
+    tmp_path, _, _, _ = good_run
+    export = pd.read_parquet(tmp_path / "reports" / "latest" / "exports" / "customer_clv.parquet")
+    clv = export.set_index("customer_id")["clv"]
+    top_tier = set(clv.index[export.set_index("customer_id")["tier"] == "top 5%"])
+    class_a = set(clv.index[abc_classes(clv) == "A"])
+    assert top_tier == class_a and len(top_tier) == 10  # 5% of 190 customers: 9.5, rounded up
+
+
 def test_segments_metrics_match_the_export(good_run):
-    tmp_path, config, _ = good_run
+    tmp_path, _, _, _ = good_run
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["segments"]
     assert {"customers", "segment_counts", "k", "silhouette", "stability_ari", "cluster_sizes",
             "cluster_names"} <= set(metrics)
-    export = pd.read_parquet(config.processed_dir / "customer_segments.parquet")
+    export = pd.read_parquet(latest / "exports" / "customer_segments.parquet")
     assert len(export) == metrics["customers"] == sum(metrics["segment_counts"].values())
     assert export["rfm_segment"].value_counts().to_dict() == {k: v for k, v in metrics["segment_counts"].items() if v}
     assert sorted(export["cluster"].unique()) == list(range(1, metrics["k"] + 1))
     assert export["cluster"].value_counts().sort_index().tolist() == metrics["cluster_sizes"]
     assert len(set(metrics["cluster_names"])) == metrics["k"]
-    assert (config.processed_dir / "customer_segments.csv").exists()
+    assert (latest / "exports" / "customer_segments.csv").exists()
     html = (latest / "segments.html").read_text()
     # CLV ran in the same run, so the CLV-per-segment table is there.
     assert "Mean CLV" in html and "No CLV results from this run" not in html
@@ -200,7 +208,7 @@ def test_segments_metrics_match_the_export(good_run):
 
 
 def test_baskets_metrics_match_the_exports(good_run):
-    tmp_path, config, _ = good_run
+    tmp_path, _, _, _ = good_run
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["baskets"]
     assert {"baskets", "items", "level", "min_support", "itemsets", "rules", "top_rule", "top_lift", "sequences",
@@ -209,10 +217,10 @@ def test_baskets_metrics_match_the_exports(good_run):
     assert metrics["level"] == "category"
     assert metrics["baskets"] == table.dropna(subset=["category"])["order_id"].nunique()
     assert metrics["items"] == table["category"].nunique()
-    rules = pd.read_parquet(config.processed_dir / "basket_rules.parquet")
+    rules = pd.read_parquet(latest / "exports" / "basket_rules.parquet")
     assert len(rules) == metrics["rules"] and rules["lift"].max() == pytest.approx(metrics["top_lift"])
     assert (rules["count"] >= metrics["min_count"]).all() and (rules["confidence"] >= 0.3).all()
-    sequences = pd.read_csv(config.processed_dir / "basket_sequences.csv")
+    sequences = pd.read_csv(latest / "exports" / "basket_sequences.csv")
     assert len(sequences) == metrics["sequences"]
     assert metrics["engine"].startswith("hmine-projected")
     html = (latest / "baskets.html").read_text()
@@ -227,3 +235,130 @@ def test_a_report_switched_off_in_the_config_is_not_run(tmp_path):
     assert config.skipped == ["baskets"] and "baskets" not in config.notebooks
     with pytest.raises(ConfigError, match="baskets switched off"):
         run(config, only=["baskets"], out_dir=tmp_path / "reports", log=lambda _: None)
+
+
+# --------------------------------------------------------------------------- the run contract, on tiny notebooks
+
+
+PARAMETERS = ('dataset = "x"\nprocessed_dir = "."\nexports_dir = "exports"\nmetrics_path = None\ncurrency = "$"\n'
+              'pause = 0.0')
+
+
+def tiny_notebooks(folder, *, fail_in=None):
+    """Two small report notebooks: ``first`` writes an export and a metric; ``second`` may raise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bodies = {
+        "first": ["import time\nfrom pathlib import Path\nfrom crmlab.report import record_metrics\n"
+                  "time.sleep(pause)\nPath(exports_dir, 'first.csv').write_text('a,b\\n1,2\\n')\n"
+                  "record_metrics('first', {'lines': 1}, metrics_path)"],
+        "second": ["from crmlab.report import record_metrics\nrecord_metrics('second', {'ok': True}, metrics_path)"],
+    }
+    if fail_in:
+        bodies[fail_in].append('raise ValueError("the data has gone missing")')
+    for name, cells in bodies.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "crmlab", "display_name": "Python (crmlab)", "language": "python"}
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {name}"),
+                    nbformat.v4.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+                    *[nbformat.v4.new_code_cell(body) for body in cells]]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path):
+    _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "good"))
+    out = tmp_path / "reports"
+    run(config, out_dir=out, notebooks_dir=tmp_path / "good", log=lambda _: None)
+    before_latest = (out / "latest").resolve()
+    before = folder_digest(config.processed_dir)
+    broken = tiny_notebooks(tmp_path / "broken", fail_in="second")
+    with pytest.raises(NotebookFailed) as info:
+        run(config, out_dir=out, notebooks_dir=broken, jobs=1, log=lambda _: None)
+    error = info.value
+    assert error.notebook == "second" and "ValueError: the data has gone missing" in str(error)
+    assert "cell 4 (In [4]: raise ValueError" in str(error)
+    assert (out / "latest").resolve() == before_latest
+    assert folder_digest(config.processed_dir) == before
+    assert error.executed.exists()  # kept for debugging
+    info = json.loads((error.run_dir / "run.json").read_text())
+    assert info["status"] == "failed" and info["notebooks"]["first"]["status"] == "ok"
+
+
+def test_cli_run_failure_exit_code(tmp_path, capsys):
+    raw, _ = fixture_config(tmp_path)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(json.dumps(raw))
+    folder = tiny_notebooks(tmp_path / "broken", fail_in="second")
+    code = cli.main(["run", "--config", str(config_path), "--out", str(tmp_path / "reports"),
+                     "--notebooks", str(folder)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "notebook 'second' failed in cell 4" in err
+    assert not (tmp_path / "reports" / "latest").exists()
+
+
+def test_cli_only_rejects_unknown_report(tmp_path, capsys):
+    raw, _ = fixture_config(tmp_path)
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(json.dumps(raw))
+    assert cli.main(["run", "--config", str(config_path), "--only", "horoscope"]) == 2
+    assert "unknown report(s) horoscope" in capsys.readouterr().err
+
+
+def test_two_configs_on_one_dataset_keep_their_own_outputs(tmp_path):
+    folder = tiny_notebooks(tmp_path / "nb")
+    _, first = fixture_config(tmp_path, notebooks_dir=folder, notebooks={"first": {"pause": 0.0}})
+    _, second = fixture_config(tmp_path, notebooks_dir=folder, notebooks={"first": {"pause": 0.1}})
+    a = run(first, out_dir=tmp_path / "reports", notebooks_dir=folder, log=lambda _: None)
+    exported = folder_digest(a.run_dir / "exports")
+    b = run(second, out_dir=tmp_path / "reports", notebooks_dir=folder, log=lambda _: None)
+    assert a.run_dir != b.run_dir
+    assert folder_digest(a.run_dir / "exports") == exported
+
+
+def _write_config(tmp_path, notebooks):
+    raw, _ = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "nb"), notebooks=notebooks)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_two_runs_at_once_both_finish_complete(tmp_path):
+    config = _write_config(tmp_path, {"first": {"pause": 1.0}})
+    command = [*CRMLAB, "run", "--config", str(config), "--out", str(tmp_path / "reports"),
+               "--notebooks", str(tmp_path / "nb")]
+    runs = [subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    # One waited for the other, and said so.
+    assert sum("Waiting: dataset 'sample' is in use" in err for _, err in results) == 1
+    folders = sorted(p for p in (tmp_path / "reports").iterdir() if not p.is_symlink())
+    assert len(folders) == 2
+    for folder in folders:
+        assert json.loads((folder / "run.json").read_text())["status"] == "ok"
+        assert json.loads((folder / "metrics.json").read_text()) == {"first": {"lines": 1}, "second": {"ok": True}}
+        assert (folder / "exports" / "first.csv").exists() and (folder / "index.html").exists()
+    manifest = data.load_manifest(tmp_path / "data" / "processed" / "sample")
+    assert manifest["lines"] == len(pd.read_parquet(tmp_path / "data" / "processed" / "sample" / "transactions.parquet"))
+
+
+def test_no_wait_exits_3_and_a_killed_holder_is_taken_over(tmp_path, capsys):
+    config = _write_config(tmp_path, {})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom crmlab.locking import dataset_lock\n"
+         f"with dataset_lock({str(tmp_path / 'data')!r}, 'sample'):\n    print('held', flush=True)\n"
+         "    time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli.main(["data", "prepare", "--config", str(config), "--no-wait"]) == 3
+        assert "dataset 'sample' is in use by" in capsys.readouterr().err
+        with pytest.raises(LockBusy):
+            with dataset_lock(tmp_path / "data", "sample", wait=False):
+                pass
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    # The kernel freed the dead holder's lock: the next run takes it over at once.
+    t0 = time.monotonic()
+    assert cli.main(["data", "prepare", "--config", str(config), "--no-wait"]) == 0
+    assert time.monotonic() - t0 < 60

@@ -149,9 +149,10 @@ class ListOf(Constraint):
         return not self.increasing or all(a < b for a, b in zip(value, value[1:]))
 
     def describe(self):
-        size = f"{self.length} " if self.length is not None else ("non-empty " if self.min_length else "")
+        kind = "a non-empty list" if self.min_length and self.length is None else "a list"
+        size = f"{self.length} " if self.length is not None else ""
         order = "increasing " if self.increasing else ""
-        return f"a list of {size}{order}values, each {self.item.describe()}"
+        return f"{kind} of {size}{order}values, each {self.item.describe()}"
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ def in_top_share(values: pd.Series, share: float) -> pd.Series:
 
     Examples
     --------
-    >>> in_top_share(pd.Series(range(20), dtype=float), 0.05).sum()
+    >>> int(in_top_share(pd.Series(range(20), dtype=float), 0.05).sum())
     1
-    >>> in_top_share(pd.Series(range(30), dtype=float), 0.05).sum()  # 1.5 -> 2
+    >>> int(in_top_share(pd.Series(range(30), dtype=float), 0.05).sum())  # 1.5 -> 2
     2
     """
     return share_position(values) < share - _EPS

@@ -254,6 +254,9 @@ class CustomerClusters:
 
     def fit(self, features: pd.DataFrame) -> "CustomerClusters":
         validate(self)
+        # k-means++ seeding and bootstrap draws pick rows by position: fit on rows in customer-id
+        # order, so the same customers give the same clusters whatever order they arrive in.
+        features = features.sort_index(kind="stable")
         X = self._prepare(features)
         self.scores_ = k_scores(X, range(self.k_range[0], self.k_range[1] + 1), self.resamples, self.random_state)
         if self.k is None:
