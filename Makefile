@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.crmlab-installed
 CONFIG ?= configs/default.yaml
 
-.PHONY: report test unit notebooks install clean-venv
+.PHONY: report test unit notebooks install lock clean-venv
 
-# The stamp depends on pyproject.toml, so a changed dependency list reinstalls.
-$(STAMP): pyproject.toml
+# Installs exactly the versions in requirements.lock (so a release overnight changes nothing),
+# then crmlab itself. The stamp depends on both files, so a changed lock reinstalls.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[dev]'
 	# The notebooks name this kernel, so JupyterLab and papermill run them against this install.
 	$(BIN)/python -m ipykernel install --sys-prefix --name crmlab --display-name "Python (crmlab)"
 	touch $(STAMP)
@@ -21,14 +23,23 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/crmlab run --config $(CONFIG)
 
+# Each notebook runs once: tests/test_runner.py runs all five with papermill on the fixture
+# (as the scheduler does) and asserts what they record. `make notebooks` runs them again with nbval,
+# as an analyst opens them (parameters cell defaults), without the runner.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests src/crmlab notebooks --doctest-modules --nbval-lax --nbval-kernel-name crmlab -p no:cacheprovider
+	$(BIN)/python -m pytest tests src/crmlab --doctest-modules -p no:cacheprovider
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests src/crmlab --doctest-modules
+	$(BIN)/python -m pytest tests src/crmlab --doctest-modules --deselect tests/test_runner.py
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-kernel-name crmlab
+	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-kernel-name crmlab -p no:cacheprovider
+
+# After changing dependencies in pyproject.toml: resolve them again into requirements.lock.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)

@@ -31,6 +31,49 @@ def test_environment_yml_installs_the_project_and_matches_python():
     assert python == ["python=3.11"]
     assert project["requires-python"] == ">=3.11"
     pip = [d for d in deps if isinstance(d, dict)][0]["pip"]
-    # Packages come from pyproject.toml through pip only; conda lists none of its own.
-    assert pip == ["-e .[dev]"]
+    # Packages come from pyproject.toml, pinned by requirements.lock, through pip only; conda lists none of its own.
+    assert pip == ["-r requirements.lock", "-e .[dev]"]
     assert sorted(d for d in deps if isinstance(d, str)) == ["pip", "python=3.11"]
+
+
+def _locked() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"requirements.lock: {line!r} is not pinned with =="
+            pins[name.lower().replace("_", "-")] = version.split(";")[0].strip()
+    return pins
+
+
+def test_lock_satisfies_pyproject():
+    """Scheduled runs install the lock; it must still give every range pyproject.toml asks for."""
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _locked()
+    for text in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        requirement = Requirement(text)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is in pyproject.toml but not in requirements.lock: run 'make lock'"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement.specifier}: run 'make lock'")
+
+
+def test_installed_versions_are_the_locked_ones():
+    from importlib import metadata
+
+    pins = _locked()
+    for name in ("pandas", "numpy", "scipy", "lifetimes", "mlxtend", "scikit-learn", "papermill", "nbconvert"):
+        assert metadata.version(name) == pins[name], name
+
+
+def test_mlxtend_hmine_driver_is_there_as_the_kit_calls_it():
+    """baskets calls hmine_driver, outside mlxtend's public API: a release that moves it must fail here."""
+    import inspect
+
+    from mlxtend.frequent_patterns.hmine import hmine_driver
+
+    assert list(inspect.signature(hmine_driver).parameters) == [
+        "item", "itemsets", "minsup", "itemsets_shape", "max_len", "verbose", "single_items", "frequent_itemsets"]
