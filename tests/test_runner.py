@@ -50,7 +50,10 @@ def good_run(tmp_path_factory):
     _, config = fixture_config(tmp_path)
     data.prepare(config)
     before = folder_digest(config.processed_dir)
+    cwd = os.getcwd()
     result = run(config, out_dir=tmp_path / "reports", log=lambda _: None)
+    # Reports run in threads: none of them may move the process's working directory.
+    assert os.getcwd() == cwd
     return tmp_path, config, result, before
 
 

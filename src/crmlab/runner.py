@@ -184,7 +184,7 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
     _check_kernel()
     with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
-        return _run_locked(config, names, Path(out_dir), Path(notebooks_dir), jobs, log)
+        return _run_locked(config, names, Path(out_dir), Path(notebooks_dir).absolute(), jobs, log)
 
 
 def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: Path, jobs: int,
@@ -202,7 +202,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
     period = (manifest["first_date"][:10], manifest["last_date"][:10])
     run_date = started.strftime("%Y-%m-%d %H:%M")
 
-    run_dir = new_run_dir(out_dir)
+    run_dir = new_run_dir(out_dir.absolute())
     for folder in ("exports", "metrics", "notebooks", "parameters"):
         (run_dir / folder).mkdir()
     run_info: dict[str, Any] = {
@@ -244,9 +244,12 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"[{position}/{len(names)}] {item.name}: started")
         t0 = time.perf_counter()
         try:
+            # The kernel starts in the notebooks folder (so a notebook's relative defaults work) through
+            # nbclient's resources: papermill's own cwd= chdirs the whole process, which reports running
+            # in threads would race on.
             pm.execute_notebook(str(notebooks_dir / f"{item.name}.ipynb"), str(item.executed),
-                                parameters=item.params, kernel_name=KERNEL_NAME, cwd=str(notebooks_dir),
-                                progress_bar=False, log_output=False)
+                                parameters=item.params, kernel_name=KERNEL_NAME, progress_bar=False,
+                                log_output=False, resources={"metadata": {"path": str(notebooks_dir)}})
         finally:
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
