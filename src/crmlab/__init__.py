@@ -1,9 +1,14 @@
 """crmlab: a Jupyter notebook research kit for CRM analytics.
 
-One module per concern: ``config`` (the config schema), ``data`` (sources,
-validation, the canonical table), ``profile`` (the customer records profile),
-``deciles`` (customer value deciles, ABC, concentration, migration), ``plotting`` (charts), ``report`` (metrics, captions, HTML export), ``runner``
-and ``cli`` (running the notebooks with papermill).
+One module per concern. Leaves: ``config`` (the config schema), ``catalog``
+(the reports, what they need, their order), ``constraints`` (declared
+parameter constraints), ``ranking`` (one rule for ranking and cutting by
+share), ``locking`` (one run at a time per dataset). ``data`` (sources,
+validation, the canonical table, the one writer of files). One analysis per
+module or package: ``profile``, ``clv``, ``deciles``, ``segments``,
+``baskets``; with ``plotting`` (charts) and ``report`` (what notebooks use to
+speak). ``parameters`` (the config checked against the analyses), ``pages``
+(HTML), ``runner`` and ``cli`` (running the notebooks with papermill).
 """
 
 __version__ = "0.1.0"
