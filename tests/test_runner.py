@@ -22,6 +22,7 @@ import yaml
 
 from conftest import FIXTURE, ROOT
 from crmlab import cli, data
+from crmlab.catalog import REPORTS
 from crmlab.config import ConfigError, parse_config
 from crmlab.locking import LockBusy, dataset_lock
 from crmlab.runner import NotebookFailed, run
@@ -64,6 +65,8 @@ def test_run_writes_the_report_folder(good_run):
     for name in ("index.html", "profile.html", "metrics.json", "run.json", "notebooks/profile.ipynb",
                  "parameters/profile.yaml", "exports/customers.parquet", "exports/clv_at_risk.xlsx"):
         assert (latest / name).exists(), name
+    # The catalog names every file the reports write, and they write them all, into exports/ only.
+    assert {p.name for p in (latest / "exports").iterdir()} == {f for r in REPORTS.values() for f in r.exports}
 
 
 def test_reports_write_nothing_into_processed(good_run):

@@ -204,6 +204,9 @@ class CLVAnalysis:
     def holdout_by_frequency(self) -> pd.DataFrame:
         return holdout_by_frequency(self.purchase_fit_, self.calibration_)
 
+    def cumulative_caption(self) -> str:
+        return wording.cumulative_caption(self.cumulative_)
+
     def period_transactions(self) -> pd.DataFrame:
         return period_transactions(self.purchase_fit_, self.calibration_)
 
