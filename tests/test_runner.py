@@ -288,6 +288,7 @@ def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path)
     assert error.executed.exists()  # kept for debugging
     info = json.loads((error.run_dir / "run.json").read_text())
     assert info["status"] == "failed" and info["notebooks"]["first"]["status"] == "ok"
+    assert info["notebooks"]["second"]["cell"].startswith("cell 4") and "ValueError" in info["notebooks"]["second"]["error"]
 
 
 def test_cli_run_failure_exit_code(tmp_path, capsys):

@@ -155,6 +155,16 @@ class _Report:
         self.info: dict[str, Any] = {}
 
 
+def _failure_details(item: _Report, error: BaseException) -> tuple[str, str]:
+    """Where a report failed (the cell as the analyst sees it) and the error, for messages and run.json."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(error, PapermillExecutionError):
+        return (_describe_cell(item.executed, error.cell_index, error.exec_count, error.source),
+                f"{error.ename}: {error.evalue}")
+    return "its export to HTML", f"{type(error).__name__}: {error}"
+
+
 def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = "reports",
         notebooks_dir: Path = NOTEBOOKS_DIR, jobs: int | None = None, wait_for_lock: bool = True,
         log: Callable[[str], None] = _stderr) -> RunResult:
@@ -190,7 +200,6 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
 def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: Path, jobs: int,
                 log: Callable[[str], None]) -> RunResult:
     import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
 
     started = datetime.now().astimezone()
     if data.needs_prepare(config):
@@ -257,7 +266,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         item.info["status"] = "ok"
         log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
 
-    failure: tuple[_Report, BaseException] | None = None
+    failure: tuple[_Report, str, str] | None = None
     needs = needs_within(names)
     pending, finished = list(names), set()
     running: dict[Future, _Report] = {}
@@ -276,25 +285,19 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
                 error = future.exception()
                 if error is None:
                     finished.add(item.name)
-                elif failure is None:
-                    failure = (item, error)
-                else:
-                    item.info.setdefault("status", "failed")
+                    continue
+                cell, message = _failure_details(item, error)
+                item.info.update(status="failed", cell=cell, error=message)
+                failure = failure or (item, cell, message)
     for name in names:
         if reports[name].info:
             run_info["notebooks"][name] = reports[name].info
     seconds = {name: reports[name].info["seconds"] for name in names if "seconds" in reports[name].info}
 
     if failure is not None:
-        item, error = failure
+        item, cell, message = failure
         run_info.update(status="failed", finished_at=_now(),
                         not_run=[name for name in names if not reports[name].info])
-        if isinstance(error, PapermillExecutionError):
-            cell = _describe_cell(item.executed, error.cell_index, error.exec_count, error.source)
-            message = f"{error.ename}: {error.evalue}"
-        else:
-            cell, message = "its export to HTML", f"{type(error).__name__}: {error}"
-        item.info.update(status="failed", cell=cell, error=message)
         data.write_json(run_info, run_dir / "run.json")
         raise NotebookFailed(item.name, cell, message, item.executed, run_dir) from None
 
