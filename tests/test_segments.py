@@ -1,7 +1,6 @@
 """Segments: RFM scoring and rules, k-means reproducibility and the choice of k."""
 
 import itertools
-import json
 
 import numpy as np
 import pandas as pd

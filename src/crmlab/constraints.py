@@ -102,7 +102,8 @@ class OfType(Constraint):
     kind: type
 
     def accepts(self, value):
-        if self.kind is not bool and isinstance(value, bool):
+        # True is an int to Python, but `k: true` in a config is a mistake, not the number 1.
+        if self.kind in (int, float) and isinstance(value, bool):
             return False
         return isinstance(value, self.kind)
 

@@ -45,7 +45,7 @@ def analysis_defaults(cls: type) -> dict[str, Any]:
 
 
 def _cell_constraints(defaults: dict[str, Any]) -> dict[str, list]:
-    """For a notebook the catalog does not know: the type of each default, or anything when None."""
+    """For a notebook the catalog does not know: the type of each default, or any value when it is None."""
     return {name: ([OfType(float), OfType(int)] if isinstance(value, float) else [OfType(type(value))])
             if value is not None else [object]
             for name, value in defaults.items() if name not in RUNNER_PARAMETERS}

@@ -23,8 +23,10 @@ whole surface:
 """
 
 from .analysis import CLVAnalysis, default_calibration_end
-from .models import (FIT_LADDER, MODELS, FitFailed, FitResult, _BGNBDLikelihood, customer_predictions,
-                     expected_spend, fit_purchase_model, fit_spend_model, spend_correlation)
+from .models import (FIT_LADDER, MODELS, FitFailed, FitResult, customer_predictions, expected_spend,
+                     fit_purchase_model, fit_spend_model, spend_correlation)
+# Private, but tests/test_clv.py checks it against lifetimes' likelihood by this name.
+from .models import _BGNBDLikelihood  # noqa: F401
 from .summaries import (DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress,
                         rfm_summary)
 from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
