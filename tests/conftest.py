@@ -51,7 +51,7 @@ def bundled():
             # As in configs/: CDNOW's exact duplicates are genuine repeat purchases.
             policy = {"duplicates": "keep"} if source.startswith("cdnow") else {}
             config = parse_config({"dataset": {"source": source, **policy}})
-            lines, labels = data.read_lines(config.dataset, data.source_files(config.dataset))
+            lines, labels, _ = data.read_lines(config.dataset, data.source_files(config.dataset))
             cache[source] = data.validate(lines, config.dataset, labels)[0]
         return cache[source]
 

@@ -187,7 +187,7 @@ def test_excel_and_parquet_sources(tmp_path):
 
 def test_cdnow_bundled():
     config = parse_config({"dataset": {"source": "cdnow", "duplicates": "keep"}})
-    lines, labels = data.read_lines(config.dataset, data.source_files(config.dataset))
+    lines, labels, _ = data.read_lines(config.dataset, data.source_files(config.dataset))
     table, _, quality = data.validate(lines, config.dataset, labels)
     assert len(table) == 69_659 and table["customer_id"].nunique() == 23_570
     assert table["order_date"].min() == pd.Timestamp("1997-01-01")
@@ -197,7 +197,7 @@ def test_cdnow_bundled():
 
 def test_cdnow_sample_bundled():
     config = parse_config({"dataset": {"source": "cdnow_sample", "duplicates": "keep"}})
-    lines, labels = data.read_lines(config.dataset, data.source_files(config.dataset))
+    lines, labels, _ = data.read_lines(config.dataset, data.source_files(config.dataset))
     table, _, _ = data.validate(lines, config.dataset, labels)
     assert table["customer_id"].nunique() == 2_357 and len(table) == 6_919
 
@@ -206,7 +206,7 @@ def test_cdnow_sample_bundled():
 def test_complete_journey_bundled():
     config = parse_config({"dataset": {"source": "complete_journey"}})
     files = data.source_files(config.dataset)
-    lines, labels = data.read_lines(config.dataset, files)
+    lines, labels, _ = data.read_lines(config.dataset, files)
     table, returns, quality = data.validate(lines, config.dataset, labels)
     assert len(table) == 1_469_307
     assert table["customer_id"].nunique() == 2_469

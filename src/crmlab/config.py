@@ -24,9 +24,11 @@ A leaf module: it imports nothing of crmlab, so every other module may read it.
 from __future__ import annotations
 
 import ast
+import codecs
 import dataclasses
 import hashlib
 import json
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -96,7 +98,25 @@ class DatasetConfig:
         ``keep``: for sources without order and product ids (CDNOW), where
         two identical lines are two genuine purchases of the same amount.
     observation_end : str, optional
-        The date the extract was taken. A line dated after it is an error.
+        The date the extract was taken. A line dated after it is an error;
+        without it, a line dated after the day of the run is.
+    encoding : str, optional
+        The text encoding of a CSV file (``utf-8``, ``cp1252``, ``latin-1``,
+        ...). When absent: UTF-8 (with or without a byte-order mark), and
+        failing that Windows-1252, which the profile report then names.
+    delimiter : str, optional
+        The CSV field separator, one character; detected among ``, ; TAB |``
+        when absent.
+    decimal : str, optional
+        The decimal mark of amounts in a CSV file, ``.`` or ``,``; detected
+        when absent (``3,50`` with no ``1,234.50`` means a decimal comma).
+    sheet : str or int, optional
+        The Excel sheet to read, by name or 0-based position; the first when absent.
+    timezone : str, optional
+        The IANA time zone orders are counted in (``Europe/Paris``).
+        Timestamps carrying a UTC offset are converted to it; timestamps
+        without one are taken as already in it. When absent: the zone of the
+        first offset seen, or the timestamps' own local time.
     customers_path : str, optional
         A file of customer attributes (demographics), one row per customer.
     customers_id_column : str, optional
@@ -117,6 +137,11 @@ class DatasetConfig:
     customers_path: str | None = None
     customers_id_column: str | None = None
     currency: str = "$"
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | int | None = None
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in (*BUNDLED_SOURCES, "file"):
@@ -148,6 +173,25 @@ class DatasetConfig:
             )
         if "revenue" in self.columns and "unit_price" in self.columns:
             raise ConfigError("dataset.columns: give either 'revenue' or 'unit_price', not both")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ConfigError(f"dataset.encoding: {self.encoding!r} is not an encoding Python knows "
+                                  "(e.g. utf-8, cp1252, latin-1)") from None
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ConfigError(f"dataset.delimiter: expected one character (',', ';', '\\t', '|'), "
+                              f"got {self.delimiter!r}")
+        if self.decimal not in (None, ".", ","):
+            raise ConfigError(f"dataset.decimal: expected '.' or ',', got {self.decimal!r}")
+        if self.delimiter is not None and self.delimiter == self.decimal:
+            raise ConfigError("dataset.delimiter and dataset.decimal cannot be the same character")
+        if self.timezone is not None:
+            try:
+                zoneinfo.ZoneInfo(self.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(f"dataset.timezone: {self.timezone!r} is not an IANA time zone "
+                                  "(e.g. Europe/Paris, America/New_York, UTC)") from None
 
     @property
     def file_format(self) -> str | None:
@@ -258,6 +302,8 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
                 raise ConfigError("dataset.columns must map canonical names to source column names")
         elif key == "observation_end" and value is not None:
             dataset_raw[key] = str(value)  # YAML reads 2018-06-30 as a date
+        elif key == "sheet" and isinstance(value, int) and not isinstance(value, bool):
+            continue  # a sheet by position
         elif value is not None and not isinstance(value, str):
             raise ConfigError(f"dataset.{key}: expected text, got {value!r}")
     dataset = DatasetConfig(**dataset_raw)

@@ -32,9 +32,11 @@ import json
 import os
 import shutil
 import stat
+import re
 import tempfile
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import readers
 from .config import CANONICAL_COLUMNS, EXTRA_MAPPABLE, Config, DatasetConfig, format_from_suffix
 
 MANIFEST = "manifest.json"
@@ -73,6 +76,8 @@ class Problem:
     fatal: bool = True
 
     def message(self) -> str:
+        if not self.column:  # a problem of the file as a whole
+            return self.what + ("; at " + ", ".join(self.examples) if self.examples else "")
         if self.total == 0:
             return f"column '{self.column}': {self.what}"
         head = f"column '{self.column}': {self.count:,} of {self.total:,} rows {self.what}"
@@ -155,8 +160,9 @@ def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, 
     staged = {}
     for role, src in files.items():
         if not Path(src).exists():
-            raise DataError([Problem(role, f"cannot be read: file {src} does not exist", 0, 0)],
-                            source=str(src))
+            raise DataError([Problem("", "the file does not exist", 0, 0)], source=str(src))
+        if Path(src).is_dir():
+            raise DataError([Problem("", "is a folder, not a file", 0, 0)], source=str(src))
         target = staging / role / Path(src).name
         target.parent.mkdir(parents=True)
         shutil.copyfile(src, target)
@@ -224,16 +230,17 @@ def _read_cdnow(path: Path, sample: bool) -> tuple[pd.DataFrame, dict[str, str]]
     return lines, labels
 
 
-def _read_table(path: Path, fmt: str) -> pd.DataFrame:
-    if fmt == "csv":
-        return pd.read_csv(path, low_memory=False)
-    if fmt == "parquet":
-        return pd.read_parquet(path)
-    return pd.read_excel(path)
+def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, display: str) -> readers.SourceTable:
+    """Read one of the user's files; a file that cannot be read is a :class:`DataError` naming it."""
+    try:
+        return readers.read_source(path, fmt, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet)
+    except readers.ReadError as exc:
+        raise DataError([Problem(exc.column or "", exc.what, 0, 0, exc.examples)], source=display) from None
 
 
-def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    raw = _read_table(path, cfg.file_format)
+def _read_file(cfg: DatasetConfig, path: Path, display: str) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    source = _read_user_file(path, cfg.file_format, cfg, display)
+    raw = source.frame
     mapping = dict(cfg.columns)
     # Unmapped canonical columns are taken by their own name when the file has them.
     for name in (*CANONICAL_COLUMNS, *EXTRA_MAPPABLE):
@@ -253,22 +260,30 @@ def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, 
             Problem(canon if canon == src else f"{canon} (source column {src})",
                     f"lack it: the column is missing (the file has: {available})",
                     len(raw), len(raw))
-            for canon, src in missing], source=str(path))
+            for canon, src in missing], source=display)
     lines = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()})
     labels = {canon: src for canon, src in mapping.items()}
-    return lines, labels
+    return lines, labels, source.notes
 
 
-def read_lines(cfg: DatasetConfig, paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str]]:
+def display_name(cfg: DatasetConfig, role: str = "transactions") -> str:
+    """How messages name a source file: as the config gives it, never as a staging copy."""
+    if cfg.source == "file":
+        return str(cfg.path if role == "transactions" else cfg.customers_path)
+    return f"{cfg.source} ({Path(source_files(cfg)[role]).name})"
+
+
+def read_lines(cfg: DatasetConfig, paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """Read the source lines with canonical column names, not yet validated.
 
-    Returns the lines and canonical -> source column labels for messages.
+    Returns the lines, canonical -> source column labels for messages, and
+    notes on how the file was read (encoding, delimiter, dropped layout rows).
     """
     if cfg.source == "complete_journey":
-        return _read_complete_journey(paths)
+        return (*_read_complete_journey(paths), [])
     if cfg.source in ("cdnow", "cdnow_sample"):
-        return _read_cdnow(paths["transactions"], sample=cfg.source == "cdnow_sample")
-    return _read_file(cfg, paths["transactions"])
+        return (*_read_cdnow(paths["transactions"], sample=cfg.source == "cdnow_sample"), [])
+    return _read_file(cfg, paths["transactions"], display_name(cfg))
 
 
 def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.DataFrame | None:
@@ -278,11 +293,12 @@ def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.D
     if cfg.source == "complete_journey":
         table, id_column = pd.read_parquet(paths["customers"]), "household_id"
     else:
-        table = _read_table(paths["customers"], format_from_suffix(paths["customers"]))
+        fmt = format_from_suffix(paths["customers"])
+        table = _read_user_file(paths["customers"], fmt, cfg, display_name(cfg, "customers")).frame
         id_column = cfg.customers_id_column or cfg.columns.get("customer_id", "customer_id")
     if id_column not in table.columns:
         raise DataError([Problem(id_column, "lack it: the customer id column is missing",
-                                 len(table), len(table))], source=str(paths["customers"]))
+                                 len(table), len(table))], source=display_name(cfg, "customers"))
     return table.rename(columns={id_column: "customer_id"})
 
 
@@ -304,20 +320,63 @@ class Quality:
                 "missing_values": self.missing_values, "duplicates_kept": self.duplicates_kept}
 
 
-def _parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+# A UTC offset at the end of a timestamp: Z, +01:00, -0500.
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def _zone_name(zone) -> str:
+    return getattr(zone, "key", None) or str(zone)
+
+
+def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) -> tuple[pd.Series, list[str]]:
+    """Order dates as naive local wall-clock time, and notes on any time-zone conversion.
+
+    Local wall-clock time is what "the day of the order" means to the business:
+    timestamps with a UTC offset are converted to ``zone`` (default: the zone
+    of the first offset seen), then the offset is dropped.
+    """
+    notes: list[str] = []
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        # Local wall-clock time is what "the day of the order" means to the business.
-        return values.dt.tz_localize(None).astype("datetime64[ns]")
+        if zone:
+            values = values.dt.tz_convert(zone)
+            notes.append(f"Timestamps in {values.dt.tz} were converted to {zone} local time.")
+        return values.dt.tz_localize(None).astype("datetime64[ns]"), notes
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("datetime64[ns]")
-    text = values.astype("string")
+        return values.astype("datetime64[ns]"), notes
+    if values.dtype == object and values.map(lambda v: isinstance(v, (datetime, date))).all():
+        # A spreadsheet's date cells arrive as datetime objects: no format applies to them.
+        return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), notes
+    text = values.astype("string").str.strip()
     if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
         fmt = "%Y%m%d"  # compact dates (CDNOW) would otherwise be misread as epoch numbers
-    return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]")
+    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
+    if not has_offset.any():
+        return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]"), notes
+    aware = pd.to_datetime(text.where(has_offset), format=fmt, utc=True, errors="coerce")
+    parsed = aware.dropna()
+    if parsed.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), notes
+    if zone:
+        target = zoneinfo.ZoneInfo(zone)
+    else:
+        first = text[parsed.index[0]]
+        target = pd.Timestamp(first).tzinfo or timezone.utc
+    local = aware.dt.tz_convert(target).dt.tz_localize(None).astype("datetime64[ns]")
+    naive = pd.to_datetime(text.where(~has_offset), format=fmt, errors="coerce").astype("datetime64[ns]")
+    offsets = sorted(set(text[has_offset].str.extract(f"({_OFFSET.pattern})", expand=False).dropna()))
+    shown = ", ".join(offsets[:6]) + (", ..." if len(offsets) > 6 else "")
+    how = "dataset.timezone" if zone else "the first offset seen; set dataset.timezone to choose the zone"
+    notes.append(f"{int(has_offset.sum()):,} timestamps carry a UTC offset ({shown}); they were converted to "
+                 f"{_zone_name(target)} local time ({how}).")
+    if (~has_offset).any():
+        notes.append(f"{int((~has_offset).sum()):,} timestamps have no offset and were taken as "
+                     f"{_zone_name(target)} local time.")
+    return local.where(has_offset, naive), notes
 
 
 def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | None = None,
-             source: str = "input") -> tuple[pd.DataFrame, pd.DataFrame, Quality]:
+             source: str = "input", *, notes: list[str] = (), today: date | None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, Quality]:
     """Check source lines and turn them into the canonical table.
 
     Parameters
@@ -330,6 +389,11 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         Canonical -> source column names, so messages name the user's columns.
     source : str
         The file name, for messages.
+    notes : list of str
+        What reading the file decided (encoding, delimiter, ...), kept for the profile report.
+    today : date, optional
+        The day of the run (default: today): without ``cfg.observation_end``,
+        a line dated after it is an error.
 
     Returns
     -------
@@ -344,7 +408,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     ------
     DataError
         Listing every fatal problem: an empty input, an unparseable date, a
-        non-numeric amount, a negative discount, a line after the observation end.
+        non-numeric amount, a negative discount, a line after the observation
+        end (or, without one, after the day of the run).
 
     Examples
     --------
@@ -357,7 +422,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     """
     labels = labels or {}
     total = len(lines)
-    quality = Quality(input_lines=total)
+    quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
         raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)],
                         source=source)
@@ -365,7 +430,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     df = lines.reset_index(drop=True).copy()
     problems: list[Problem] = []
 
-    dates = _parse_dates(df["order_date"], cfg.date_format)
+    dates, date_notes = _parse_dates(df["order_date"], cfg.date_format, cfg.timezone)
+    quality.notes += date_notes
     bad = dates.isna()
     if bad.any():
         how = f"with format '{cfg.date_format}'" if cfg.date_format else ""
@@ -374,8 +440,13 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
                                 int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
 
     numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in df.columns]
+    texts = [df[c] for c in numeric if not pd.api.types.is_numeric_dtype(df[c])]
+    decimal = cfg.decimal or readers.sniff_decimal(texts)
+    if texts and decimal == "," and not cfg.decimal:
+        quality.notes.append("Amounts are written with a decimal comma (3,50); detected, set dataset.decimal "
+                             "to override.")
     for column in numeric:
-        parsed = pd.to_numeric(df[column], errors="coerce")
+        parsed = readers.parse_amounts(df[column], decimal)
         bad = parsed.isna()
         if bad.any():
             problems.append(Problem(_label(column, labels), "have a missing or non-numeric amount",
@@ -398,6 +469,15 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         if bad.any():
             problems.append(Problem(_label("order_date", labels),
                                     f"are dated after the observation end {cfg.observation_end}",
+                                    int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+    else:
+        # A future line would make the data period end in the future and every customer look lapsed.
+        today = today or date.today()
+        bad = dates >= pd.Timestamp(today + timedelta(days=1))
+        if bad.any():
+            problems.append(Problem(_label("order_date", labels),
+                                    f"are dated after today ({today.isoformat()}), the day of the run; if the "
+                                    "extract really ends later, set dataset.observation_end",
                                     int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
     if problems:
         raise DataError(problems, source=source)
@@ -450,6 +530,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
                                  "lines, duplicates and returns", 0, 0)], source=source)
 
     df["customer_id"] = _tidy_ids(df["customer_id"])
+    if "product_id" in df.columns:
+        df["product_id"] = _tidy_ids(df["product_id"])
     if "order_id" in df.columns:
         df["order_id"] = _tidy_ids(df["order_id"])
     else:
@@ -470,11 +552,36 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
 
 
 def _tidy_ids(ids: pd.Series) -> pd.Series:
-    """Integer ids stay integers (CSV readers turn them into floats around a blank)."""
-    numeric = pd.to_numeric(ids, errors="coerce")
-    if numeric.notna().all() and (numeric % 1 == 0).all():
-        return numeric.astype("int64")
-    return ids.astype("string")
+    """Ids as the text they were written as; stored as integers only when that loses nothing.
+
+    ``00012000`` and ``12000`` are two customers, so a column is stored as
+    integers only when every id is a plain whole number without a leading
+    zero (integer columns of Parquet files stay integers).
+
+    Examples
+    --------
+    >>> _tidy_ids(pd.Series(["12000", "7"])).dtype
+    dtype('int64')
+    >>> _tidy_ids(pd.Series(["00012000", "12000"])).tolist()
+    ['00012000', '12000']
+    """
+    if pd.api.types.is_integer_dtype(ids):
+        return ids.astype("int64")
+    text = readers.id_text(ids)
+    if text.notna().all() and text.str.fullmatch(r"0|[1-9]\d{0,17}").all():
+        return text.astype("int64")
+    return text
+
+
+def _align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
+    """Customer ids of an attributes file in the transaction table's type, so the two join."""
+    ids = _tidy_ids(ids)
+    if pd.api.types.is_integer_dtype(like) and not pd.api.types.is_integer_dtype(ids):
+        # Ids with a leading zero cannot match an integer id: they become missing, not another customer.
+        return ids.where(ids.str.fullmatch(r"0|[1-9]\d{0,17}").fillna(False)).astype("Int64")
+    if not pd.api.types.is_integer_dtype(like):
+        return readers.id_text(ids)
+    return ids
 
 
 # --------------------------------------------------------------------------- writing
@@ -562,9 +669,11 @@ def prepare(config: Config) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=config.data_dir) as staging:
         staged = stage_sources(files, Path(staging))
         paths = {role: Path(entry["path"]) for role, entry in staged.items()}
-        lines, labels = read_lines(cfg, paths)
-        table, returns, quality = validate(lines, cfg, labels, source=Path(files["transactions"]).name)
+        lines, labels, notes = read_lines(cfg, paths)
+        table, returns, quality = validate(lines, cfg, labels, source=display_name(cfg), notes=notes)
         attributes = read_customer_attributes(cfg, paths)
+        if attributes is not None:
+            attributes["customer_id"] = _align_ids(attributes["customer_id"], table["customer_id"])
         snapshot = keep_raw(staged, config.raw_dir)
     return write_processed(config.processed_dir, table, returns, quality, attributes, {
         "dataset": cfg.name,

@@ -1,0 +1,358 @@
+"""Reading a user's own export (CSV, Excel, Parquet) as it really comes.
+
+Real exports are not what ``pd.read_csv(path)`` expects: they are saved in
+Windows-1252 by a till system, separated by semicolons with decimal commas
+in much of Europe, carry ids with leading zeros that an integer parser
+would eat, repeat their header where two extracts were pasted together, and
+end lines with a trailing delimiter. This module reads such a file into a
+table of text columns (or typed columns for Parquet and Excel) and says
+what it had to decide, so the profile report can show it. Every problem is
+a :class:`crmlab.data.DataError`-style message naming the user's file,
+never a traceback.
+
+Decisions when the config is silent:
+
+* encoding: UTF-8 (with or without a byte-order mark), else Windows-1252;
+* delimiter: the one of ``, ; TAB |`` that splits the first lines into the
+  same number of fields, more than one;
+* decimal mark (:func:`sniff_decimal`): a comma when amounts are written
+  like ``3,50`` and none like ``1,234.50``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+FALLBACK_ENCODING = "cp1252"
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+SNIFF_BYTES = 1 << 16
+N_EXAMPLES = 5
+
+
+class ReadError(ValueError):
+    """The file cannot be read as a table; ``what`` says why, ``examples`` where."""
+
+    def __init__(self, what: str, examples: list[str] | None = None, column: str | None = None):
+        self.what, self.examples, self.column = what, examples or [], column
+        super().__init__(what)
+
+
+@dataclass
+class SourceTable:
+    """A file read as a table, with what the reader decided on the way."""
+
+    frame: pd.DataFrame
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped_rows: dict[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _locate(path: Path, offset: int) -> tuple[int, int, bytes]:
+    """1-based line number and column of byte ``offset``, and the start of that line."""
+    line_no, line_start, done = 1, 0, 0
+    with open(path, "rb") as fh:
+        while done < offset:
+            block = fh.read(min(1 << 20, offset - done))
+            if not block:
+                break
+            line_no += block.count(b"\n")
+            if b"\n" in block:
+                line_start = done + block.rindex(b"\n") + 1
+            done += len(block)
+        fh.seek(line_start)
+        line = fh.read(120).split(b"\n", 1)[0]
+    return line_no, offset - line_start + 1, line
+
+
+def first_undecodable(path: Path, encoding: str) -> int | None:
+    """Byte offset of the first byte ``encoding`` cannot decode, or None when the file decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(1 << 20)
+            # Bytes of a character cut by the previous block are decoded again with this one.
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return done - pending + exc.start
+            if not block:
+                return None
+            done += len(block)
+
+
+def choose_encoding(path: Path, configured: str | None) -> tuple[str, list[str]]:
+    """The encoding to read ``path`` with, and a note when it is not plain UTF-8.
+
+    Raises
+    ------
+    ReadError
+        When the configured encoding (or, without one, both UTF-8 and
+        Windows-1252) cannot decode the file; names the line.
+    """
+    candidates = [configured] if configured else ["utf-8-sig", FALLBACK_ENCODING]
+    failures = []
+    for encoding in candidates:
+        offset = first_undecodable(path, encoding)
+        if offset is None:
+            notes = []
+            if not configured and encoding == FALLBACK_ENCODING:
+                notes.append("The file is not valid UTF-8; it was read as Windows-1252 (set dataset.encoding "
+                             "if another encoding is meant).")
+            return encoding, notes
+        failures.append((encoding, offset))
+    encoding, offset = failures[0]
+    line_no, column, line = _locate(path, offset)
+    tried = " or ".join(ENCODING_NAMES.get(e, e) for e, _ in failures)
+    hint = ("set dataset.encoding to the file's encoding" if not configured
+            else f"dataset.encoding is '{configured}'; is the file saved in another encoding?")
+    raise ReadError(f"cannot be decoded as {tried} ({hint})",
+                    [f"line {line_no}, byte {column}: {line!r}"])
+
+
+# --------------------------------------------------------------------------- dialect
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the sample's lines into the same number of fields (more than one).
+
+    Examples
+    --------
+    >>> sniff_delimiter("a;b;c\\n1;2,5;3\\n4;5;6\\n")
+    ';'
+    >>> sniff_delimiter('id,name\\n1,"Smith; John"\\n2,"Doe; Jane"\\n')
+    ','
+    """
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may end in the middle of a record
+    text = "".join(lines[:200])
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        header = counts[0]
+        if header < 2:
+            continue
+        # Trailing delimiters add one empty field to data lines; they still count as consistent.
+        consistent = sum(c in (header, header + 1) for c in counts) / len(counts)
+        score = (consistent, header)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _amount_pattern(decimal: str) -> re.Pattern:
+    group = "." if decimal == "," else ","
+    return re.compile(rf"^[+-]?(\d{{1,3}}(\{group}\d{{3}})+|\d*)(\{decimal}\d+)?$")
+
+
+def sniff_decimal(values: list[pd.Series]) -> str:
+    """``","`` when amounts are written with a decimal comma (``3,50``), else ``"."``.
+
+    Examples
+    --------
+    >>> sniff_decimal([pd.Series(["3,50", "1.234,00", "7"])])
+    ','
+    >>> sniff_decimal([pd.Series(["3.50", "1,234.00", "7"])])
+    '.'
+    """
+    text = pd.concat([v.dropna().astype(str).str.strip() for v in values]) if values else pd.Series([], dtype=str)
+    # "1,234" and "1.234" could be either (a thousands group); only other shapes decide.
+    comma_decimal = text.str.contains(r"\d,(?:\d{1,2}|\d{4,})$|^[+-]?,\d+$", regex=True)
+    point_decimal = text.str.contains(r"\d\.(?:\d{1,2}|\d{4,})$|^[+-]?\.\d+$", regex=True)
+    if comma_decimal.any() and not point_decimal.any():
+        return ","
+    return "."
+
+
+def parse_amounts(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Amount text as numbers; thousands separators go, ``decimal`` is the decimal mark. NaN where unreadable.
+
+    Examples
+    --------
+    >>> parse_amounts(pd.Series(["1.234,50", "-3,5", "7"]), ",").tolist()
+    [1234.5, -3.5, 7.0]
+    >>> parse_amounts(pd.Series(["1,234.50", "abc"]), ".").tolist()
+    [1234.5, nan]
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    text = values.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
+    text = text.str.replace(r"(?<=\d)[ '](?=\d{3}\b)", "", regex=True)  # 1 234,50 and 1'234.50
+    well_formed = text.str.fullmatch(_amount_pattern(decimal).pattern).fillna(False)
+    group = "." if decimal == "," else ","
+    cleaned = text.where(well_formed).str.replace(group, "", regex=False)
+    if decimal == ",":
+        cleaned = cleaned.str.replace(",", ".", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
+
+
+def id_text(values: pd.Series) -> pd.Series:
+    """Ids as the text they were written as: ``00012000`` stays itself, ``12000.0`` from a spreadsheet is ``12000``.
+
+    Examples
+    --------
+    >>> id_text(pd.Series(["00012000", " 12000 ", None])).tolist()
+    ['00012000', '12000', <NA>]
+    >>> id_text(pd.Series([12000.0, 7.0])).tolist()
+    ['12000', '7']
+    """
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("string")
+    if pd.api.types.is_float_dtype(values):
+        whole = values.dropna() % 1 == 0
+        if whole.all():
+            return values.astype("Int64").astype("string")
+        return values.astype("string")
+
+    def one(value):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            return pd.NA
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # a spreadsheet cell holding a number
+        return str(value).strip()
+
+    return values.map(one).astype("string")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None,
+             text_columns: bool = True) -> SourceTable:
+    """Read a delimited text file into text columns (ids keep their leading zeros).
+
+    Blank rows and copies of the header row (two extracts pasted into one
+    file) are dropped and counted; a trailing delimiter at the end of lines
+    is tolerated; quoted fields may hold the delimiter and line breaks.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise ReadError("is empty (0 bytes): it has no header and no data rows")
+    encoding, notes = choose_encoding(path, encoding)
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = fh.read(SNIFF_BYTES)
+    if not sample.strip():
+        raise ReadError("holds only blank lines: it has no header and no data rows")
+    if delimiter is None:
+        delimiter = sniff_delimiter(sample)
+        if delimiter != ",":
+            notes.append(f"The file is {DELIMITER_NAMES[delimiter]}-separated (detected; set dataset.delimiter "
+                         "to override).")
+    try:
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str if text_columns else None,
+                            # index_col=False: a trailing delimiter must not turn the first column into an index
+                            index_col=False, skip_blank_lines=True, engine="c", low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise ReadError("has no header row and no data rows") from None
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, delimiter) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
+    table = SourceTable(frame, encoding=encoding, delimiter=delimiter, notes=notes)
+    return _drop_layout_rows(table)
+
+
+def _parser_error(exc: Exception, delimiter: str) -> ReadError:
+    text = str(exc)
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        expected, line, saw = found.groups()
+        return ReadError(f"has a line with more fields than the header ({saw} instead of {expected}, "
+                         f"separated by '{DELIMITER_NAMES.get(delimiter, delimiter)}'): an unquoted "
+                         "delimiter inside a value, or a wrong dataset.delimiter",
+                         [f"line {line}"])
+    if "EOF inside string" in text:
+        found = re.search(r"starting at row (\d+)", text)
+        where = [f"row {int(found.group(1)) + 1}"] if found else []
+        return ReadError("has a quoted value that is never closed (a stray double quote)", where)
+    return ReadError(f"cannot be read as a {DELIMITER_NAMES.get(delimiter, delimiter)}-separated table: "
+                     f"{text.splitlines()[-1]}")
+
+
+def _drop_layout_rows(table: SourceTable) -> SourceTable:
+    frame = table.frame
+    if frame.empty:
+        return table
+    blank = frame.isna().all(axis=1)
+    if frame.dtypes.map(lambda d: d == object or pd.api.types.is_string_dtype(d)).all():
+        blank |= frame.apply(lambda s: s.astype("string").str.strip().fillna("") == "").all(axis=1)
+    header_names = pd.Series([str(c) for c in frame.columns], index=frame.columns)
+    repeated = frame.astype("string").apply(lambda s: s.str.strip() == header_names[s.name]).fillna(False).all(axis=1)
+    for reason, mask, what in (("blank_row", blank, "blank rows (every field empty) were dropped"),
+                               ("repeated_header", repeated & ~blank,
+                                "rows repeat the header (extracts pasted together) and were dropped")):
+        if mask.any():
+            table.dropped_rows[reason] = int(mask.sum())
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(mask.to_numpy())[:N_EXAMPLES])
+            table.notes.append(f"{int(mask.sum()):,} {what} (file lines near {rows}).")
+    keep = ~(blank | repeated)
+    table.frame = frame.loc[keep].reset_index(drop=True)
+    return table
+
+
+def read_excel(path: Path, *, sheet: str | int | None = None) -> SourceTable:
+    """Read one sheet of an ``.xlsx`` workbook (the first unless ``sheet`` names another)."""
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
+        raise ReadError("is an Excel file, and reading it needs the openpyxl package") from None
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a corrupt or mislabelled file raises one of several zip/xml errors
+        raise ReadError(f"cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from None
+    names = book.sheetnames
+    book.close()
+    if sheet is None:
+        chosen = names[0]
+    elif isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not 0 <= sheet < len(names):
+            raise ReadError(f"has no sheet number {sheet} (it has {len(names)}: {', '.join(names)})")
+        chosen = names[sheet]
+    elif sheet in names:
+        chosen = sheet
+    else:
+        raise ReadError(f"has no sheet '{sheet}' (it has: {', '.join(names)}); set dataset.sheet")
+    frame = pd.read_excel(path, sheet_name=chosen, dtype=object, engine="openpyxl")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
+    notes = [f"Read the sheet '{chosen}' of {len(names)}."] if len(names) > 1 else []
+    return _drop_layout_rows(SourceTable(frame, notes=notes))
+
+
+def read_parquet(path: Path) -> SourceTable:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for a file that is not Parquet
+        raise ReadError(f"cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
+    return SourceTable(frame)
+
+
+def read_source(path: Path, fmt: str, *, encoding: str | None = None, delimiter: str | None = None,
+                sheet: str | int | None = None) -> SourceTable:
+    """Read ``path`` as ``fmt`` (``csv``, ``excel`` or ``parquet``)."""
+    if fmt == "csv":
+        return read_csv(path, encoding=encoding, delimiter=delimiter)
+    if fmt == "excel":
+        return read_excel(path, sheet=sheet)
+    return read_parquet(path)
