@@ -266,11 +266,33 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
     except pd.errors.EmptyDataError:
         raise ReadError("has no header row and no data rows") from None
     except pd.errors.ParserError as exc:
-        raise _parser_error(exc, delimiter) from None
+        frame = _read_with_trailing_delimiters(path, encoding, delimiter, exc)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
     table = SourceTable(frame, encoding=encoding, delimiter=delimiter, notes=notes)
     return _drop_layout_rows(table)
+
+
+def _read_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, exc: Exception) -> pd.DataFrame:
+    """Read again when the only extra fields are empty ones (some lines end with a delimiter).
+
+    Pandas accepts a trailing delimiter only when the first data line has one
+    too; here every line is checked, and a line whose extra fields hold text
+    is an error naming it.
+    """
+    if not re.search(r"Expected \d+ fields in line \d+", str(exc)):
+        raise _parser_error(exc, delimiter) from None
+    with open(path, encoding=encoding, newline="") as fh:
+        rows = csv.reader(fh, delimiter=delimiter)
+        width = len(next(rows))
+        overfull = [(rows.line_num, len(row)) for row in rows if len(row) > width and any(f.strip() for f in row[width:])]
+    if overfull:
+        lines = ", ".join(f"line {line} ({n} fields)" for line, n in overfull[:N_EXAMPLES])
+        raise ReadError(f"has {len(overfull):,} line(s) with more fields than the header's {width} "
+                        f"(separated by '{DELIMITER_NAMES.get(delimiter, delimiter)}'): an unquoted delimiter "
+                        "inside a value, or a wrong dataset.delimiter", [lines])
+    return pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str, index_col=False, usecols=range(width),
+                       skip_blank_lines=True, engine="c", low_memory=False)
 
 
 def _parser_error(exc: Exception, delimiter: str) -> ReadError:

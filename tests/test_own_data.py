@@ -1,0 +1,330 @@
+"""A user's own export, as it really comes: each file loads correctly or is refused with exit 2.
+
+Every case goes through the command line (``crmlab data prepare``), as a new
+user would run it. A refusal must name the user's file as the config gives it
+(not a staging copy), say what is wrong and where, leave the file untouched,
+and write nothing under ``data/``.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from crmlab import cli, data
+from crmlab.config import load_config
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+ROWS = [
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26,2.55,17850,United Kingdom",
+    "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26,3.39,17850,United Kingdom",
+    "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28,1.85,17850,United Kingdom",
+    "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34,1.69,13047,United Kingdom",
+    "536368,22960,JAM MAKING SET WITH JARS,6,2010-12-01 08:34,4.25,13047,United Kingdom",
+    "536369,21756,BATH BUILDING BLOCK WORD,3,2010-12-01 08:35,5.95,13047,United Kingdom",
+]
+MAPPING = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
+           "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}
+
+
+class Project:
+    """A project folder with one export file and a config pointing at it (by a relative path)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "exports").mkdir()
+
+    def write(self, content: bytes | str, name: str = "online_retail.csv", encoding: str = "utf-8") -> Path:
+        path = self.root / "exports" / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+        return path
+
+    def config(self, name: str = "online_retail.csv", **dataset) -> Path:
+        config = {"dataset": {"name": "shop", "source": "file", "path": f"exports/{name}",
+                              "columns": MAPPING, **dataset},
+                  "data_dir": "data", "notebooks": {"profile": {}}}
+        path = self.root / "shop.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def prepare(self, capsys, name: str = "online_retail.csv", **dataset) -> tuple[int, str]:
+        config = self.config(name, **dataset)
+        cwd = os.getcwd()
+        os.chdir(self.root)  # the user runs crmlab from the project root, with relative paths
+        try:
+            code = cli.main(["data", "prepare", "--config", str(config)])
+        finally:
+            os.chdir(cwd)
+        return code, capsys.readouterr().err
+
+    def table(self) -> pd.DataFrame:
+        return data.load_transactions(self.root / "data" / "processed" / "shop")
+
+    def notes(self) -> list[str]:
+        return data.load_manifest(self.root / "data" / "processed" / "shop")["quality"]["notes"]
+
+
+@pytest.fixture
+def project(tmp_path):
+    return Project(tmp_path)
+
+
+def csv_text(rows=ROWS, header=HEADER, newline="\n") -> str:
+    return newline.join([header, *rows]) + newline
+
+
+def refused(project: Project, capsys, content, *, name="online_retail.csv", expect=(), **dataset) -> str:
+    """Prepare a broken file: exit 2, a message naming the file and ``expect``, nothing written."""
+    path = project.write(content, name) if content is not None else project.root / "exports" / name
+    before = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    code, err = project.prepare(capsys, name, **dataset)
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert f"exports/{name}" in err and ".staging" not in err  # the user's file, not the copy
+    for text in expect:
+        assert text in err, err
+    assert not (project.root / "data" / "processed").exists()
+    assert not (project.root / "data" / "raw" / "shop").exists()
+    if before is not None:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # the raw file is untouched
+    return err
+
+
+# --------------------------------------------------------------------------- files that load
+
+
+def test_plain_online_retail_export_loads_with_ids_as_text(project, capsys):
+    project.write(csv_text())
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    table = project.table()
+    assert table["product_id"].tolist()[:2] == ["85123A", "71053"]  # stock codes stay text
+    assert table["revenue"].round(2).tolist()[0] == 15.3
+    assert table["customer_id"].nunique() == 2
+
+
+def test_leading_zeros_make_distinct_customers(project, capsys):
+    rows = [r.replace(",17850,", ",00012000,", 1) if i == 0 else r.replace(",13047,", ",12000,")
+            for i, r in enumerate(ROWS)]
+    project.write(csv_text(rows))
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    customers = set(project.table()["customer_id"])
+    assert {"00012000", "12000"} <= customers  # not one customer 12000
+
+
+def test_numeric_ids_without_leading_zeros_are_stored_compactly(project, capsys):
+    project.write(csv_text())
+    assert project.prepare(capsys)[0] == 0
+    assert project.table()["customer_id"].dtype == "int64"
+
+
+def test_windows_1252_falls_back_and_is_named(project, capsys):
+    rows = [ROWS[0].replace("WHITE HANGING HEART", "CAFÉ CRÈME"), *ROWS[1:]]
+    project.write(csv_text(rows), encoding="cp1252")
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    assert any("Windows-1252" in note for note in project.notes())
+
+
+def test_configured_encoding_is_used(project, capsys):
+    rows = [ROWS[0].replace("WHITE HANGING HEART", "ŁÓDŹ"), *ROWS[1:]]
+    project.write(csv_text(rows), encoding="cp1250")
+    code, err = project.prepare(capsys, encoding="cp1250")
+    assert code == 0, err
+    assert not any("Windows-1252" in note for note in project.notes())
+
+
+def test_utf8_with_byte_order_mark(project, capsys):
+    project.write("\ufeff" + csv_text())
+    code, err = project.prepare(capsys)
+    assert code == 0, err  # the first column is still called InvoiceNo
+    assert len(project.table()) == 6
+
+
+def test_semicolons_and_decimal_commas_are_detected(project, capsys):
+    rows = [r.replace(",", ";") for r in ROWS]
+    rows = [";".join(f.replace(".", ",") if i == 5 else f for i, f in enumerate(r.split(";"))) for r in rows]
+    project.write(csv_text(rows, HEADER.replace(",", ";"), newline="\r\n"))
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    assert project.table()["revenue"].round(2).tolist()[0] == 15.3
+    notes = " ".join(project.notes())
+    assert "semicolon" in notes and "decimal comma" in notes
+
+
+def test_configured_delimiter_and_decimal(project, capsys):
+    rows = ["\t".join(r.split(",")[:5] + ["1.234,50"] + r.split(",")[6:]) for r in ROWS]
+    project.write(csv_text(rows, HEADER.replace(",", "\t")))
+    code, err = project.prepare(capsys, delimiter="\t", decimal=",")
+    assert code == 0, err
+    assert project.table()["revenue"].iloc[0] == pytest.approx(6 * 1234.5)
+
+
+def test_blank_lines_trailing_delimiters_repeated_header_and_quoted_newlines(project, capsys):
+    rows = [
+        ROWS[0],
+        "",
+        ROWS[1] + ",",  # a trailing delimiter, on some lines only
+        ",,,,,,,",  # a row of empty fields
+        HEADER,  # two extracts pasted together
+        ROWS[2].replace("HAND WARMER UNION JACK", '"HAND WARMER\nUNION JACK, RED"'),
+        *ROWS[3:],
+    ]
+    project.write(csv_text(rows))
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    assert len(project.table()) == 6
+    notes = " ".join(project.notes())
+    assert "repeat the header" in notes and "blank rows" in notes
+
+
+def test_mixed_utc_offsets_are_converted_to_the_first_zone(project, capsys):
+    rows = [r.replace("2010-12-01 08:26", "2010-12-01T08:26:00+01:00") for r in ROWS[:2]]
+    rows += [r.replace("2010-12-01 08:28", "2010-12-01T23:30:00-05:00") for r in ROWS[2:3]]
+    project.write(csv_text(rows + ROWS[3:]))
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    dates = project.table().sort_values("order_id")["order_date"].tolist()
+    assert dates[0] == pd.Timestamp("2010-12-01 08:26")
+    # 23:30 at UTC-5 is 05:30 the next morning at UTC+1: another day for the business
+    assert pd.Timestamp("2010-12-02 05:30") in dates
+    assert any("UTC offset" in note for note in project.notes())
+
+
+def test_configured_timezone(project, capsys):
+    rows = [r.replace("2010-12-01 08:26", "2010-12-01T08:26:00Z") for r in ROWS]
+    project.write(csv_text(rows))
+    code, err = project.prepare(capsys, timezone="America/New_York")
+    assert code == 0, err
+    assert project.table()["order_date"].min() == pd.Timestamp("2010-12-01 03:26")
+
+
+def test_future_dates_are_allowed_up_to_a_later_observation_end(project, capsys):
+    rows = [ROWS[0].replace("2010-12-01", "2099-01-01"), *ROWS[1:]]
+    project.write(csv_text(rows))
+    code, err = project.prepare(capsys, observation_end="2099-12-31")
+    assert code == 0, err
+
+
+def test_excel_first_sheet_and_named_sheet(project, capsys):
+    frame = pd.read_csv(pd.io.common.StringIO(csv_text()), dtype={"CustomerID": str})
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    frame.loc[0, "CustomerID"] = "00017850"
+    path = project.root / "exports" / "online_retail.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        frame.to_excel(writer, sheet_name="Year 2010", index=False)
+        frame.head(2).to_excel(writer, sheet_name="Notes", index=False)
+    code, err = project.prepare(capsys, name="online_retail.xlsx")
+    assert code == 0, err
+    table = project.table()
+    assert len(table) == 6 and "00017850" in set(table["customer_id"])
+    code, err = project.prepare(capsys, name="online_retail.xlsx", sheet="Notes")
+    assert code == 0, err
+    assert len(project.table()) == 2
+
+
+# --------------------------------------------------------------------------- files that are refused
+
+
+def test_zero_byte_file(project, capsys):
+    refused(project, capsys, b"", expect=["is empty (0 bytes)"])
+
+
+def test_header_only(project, capsys):
+    refused(project, capsys, HEADER + "\n", expect=["no data rows"])
+
+
+def test_missing_file(project, capsys):
+    refused(project, capsys, None, expect=["does not exist"])
+
+
+def test_undecodable_with_configured_encoding(project, capsys):
+    rows = [ROWS[0], ROWS[1].replace("LANTERN", "LANTERN \xe9t\xe9")]
+    content = csv_text(rows).encode("cp1252")
+    err = refused(project, capsys, content, encoding="utf-8", expect=["cannot be decoded as UTF-8", "line 3"])
+    assert "dataset.encoding" in err
+
+
+def test_undecodable_in_utf8_and_windows_1252(project, capsys):
+    # 0x81 is undefined in Windows-1252 and invalid as a UTF-8 start byte.
+    content = csv_text().encode() + b"536370,1,X\x81,1,2010-12-02 09:00,1.0,17850,UK\n"
+    refused(project, capsys, content, expect=["UTF-8 or Windows-1252", "line 8"])
+
+
+def test_line_with_an_extra_field(project, capsys):
+    rows = [*ROWS[:3], ROWS[3].replace("BIRD ORNAMENT", "BIRD, ORNAMENT"), *ROWS[4:]]
+    refused(project, capsys, csv_text(rows), expect=["more fields than the header", "line 5"])
+
+
+def test_unclosed_quote(project, capsys):
+    rows = [*ROWS[:2], ROWS[2].replace("HAND WARMER", '"HAND WARMER'), *ROWS[3:]]
+    refused(project, capsys, csv_text(rows), expect=["never closed"])
+
+
+def test_future_dates_are_a_data_error(project, capsys):
+    rows = [ROWS[0].replace("2010-12-01", "2099-01-01"), *ROWS[1:4], ROWS[4].replace("2010-12-01", "2098-05-05")]
+    refused(project, capsys, csv_text(rows),
+            expect=["order_date (source column InvoiceDate)", "2 of 5 rows", "after today",
+                    "row 1: InvoiceDate='2099-01-01 08:26'", "observation_end"])
+
+
+def test_unparseable_dates_and_amounts_are_named(project, capsys):
+    rows = [ROWS[0].replace("2010-12-01 08:26", "31/31/2010"), ROWS[1].replace(",3.39,", ",N/A price,"),
+            *ROWS[2:]]
+    refused(project, capsys, csv_text(rows),
+            expect=["order_date (source column InvoiceDate)': 1 of 6 rows", "unit_price (source column UnitPrice)",
+                    "row 2: UnitPrice='N/A price'"])
+
+
+def test_missing_column(project, capsys):
+    header = HEADER.replace("CustomerID", "Customer")
+    refused(project, capsys, csv_text(header=header),
+            expect=["customer_id (source column CustomerID)", "the file has: InvoiceNo"])
+
+
+def test_wrong_delimiter_configured(project, capsys):
+    refused(project, capsys, csv_text(), delimiter=";", expect=["column is missing"])
+
+
+def test_excel_without_the_sheet(project, capsys):
+    path = project.root / "exports" / "online_retail.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(path, sheet_name="Data", index=False)
+    refused(project, capsys, path.read_bytes(), name="online_retail.xlsx", sheet="2010",
+            expect=["no sheet '2010'", "Data"])
+
+
+def test_file_that_is_not_excel(project, capsys):
+    refused(project, capsys, csv_text(), name="online_retail.xlsx", expect=["cannot be opened as an Excel workbook"])
+
+
+def test_bad_timezone_in_config(project, capsys):
+    project.write(csv_text())
+    code, err = project.prepare(capsys, timezone="Europe/Atlantis")
+    assert code == 2 and "dataset.timezone" in err and "Traceback" not in err
+
+
+def test_command_line_process_gives_exit_2_and_no_traceback(project):
+    """The real entry point, in its own process, as a scheduler runs it."""
+    project.write(b"")
+    config = project.config()
+    result = subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", str(config)],
+                            cwd=project.root, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "exports/online_retail.csv" in result.stderr and "Traceback" not in result.stderr
+    assert not (project.root / "data" / "processed").exists()
+
+
+def test_config_loads_the_new_reading_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"dataset": {"source": "file", "path": "x.csv", "encoding": "latin-1",
+                                                "delimiter": ";", "decimal": ",", "timezone": "Europe/Paris",
+                                                "sheet": 1}}))
+    cfg = load_config(path).dataset
+    assert (cfg.encoding, cfg.delimiter, cfg.decimal, cfg.timezone, cfg.sheet) == (
+        "latin-1", ";", ",", "Europe/Paris", 1)
