@@ -56,3 +56,30 @@ def bundled():
         return cache[source]
 
     return table
+
+
+ONLINE_RETAIL_COLUMNS = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
+                         "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}
+
+
+def online_retail_export(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The fixture's lines as an Online-Retail-style export: its eight columns, no category, US dates."""
+    lines = transactions[transactions["quantity"] > 0]
+    return pd.DataFrame({
+        "InvoiceNo": lines["order_id"].astype(str),
+        "StockCode": lines["product_id"].astype(str),
+        "Description": lines["category"].astype(str).str.upper(),
+        "Quantity": lines["quantity"].astype(int),
+        "InvoiceDate": lines["order_date"].dt.strftime("%m/%d/%Y %H:%M"),
+        "UnitPrice": (lines["revenue"] / lines["quantity"]).round(4),
+        "CustomerID": lines["customer_id"].astype(str),
+        "Country": "United Kingdom",
+    })
+
+
+def own_data_config(path: Path, data_dir: Path, **dataset) -> dict:
+    """A config as a newcomer writes it for an Online-Retail-style file: columns mapped, every report on."""
+    return {"dataset": {"name": "shop", "source": "file", "path": str(path), "columns": ONLINE_RETAIL_COLUMNS,
+                        "date_format": "%m/%d/%Y %H:%M", **dataset},
+            "data_dir": str(data_dir),
+            "notebooks": {"profile": {}, "clv": {}, "deciles": {}, "segments": {}, "baskets": {}}}

@@ -343,7 +343,8 @@ def test_two_runs_at_once_both_finish_complete(tmp_path):
     assert len(folders) == 2
     for folder in folders:
         assert json.loads((folder / "run.json").read_text())["status"] == "ok"
-        assert json.loads((folder / "metrics.json").read_text()) == {"first": {"lines": 1}, "second": {"ok": True}}
+        assert json.loads((folder / "metrics.json").read_text()) == {
+                "first": {"status": "ok", "lines": 1}, "second": {"status": "ok", "ok": True}}
         assert (folder / "exports" / "first.csv").exists() and (folder / "index.html").exists()
     manifest = data.load_manifest(tmp_path / "data" / "processed" / "sample")
     assert manifest["lines"] == len(pd.read_parquet(tmp_path / "data" / "processed" / "sample" / "transactions.parquet"))

@@ -37,10 +37,18 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .availability import NotAvailable
 from .constraints import Interval, Options, validate
 from .report import number, pct
 
 LEVELS = ("product_id", "category", "department")
+# level="auto" takes the coarsest of these the data has (department only when asked for).
+AUTO_LEVELS = ("category", "product_id")
+# Rules need baskets holding two items; with fewer than this many, rules are anecdotes.
+MIN_MULTI_ITEM_BASKETS = 100
+# A fractional minimum support never means fewer baskets than this: on a small file 1% is one or two
+# baskets, every combination in them is "frequent", and mining them all can exhaust the memory.
+MIN_SUPPORT_BASKETS = 10
 
 # Above this many cells (baskets x distinct items) the first pass goes through a
 # sparse matrix, so a wide item space never becomes a dense array.
@@ -107,13 +115,47 @@ def readable_names(transactions: pd.DataFrame, level: str, values) -> np.ndarray
     """Item names for reports: products get their category beside the id, when the data has one."""
     values = np.asarray(values, dtype=object)
     if level != "product_id" or "category" not in transactions.columns:
-        return values
+        return np.array([str(v) for v in values], dtype=object)  # numeric product ids read as text
     category = transactions.drop_duplicates("product_id").set_index("product_id")["category"]
     return np.array([f"{v} ({category.get(v) if pd.notna(category.get(v)) else 'no category'})" for v in values],
                     dtype=object)
 
 
-def encode(transactions: pd.DataFrame, level: str = "category", min_support: float | int = 0.01) -> Encoded:
+def resolve_level(transactions: pd.DataFrame, level: str) -> str:
+    """The item level to mine: ``level`` itself, or for ``"auto"`` the coarsest the data has.
+
+    Raises
+    ------
+    crmlab.availability.NotAvailable
+        When the data has no item column at all, or not the one asked for.
+
+    Examples
+    --------
+    >>> resolve_level(pd.DataFrame({"order_id": [1], "product_id": ["A"]}), "auto")
+    'product_id'
+    """
+    present = [c for c in LEVELS if c in transactions.columns and transactions[c].notna().any()]
+    if level == "auto":
+        for candidate in AUTO_LEVELS:
+            if candidate in present:
+                return candidate
+        raise NotAvailable("this dataset has no product or category column, so there are no items to find "
+                           "in baskets", "a product id or category column, mapped under dataset.columns")
+    if level not in present:
+        raise NotAvailable(f"this dataset has no '{level}' column (it has "
+                           f"{', '.join(present) or 'no item column'})",
+                           "notebooks.baskets.level set to 'auto' or to a level the data has")
+    return level
+
+
+def multi_item_baskets(transactions: pd.DataFrame, level: str) -> int:
+    """Baskets holding at least two distinct items at ``level``."""
+    items = transactions[level]
+    return int((items.groupby(transactions["order_id"], observed=True).nunique() >= 2).sum())
+
+
+def encode(transactions: pd.DataFrame, level: str = "category", min_support: float | int = 0.01,
+           min_support_baskets: int = 1) -> Encoded:
     """Build the basket x item matrix from integer codes, pruned to frequent items.
 
     A basket is an ``order_id`` with at least one item at ``level`` (lines
@@ -138,6 +180,8 @@ def encode(transactions: pd.DataFrame, level: str = "category", min_support: flo
         raise ValueError(f"no basket has an item at level '{level}'")
     n_items = len(names)
     min_count = min_basket_count(min_support, n_baskets)
+    if not (isinstance(min_support, (int, np.integer)) or min_support >= 1):
+        min_count = max(min_count, min_support_baskets)
     if n_baskets * n_items <= DENSE_CELL_LIMIT:
         seen = np.zeros((n_baskets, n_items), dtype=bool)
         seen[baskets, codes] = True  # repeated lines of one item in a basket set the same cell
@@ -451,9 +495,12 @@ class BasketAnalysis:
 
     Parameters
     ----------
-    level : {"product_id", "category", "department"}
+    level : {"auto", "category", "product_id", "department"}
+        ``auto``: category when the data has one, else product. The level
+        used is ``level_``.
     min_support : float or int
-        Fraction of baskets, or an absolute basket count.
+        Fraction of baskets (never fewer than ``MIN_SUPPORT_BASKETS``), or an
+        absolute basket count.
     min_confidence, consequents, max_len, min_count, prune_redundant
         See :func:`association_rules`.
     engine : str
@@ -465,7 +512,7 @@ class BasketAnalysis:
     """
 
     _parameter_constraints = {
-        "level": [Options(set(LEVELS))],
+        "level": [Options({"auto", *LEVELS})],
         # A fraction of baskets in (0, 1), or a whole number of baskets.
         "min_support": [Interval(float, 0, 1, closed="neither"), Interval(int, 1, None)],
         "min_confidence": [Interval(float, 0, 1)],
@@ -480,7 +527,7 @@ class BasketAnalysis:
         "top_n": [Interval(int, 1, None)],
     }
 
-    def __init__(self, *, level: str = "category", min_support: float | int = 0.01, min_confidence: float = 0.3,
+    def __init__(self, *, level: str = "auto", min_support: float | int = 0.01, min_confidence: float = 0.3,
                  consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
                  prune_redundant: bool = True, engine: str = "hmine-projected", window_days: int = 30,
                  sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15):
@@ -498,15 +545,31 @@ class BasketAnalysis:
         self.top_n = top_n
 
     def fit(self, transactions: pd.DataFrame) -> "BasketAnalysis":
+        """Mine itemsets, rules and sequences.
+
+        Raises
+        ------
+        crmlab.availability.NotAvailable
+            When the data has no item column, or fewer than
+            ``MIN_MULTI_ITEM_BASKETS`` baskets with two items.
+        """
         validate(self)
+        self.level_ = resolve_level(transactions, self.level)
+        multi = multi_item_baskets(transactions, self.level_)
+        if multi < MIN_MULTI_ITEM_BASKETS:
+            raise NotAvailable(f"only {multi:,} baskets hold two or more different items "
+                               f"({self.level_.replace('_id', '')} level); rules from fewer than "
+                               f"{MIN_MULTI_ITEM_BASKETS} are anecdotes",
+                               f"at least {MIN_MULTI_ITEM_BASKETS} orders with two or more items, each line "
+                               "carrying its order id")
         start = time.perf_counter()
-        self.encoded_ = encode(transactions, self.level, self.min_support)
+        self.encoded_ = encode(transactions, self.level_, self.min_support, MIN_SUPPORT_BASKETS)
         self.itemsets_ = mine(self.encoded_, self.max_len, self.engine)
         self.mining_seconds_ = time.perf_counter() - start
         self.rules_ = association_rules(self.itemsets_, self.encoded_.n_baskets, self.min_confidence,
                                         self.consequents, self.max_len, self.min_count,
                                         prune_redundant=self.prune_redundant)
-        self.sequences_ = sequence_rules(transactions, self.level, self.window_days, self.sequence_items,
+        self.sequences_ = sequence_rules(transactions, self.level_, self.window_days, self.sequence_items,
                                          self.min_sequence_customers)
         self.metrics_ = self._metrics()
         return self
@@ -518,7 +581,7 @@ class BasketAnalysis:
             "baskets": int(self.encoded_.n_baskets),
             "items": int(self.encoded_.n_items),
             "frequent_items": int(len(self.encoded_.items)),
-            "level": self.level,
+            "level": self.level_,
             "min_support": self.min_support,
             "min_count": int(self.encoded_.min_count),
             "min_confidence": self.min_confidence,
@@ -584,7 +647,7 @@ def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysi
         if part["order_id"].nunique() < min_baskets:
             continue
         relative = min_basket_count(analysis.min_support, part["order_id"].nunique())
-        encoded = encode(part, analysis.level, max(relative, min_rule_baskets))
+        encoded = encode(part, analysis.level_, max(relative, min_rule_baskets))
         rules = association_rules(mine(encoded, analysis.max_len, analysis.engine, workers=1), encoded.n_baskets,
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)

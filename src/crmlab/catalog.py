@@ -37,6 +37,11 @@ class Report:
         The files the report writes into ``<run>/exports/``.
     needs : tuple of str
         Reports whose exports it reads when they run in the same run.
+    inputs : tuple of (tuple of str, str, str)
+        Canonical columns the report cannot do without: each entry is a
+        group of columns of which the data must have at least one, what is
+        missing when it has none, and what would make the report possible.
+        A report whose inputs are missing is not run.
     """
 
     name: str
@@ -45,6 +50,22 @@ class Report:
     card: tuple[tuple[str, str, str], ...] = ()
     exports: tuple[str, ...] = ()
     needs: tuple[str, ...] = field(default_factory=tuple)
+    inputs: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+
+    def missing_inputs(self, columns) -> tuple[str, str] | None:
+        """Why the report cannot run on a table with ``columns`` and what would fix it, or None when it can.
+
+        Examples
+        --------
+        >>> REPORTS["baskets"].missing_inputs(["customer_id", "order_id", "order_date", "revenue"])[0]
+        'this dataset has no product or category column, so there are no items to find in baskets'
+        >>> REPORTS["baskets"].missing_inputs(["customer_id", "product_id"]) is None
+        True
+        """
+        for group, reason, remedy in self.inputs:
+            if not any(column in columns for column in group):
+                return reason, remedy
+        return None
 
 
 REPORTS: dict[str, Report] = {report.name: report for report in (
@@ -72,7 +93,10 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
                  ("top_lift", "highest lift", "ratio")),
            exports=("basket_rules.parquet", "basket_rules.csv", "basket_sequences.parquet",
                     "basket_sequences.csv"),
-           needs=("segments",)),
+           needs=("segments",),
+           inputs=((("category", "product_id", "department"),
+                    "this dataset has no product or category column, so there are no items to find in baskets",
+                    "a product id or category column in the file, mapped under dataset.columns"),)),
 )}
 
 # Parameters the runner sets in every notebook; a config may not set them.

@@ -34,6 +34,7 @@ pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
 .card h2 { font-size: 1.2rem; margin: 0 0 .6rem 0; }
 .card dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .8rem 0; }
 .anchor-link { display: none; }
+.card.not-available { background: #f8f9fb; color: #52606d; }
 .card dt { font-weight: 700; font-size: 1.15rem; } .card dd { margin: 0; align-self: center; color: #52606d; }
 """
 
@@ -51,19 +52,43 @@ def run_subtitle(dataset: str, period: tuple[str, str], run_date: str) -> str:
     return f"Dataset: {dataset} · Data period: {period[0]} to {period[1]} · Run: {run_date}"
 
 
+def _until_error(nb) -> None:
+    """Keep a stopped notebook's cells up to the one that stopped it, without the error itself.
+
+    For a report the data cannot support: the page is the report's
+    introduction and the explanation its first cell displayed.
+    """
+    from papermill.execute import ERROR_MARKER_TAG
+
+    cells = [c for c in nb.cells if ERROR_MARKER_TAG not in c.metadata.get("tags", [])]
+    kept = []
+    for cell in cells:
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+            kept.append(cell)
+            break
+        kept.append(cell)
+    nb.cells = kept
+
+
 def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str, dataset: str,
-                period: tuple[str, str], run_date: str) -> Path:
+                period: tuple[str, str], run_date: str, until_error: bool = False) -> Path:
     """Export an executed notebook to one self-contained HTML page for leadership.
 
     No code cells, no prompts, no parameters or injected-parameters cell, no
     warnings printed to stderr; figures are embedded as data URIs and the
-    style sheet is inline, so the file can be mailed on its own.
+    style sheet is inline, so the file can be mailed on its own. With
+    ``until_error``, the page ends at the cell that stopped the notebook and
+    leaves out the error (a report the data cannot support).
     """
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     nb = nbformat.read(str(notebook_path), as_version=4)
+    if until_error:
+        _until_error(nb)
     first = nb.cells[0] if nb.cells else None
     if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
         # The page header carries the title; the notebook's own H1 would repeat it.
@@ -85,19 +110,29 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str,
 
 
 def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any], *, dataset: str,
-                period: tuple[str, str], run_date: str, currency: str = "$") -> Path:
-    """The landing page: one card per report with its headline figures and a link."""
+                period: tuple[str, str], run_date: str, currency: str = "$",
+                without_page: list[str] = ()) -> Path:
+    """The landing page: one card per report with its headline figures and a link.
+
+    A report the data could not support shows why instead of figures;
+    ``without_page`` lists those that were not run at all (no page to link).
+    """
     cards = []
     for name in reports:
         spec = report(name)
         figures = metrics.get(name, {})
+        link = "" if name in without_page else (
+            f"<a href=\"{html.escape(name)}.html\">Read the {html.escape(spec.title.lower())} report</a>")
+        if figures.get("status") == "not_available":
+            cards.append(f"<section class=\"card not-available\"><h2>{html.escape(spec.title)}</h2>"
+                         f"<p><strong>Not available for this dataset:</strong> "
+                         f"{html.escape(str(figures.get('reason', '')))}.</p>{link}</section>")
+            continue
         rows = "".join(
             f"<dt>{html.escape(format_value(figures.get(key), kind, currency))}</dt>"
             f"<dd>{html.escape(label)}</dd>"
             for key, label, kind in spec.card if key in figures)
-        cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>"
-                     f"<a href=\"{html.escape(name)}.html\">Read the {html.escape(spec.title.lower())} "
-                     f"report</a></section>")
+        cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>{link}</section>")
     body = "<div class=\"cards\">" + "".join(cards) + "</div>"
     page = _page("CRM analytics reports", run_subtitle(dataset, period, run_date), body)
     path = Path(run_dir) / "index.html"

@@ -9,6 +9,7 @@ by :mod:`crmlab.pages`.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .availability import NotAvailable
 from .data import write_json
 
 # --------------------------------------------------------------------------- plain figures
@@ -146,15 +148,43 @@ def record_metrics(notebook: str, metrics: dict[str, Any], path: str | Path | No
     gathers them into ``metrics.json`` when the run ends. Run by hand
     (``path=None``), nothing is written.
 
+    Figures of a report that ran carry ``"status": "ok"``; a report the data
+    cannot support records ``"not_available"`` instead (:func:`not_available_page`).
+
     Examples
     --------
     >>> record_metrics("profile", {"customers": np.int64(3)})
-    {'customers': 3}
+    {'status': 'ok', 'customers': 3}
     """
-    clean = _jsonable(metrics)
+    clean = _jsonable({"status": "ok", **metrics})
     if path is not None:
         write_json({notebook: clean}, Path(path))
     return clean
+
+
+@contextmanager
+def not_available_page(notebook: str, metrics_path: str | Path | None = None):
+    """Around a report's ``fit``: when the data cannot support it, say so instead of failing.
+
+    On :class:`crmlab.availability.NotAvailable` it shows what was missing and
+    what would make the report possible, records ``status: not_available``
+    with the reason, and lets the exception end the notebook; the runner
+    then publishes this short page and carries on with the other reports.
+
+    Examples
+    --------
+    >>> with not_available_page("demo"):
+    ...     fitted = True
+    >>> fitted
+    True
+    """
+    try:
+        yield
+    except NotAvailable as exc:
+        show(exc.page())
+        if metrics_path is not None:
+            write_json({notebook: exc.metrics()}, Path(metrics_path))
+        raise
 
 
 # --------------------------------------------------------------------------- HTML

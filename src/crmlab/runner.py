@@ -12,7 +12,14 @@ Each run writes into ``<out>/<run timestamp>/``::
 
 A report that needs another report's output reads it from the same run's
 ``exports/``; nothing a report writes lands in ``data/processed/``, so a
-failed run leaves that folder as it was. Reports run as a small dependency
+failed run leaves that folder as it was.
+
+A report the data cannot support is a result, not a failure: its notebook
+raises :class:`crmlab.availability.NotAvailable` after showing why, its page
+is that short explanation, ``metrics.json`` records ``status:
+not_available`` with the reason, and the run goes on (reports that read its
+exports do without them). A report whose input columns are missing entirely
+(:meth:`crmlab.catalog.Report.missing_inputs`) is not run at all. Reports run as a small dependency
 graph (:func:`crmlab.catalog.needs_within`), ``jobs`` at a time, each in its
 own kernel. ``<out>/latest`` is moved to the new folder only when every
 notebook succeeded, so a failed run leaves the last good reports in place.
@@ -37,6 +44,7 @@ from typing import Any, Callable
 import yaml
 
 from . import data
+from .availability import NotAvailable
 from .catalog import needs_within, report, run_order
 from .config import NOTEBOOKS_DIR, Config, ConfigError, available_notebooks
 from .locking import dataset_lock
@@ -154,6 +162,18 @@ class _Report:
         self.executed = run_dir / "notebooks" / f"{name}.ipynb"
         self.info: dict[str, Any] = {}
 
+    def recorded(self) -> dict[str, Any]:
+        """What the notebook recorded in its metrics file (empty when it recorded nothing)."""
+        path = Path(self.params["metrics_path"])
+        return json.loads(path.read_text()).get(self.name, {}) if path.exists() else {}
+
+    def not_available(self, error: BaseException) -> bool:
+        """True when the notebook stopped because the data cannot support it, and said so."""
+        from papermill.exceptions import PapermillExecutionError
+
+        return (isinstance(error, PapermillExecutionError) and error.ename == NotAvailable.__name__
+                and self.recorded().get("status") == "not_available")
+
 
 def _failure_details(item: _Report, error: BaseException) -> tuple[str, str]:
     """Where a report failed (the cell as the analyst sees it) and the error, for messages and run.json."""
@@ -209,6 +229,9 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"  prepared in {time.perf_counter() - t0:.1f} s")
     manifest = data.load_manifest(config.processed_dir)
     period = (manifest["first_date"][:10], manifest["last_date"][:10])
+    # Reports whose input columns the data lacks entirely are not run; the index says why.
+    unavailable = {name: report(name).missing_inputs(manifest["columns"]) for name in names}
+    unavailable = {name: why for name, why in unavailable.items() if why}
     run_date = started.strftime("%Y-%m-%d %H:%M")
 
     run_dir = new_run_dir(out_dir.absolute())
@@ -252,6 +275,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         item.info["started_at"] = _now()
         log(f"[{position}/{len(names)}] {item.name}: started")
         t0 = time.perf_counter()
+        status = "ok"
         try:
             # The kernel starts in the notebooks folder (so a notebook's relative defaults work) through
             # nbclient's resources: papermill's own cwd= chdirs the whole process, which reports running
@@ -259,16 +283,31 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             pm.execute_notebook(str(notebooks_dir / f"{item.name}.ipynb"), str(item.executed),
                                 parameters=item.params, kernel_name=KERNEL_NAME, progress_bar=False,
                                 log_output=False, resources={"metadata": {"path": str(notebooks_dir)}})
+        except Exception as error:
+            if not item.not_available(error):
+                raise
+            status = "not_available"
         finally:
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
-                    dataset=config.dataset.name, period=period, run_date=run_date)
-        item.info["status"] = "ok"
-        log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
+                    dataset=config.dataset.name, period=period, run_date=run_date,
+                    until_error=status == "not_available")
+        item.info["status"] = status
+        if status == "ok":
+            log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
+        else:
+            item.info["reason"] = item.recorded().get("reason")
+            log(f"[{position}/{len(names)}] {item.name}: not available for this data: {item.info['reason']}")
 
     failure: tuple[_Report, str, str] | None = None
     needs = needs_within(names)
-    pending, finished = list(names), set()
+    for name, (reason, remedy) in unavailable.items():
+        reports[name].info.update(status="not_available", reason=reason, ran=False)
+        data.write_json({name: {"status": "not_available", "reason": reason, "remedy": remedy}},
+                        reports[name].params["metrics_path"])
+        log(f"{name}: not run: {reason}")
+    # A report not run counts as finished for those that wait for it: they do without its exports.
+    pending, finished = [n for n in names if n not in unavailable], set(unavailable)
     running: dict[Future, _Report] = {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="crmlab-report") as pool:
         while pending or running:
@@ -308,7 +347,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             metrics.update(json.loads(path.read_text()))
     data.write_json(metrics, run_dir / "metrics.json")
     write_index(run_dir, names, metrics, dataset=config.dataset.name, period=period,
-                run_date=run_date, currency=config.dataset.currency)
+                run_date=run_date, currency=config.dataset.currency, without_page=list(unavailable))
     run_info.update(status="ok", finished_at=_now())
     data.write_json(run_info, run_dir / "run.json")
     point_latest(out_dir, run_dir)

@@ -32,6 +32,7 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
+from .availability import NotAvailable
 from .constraints import DateLike, Interval, ListOf, Options, validate
 from .report import number, pct
 
@@ -521,6 +522,10 @@ def clv_by_segment(segments: pd.Series, clv: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the analysis
 
 
+# Quintile scores and clusters of fewer customers would describe individuals, not groups.
+MIN_CUSTOMERS = 30
+
+
 class SegmentationAnalysis:
     """RFM segments and k-means clusters for one transaction table.
 
@@ -563,7 +568,20 @@ class SegmentationAnalysis:
         self.random_state = random_state
 
     def fit(self, transactions: pd.DataFrame) -> "SegmentationAnalysis":
+        """Score, segment and cluster.
+
+        Raises
+        ------
+        crmlab.availability.NotAvailable
+            With fewer than ``MIN_CUSTOMERS`` customers: quintile scores and
+            clusters of a handful of customers describe individuals, not groups.
+        """
         validate(self)
+        customers = transactions["customer_id"].nunique()
+        if customers < MIN_CUSTOMERS:
+            raise NotAvailable(f"the data has {customers:,} customer{'s' if customers != 1 else ''}; scoring "
+                               "customers by quintile and finding groups among them needs at least "
+                               f"{MIN_CUSTOMERS}", f"transactions of at least {MIN_CUSTOMERS} customers")
         self.rules_ = load_segment_rules(self.segment_rules)
         self.rfm_ = rfm_table(transactions, self.analysis_date, list(self.features))
         self.scores_ = rfm_scores(self.rfm_)

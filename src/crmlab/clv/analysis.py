@@ -6,14 +6,21 @@ from typing import Any
 
 import pandas as pd
 
+from ..availability import NotAvailable
 from ..constraints import DateLike, Interval, ListOf, MappingOf, Options, validate
 from . import wording
-from .models import MODELS, customer_predictions, expected_spend, fit_purchase_model, fit_spend_model, spend_correlation
+from .models import MODELS, FitFailed, customer_predictions, expected_spend, fit_purchase_model, fit_spend_model, spend_correlation
 from .summaries import DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress, rfm_summary
 from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
                          holdout_errors, period_transactions)
 from .valuation import (DEFAULT_CONTACT_COSTS, RELATIONSHIP_LEVELS, at_risk, lifetime_value, relationship_levels,
                         value_tiers)
+
+
+# Below this many customers the models' population parameters are guesses, not estimates.
+MIN_CUSTOMERS = 30
+# A spread needs a few repeat buyers to estimate; the spend model needs at least two.
+MIN_REPEAT_CUSTOMERS = 10
 
 
 def default_calibration_end(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.Timestamp:
@@ -88,9 +95,19 @@ class CLVAnalysis:
         self.at_risk_p_alive = at_risk_p_alive
 
     def fit(self, transactions: pd.DataFrame) -> "CLVAnalysis":
+        """Fit, check and score.
+
+        Raises
+        ------
+        crmlab.availability.NotAvailable
+            When the data cannot support the models: every purchase on one
+            day, fewer than ``MIN_CUSTOMERS`` customers or
+            ``MIN_REPEAT_CUSTOMERS`` repeat buyers, or a fit that fails.
+        """
         validate(self)
         end = (pd.Timestamp(self.observation_end) if self.observation_end is not None
                else transactions["order_date"].max()).floor("D")
+        self._check_supported(transactions)
         cal_end = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
                    else default_calibration_end(transactions, end)).floor("D")
         self.observation_end_, self.calibration_end_ = end, cal_end
@@ -99,12 +116,16 @@ class CLVAnalysis:
         self.calibration_ = calibration_holdout_summary(transactions, cal_end, end, unit)
         patterns = compress(calibration_statistics(self.calibration_))
         self.compressed_rows_ = len(patterns)
-        self.purchase_fit_ = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"],
-                                                patterns["weight"], self.model)
         self.summary_ = rfm_summary(transactions, end, unit)
         spend_patterns = compress(self.summary_, ("frequency", "monetary_value"))
-        self.spend_fit_ = fit_spend_model(spend_patterns["frequency"], spend_patterns["monetary_value"],
-                                          spend_patterns["weight"])
+        try:
+            self.purchase_fit_ = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"],
+                                                    patterns["weight"], self.model)
+            self.spend_fit_ = fit_spend_model(spend_patterns["frequency"], spend_patterns["monetary_value"],
+                                              spend_patterns["weight"])
+        except FitFailed as exc:
+            raise NotAvailable(f"the models cannot be fitted to this data ({exc})",
+                               "more customers with repeat purchases, or a longer window") from exc
         self.spend_correlation_ = spend_correlation(self.summary_)
 
         horizon = self.horizon_months * DAYS_PER_MONTH / TIME_UNITS[unit]
@@ -170,6 +191,25 @@ class CLVAnalysis:
             "at_risk_customers": int(len(risky)),
             "at_risk_value": float(risky["historical_value"].sum()),
         }
+
+    def _check_supported(self, transactions: pd.DataFrame) -> None:
+        days = transactions["order_date"].dt.floor("D")
+        first, last = days.min(), days.max()
+        if first == last:
+            raise NotAvailable(f"every purchase falls on one day ({first:%Y-%m-%d}), so no customer could come "
+                               "back and there is nothing to learn repeat buying from",
+                               "transactions over several months at least (a year or more is usual), so that "
+                               "the model can be fitted on one part and checked on the next")
+        customers = transactions["customer_id"].nunique()
+        if customers < MIN_CUSTOMERS:
+            raise NotAvailable(f"the data has {customers:,} customer{'s' if customers != 1 else ''}; the models "
+                               f"estimate how buying varies between customers and need at least {MIN_CUSTOMERS}",
+                               f"transactions of at least {MIN_CUSTOMERS} customers (hundreds give stable figures)")
+        repeaters = int((days.groupby(transactions["customer_id"]).nunique() > 1).sum())
+        if repeaters < MIN_REPEAT_CUSTOMERS:
+            raise NotAvailable(f"only {repeaters:,} of {customers:,} customers bought on more than one day, too "
+                               f"few to estimate repeat buying (at least {MIN_REPEAT_CUSTOMERS} are needed)",
+                               "a longer window, in which customers have had time to come back")
 
     # The report's tables, charts' data and sentences, from the fitted attributes.
 
