@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from . import readers
 from .config import CANONICAL_COLUMNS, EXTRA_MAPPABLE, Config, DatasetConfig, format_from_suffix
@@ -324,6 +325,11 @@ class Quality:
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
+# strptime codes as people write date patterns, for notes.
+_DATE_PARTS = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "hh", "%M": "mm", "%S": "ss",
+               "%f": "ffffff", "%p": "AM/PM", "%b": "Mon", "%B": "Month"}
+
+
 def _zone_name(zone) -> str:
     return getattr(zone, "key", None) or str(zone)
 
@@ -349,6 +355,15 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
     text = values.astype("string").str.strip()
     if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
         fmt = "%Y%m%d"  # compact dates (CDNOW) would otherwise be misread as epoch numbers
+    if fmt is None and text.notna().any():
+        first = text.dropna().iloc[0]
+        guessed = guess_datetime_format(_OFFSET.sub("", first))
+        if guessed and "%d" in guessed and "%m" in guessed:
+            # 01/07/2017 is January or July: say which reading was taken, so a wrong one is caught.
+            pattern = re.sub(r"%[a-zA-Z]", lambda m: _DATE_PARTS.get(m.group(), m.group()), guessed)
+            order = "day first" if guessed.index("%d") < guessed.index("%m") else "month first"
+            notes.append(f"Dates were read as {pattern}, {order} (inferred from the first date, '{first}'); "
+                         f"set dataset.date_format if the file writes them another way.")
     has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
     if not has_offset.any():
         return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]"), notes
