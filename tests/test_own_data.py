@@ -328,3 +328,16 @@ def test_config_loads_the_new_reading_keys(tmp_path):
     cfg = load_config(path).dataset
     assert (cfg.encoding, cfg.delimiter, cfg.decimal, cfg.timezone, cfg.sheet) == (
         "latin-1", ";", ",", "Europe/Paris", 1)
+
+
+def test_customer_attributes_join_on_ids_as_written(project, capsys):
+    rows = [r.replace(",17850,", ",00017850,") for r in ROWS]
+    project.write(csv_text(rows))
+    project.write("CustomerID;Region\n00017850;North\n13047;South\n17850;West\n", name="customers.csv")
+    code, err = project.prepare(capsys, customers_path="exports/customers.csv")
+    assert code == 0, err
+    attributes = data.load_customer_attributes(project.root / "data" / "processed" / "shop")
+    table = project.table()
+    joined = table.merge(attributes, on="customer_id")
+    # 00017850 is North, not the 17850 of the attributes file; 13047 (text in both files) is South.
+    assert dict(zip(joined["customer_id"], joined["Region"])) == {"00017850": "North", "13047": "South"}

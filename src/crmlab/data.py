@@ -30,9 +30,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
-import re
 import tempfile
 import zoneinfo
 from dataclasses import dataclass, field
@@ -231,16 +231,23 @@ def _read_cdnow(path: Path, sample: bool) -> tuple[pd.DataFrame, dict[str, str]]
     return lines, labels
 
 
-def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, display: str) -> readers.SourceTable:
-    """Read one of the user's files; a file that cannot be read is a :class:`DataError` naming it."""
+def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, role: str) -> readers.SourceTable:
+    """Read one of the user's files; a file that cannot be read is a :class:`DataError` naming it.
+
+    The CSV settings apply to both files (one export system writes them); the
+    sheet only to the transactions workbook.
+    """
+    display = display_name(cfg, role)
+    sheet = cfg.sheet if role == "transactions" else None
     try:
-        return readers.read_source(path, fmt, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet)
+        return readers.read_source(path, fmt, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=sheet)
     except readers.ReadError as exc:
         raise DataError([Problem(exc.column or "", exc.what, 0, 0, exc.examples)], source=display) from None
 
 
-def _read_file(cfg: DatasetConfig, path: Path, display: str) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
-    source = _read_user_file(path, cfg.file_format, cfg, display)
+def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    display = display_name(cfg)
+    source = _read_user_file(path, cfg.file_format, cfg, "transactions")
     raw = source.frame
     mapping = dict(cfg.columns)
     # Unmapped canonical columns are taken by their own name when the file has them.
@@ -284,7 +291,7 @@ def read_lines(cfg: DatasetConfig, paths: dict[str, Path]) -> tuple[pd.DataFrame
         return (*_read_complete_journey(paths), [])
     if cfg.source in ("cdnow", "cdnow_sample"):
         return (*_read_cdnow(paths["transactions"], sample=cfg.source == "cdnow_sample"), [])
-    return _read_file(cfg, paths["transactions"], display_name(cfg))
+    return _read_file(cfg, paths["transactions"])
 
 
 def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.DataFrame | None:
@@ -295,7 +302,7 @@ def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.D
         table, id_column = pd.read_parquet(paths["customers"]), "household_id"
     else:
         fmt = format_from_suffix(paths["customers"])
-        table = _read_user_file(paths["customers"], fmt, cfg, display_name(cfg, "customers")).frame
+        table = _read_user_file(paths["customers"], fmt, cfg, "customers").frame
         id_column = cfg.customers_id_column or cfg.columns.get("customer_id", "customer_id")
     if id_column not in table.columns:
         raise DataError([Problem(id_column, "lack it: the customer id column is missing",

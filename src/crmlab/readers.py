@@ -49,13 +49,12 @@ class ReadError(ValueError):
 
 @dataclass
 class SourceTable:
-    """A file read as a table, with what the reader decided on the way."""
+    """A file read as a table, with what the reader decided on the way (``notes``, for the profile report)."""
 
     frame: pd.DataFrame
     encoding: str | None = None
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
-    dropped_rows: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -238,8 +237,7 @@ def id_text(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- files
 
 
-def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None,
-             text_columns: bool = True) -> SourceTable:
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> SourceTable:
     """Read a delimited text file into text columns (ids keep their leading zeros).
 
     Blank rows and copies of the header row (two extracts pasted into one
@@ -260,7 +258,7 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
             notes.append(f"The file is {DELIMITER_NAMES[delimiter]}-separated (detected; set dataset.delimiter "
                          "to override).")
     try:
-        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str if text_columns else None,
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str,
                             # index_col=False: a trailing delimiter must not turn the first column into an index
                             index_col=False, skip_blank_lines=True, engine="c", low_memory=False)
     except pd.errors.EmptyDataError:
@@ -285,7 +283,8 @@ def _read_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, ex
     with open(path, encoding=encoding, newline="") as fh:
         rows = csv.reader(fh, delimiter=delimiter)
         width = len(next(rows))
-        overfull = [(rows.line_num, len(row)) for row in rows if len(row) > width and any(f.strip() for f in row[width:])]
+        overfull = [(rows.line_num, len(row)) for row in rows
+                    if len(row) > width and any(f.strip() for f in row[width:])]
     if overfull:
         lines = ", ".join(f"line {line} ({n} fields)" for line, n in overfull[:N_EXAMPLES])
         raise ReadError(f"has {len(overfull):,} line(s) with more fields than the header's {width} "
@@ -297,13 +296,6 @@ def _read_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, ex
 
 def _parser_error(exc: Exception, delimiter: str) -> ReadError:
     text = str(exc)
-    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if found:
-        expected, line, saw = found.groups()
-        return ReadError(f"has a line with more fields than the header ({saw} instead of {expected}, "
-                         f"separated by '{DELIMITER_NAMES.get(delimiter, delimiter)}'): an unquoted "
-                         "delimiter inside a value, or a wrong dataset.delimiter",
-                         [f"line {line}"])
     if "EOF inside string" in text:
         found = re.search(r"starting at row (\d+)", text)
         where = [f"row {int(found.group(1)) + 1}"] if found else []
@@ -321,11 +313,9 @@ def _drop_layout_rows(table: SourceTable) -> SourceTable:
         blank |= frame.apply(lambda s: s.astype("string").str.strip().fillna("") == "").all(axis=1)
     header_names = pd.Series([str(c) for c in frame.columns], index=frame.columns)
     repeated = frame.astype("string").apply(lambda s: s.str.strip() == header_names[s.name]).fillna(False).all(axis=1)
-    for reason, mask, what in (("blank_row", blank, "blank rows (every field empty) were dropped"),
-                               ("repeated_header", repeated & ~blank,
-                                "rows repeat the header (extracts pasted together) and were dropped")):
+    for mask, what in ((blank, "blank rows (every field empty) were dropped"),
+                       (repeated & ~blank, "rows repeat the header (extracts pasted together) and were dropped")):
         if mask.any():
-            table.dropped_rows[reason] = int(mask.sum())
             rows = ", ".join(str(i + 2) for i in np.flatnonzero(mask.to_numpy())[:N_EXAMPLES])
             table.notes.append(f"{int(mask.sum()):,} {what} (file lines near {rows}).")
     keep = ~(blank | repeated)

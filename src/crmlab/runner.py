@@ -14,15 +14,18 @@ A report that needs another report's output reads it from the same run's
 ``exports/``; nothing a report writes lands in ``data/processed/``, so a
 failed run leaves that folder as it was.
 
+Reports run as a small dependency graph (:func:`crmlab.catalog.needs_within`),
+``jobs`` at a time, each in its own kernel. ``<out>/latest`` is moved to the
+new folder only when no notebook failed, so a failed run leaves the last good
+reports in place.
+
 A report the data cannot support is a result, not a failure: its notebook
 raises :class:`crmlab.availability.NotAvailable` after showing why, its page
 is that short explanation, ``metrics.json`` records ``status:
 not_available`` with the reason, and the run goes on (reports that read its
 exports do without them). A report whose input columns are missing entirely
-(:meth:`crmlab.catalog.Report.missing_inputs`) is not run at all. Reports run as a small dependency
-graph (:func:`crmlab.catalog.needs_within`), ``jobs`` at a time, each in its
-own kernel. ``<out>/latest`` is moved to the new folder only when every
-notebook succeeded, so a failed run leaves the last good reports in place.
+(:meth:`crmlab.catalog.Report.missing_inputs`) is not run at all.
+
 The whole run holds the dataset's lock (:mod:`crmlab.locking`).
 """
 
