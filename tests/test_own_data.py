@@ -341,3 +341,21 @@ def test_customer_attributes_join_on_ids_as_written(project, capsys):
     joined = table.merge(attributes, on="customer_id")
     # 00017850 is North, not the 17850 of the attributes file; 13047 (text in both files) is South.
     assert dict(zip(joined["customer_id"], joined["Region"])) == {"00017850": "North", "13047": "South"}
+
+
+def test_one_date_format_for_the_whole_column(project, capsys):
+    """01/07/2010 could be either way round; 13/07/2010 only day first. One column, one reading, or an error."""
+    rows = [ROWS[0].replace("2010-12-01 08:26", "01/07/2010 08:26"),
+            *[r.replace("2010-12-01", "02/07/2010") for r in ROWS[1:4]],
+            *[r.replace("2010-12-01", "13/07/2010") for r in ROWS[4:]]]
+    refused(project, capsys, csv_text(rows), expect=["2 of 6 rows have a missing or unparseable date",
+                                                     "row 5: InvoiceDate='13/07/2010 08:34'"])
+    code, err = project.prepare(capsys, date_format="%d/%m/%Y %H:%M")
+    assert code == 0, err
+    assert project.table()["order_date"].dt.month.unique().tolist() == [7]
+
+
+def test_ambiguous_dates_say_how_they_were_read(project, capsys):
+    project.write(csv_text([r.replace("2010-12-01", "12/01/2010") for r in ROWS]))
+    assert project.prepare(capsys)[0] == 0
+    assert any("MM/DD/YYYY hh:mm, month first" in note for note in project.notes())

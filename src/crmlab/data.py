@@ -34,6 +34,7 @@ import re
 import shutil
 import stat
 import tempfile
+import warnings
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -341,6 +342,37 @@ def _zone_name(zone) -> str:
     return getattr(zone, "key", None) or str(zone)
 
 
+def _inferred_format(text: pd.Series) -> tuple[str | None, list[str]]:
+    """One format for the whole column, guessed from its first readable date, and a note when it is ambiguous.
+
+    Every row is then read the same way: ``01/07/2017`` and ``13/07/2017`` cannot
+    end up as January and July of two different conventions.
+    """
+    for value in text.dropna().head(100):
+        guessed = guess_datetime_format(_OFFSET.sub("", value))
+        if guessed:
+            break
+    else:
+        return None, []
+    if guessed.startswith("%Y-%m-%d"):
+        return "ISO8601", []  # unambiguous; with or without a time, seconds or an offset
+    notes = []
+    if "%d" in guessed and "%m" in guessed and not guessed.startswith("%Y"):
+        # 01/07/2017 is January or July: say which reading was taken, so a wrong one is caught.
+        pattern = re.sub(r"%[a-zA-Z]", lambda m: _DATE_PARTS.get(m.group(), m.group()), guessed)
+        order = "day first" if guessed.index("%d") < guessed.index("%m") else "month first"
+        notes.append(f"Dates were read as {pattern}, {order} (inferred from '{value}'); set dataset.date_format "
+                     "if the file writes them another way.")
+    return guessed, notes
+
+
+def _to_datetime(text: pd.Series, fmt: str | None, utc: bool = False) -> pd.Series:
+    with warnings.catch_warnings():
+        # Without a format pandas reads each value on its own and says so; unreadable ones are reported as errors.
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        return pd.to_datetime(text, format=fmt, utc=utc, errors="coerce")
+
+
 def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) -> tuple[pd.Series, list[str]]:
     """Order dates as naive local wall-clock time, and notes on any time-zone conversion.
 
@@ -362,19 +394,17 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
     text = values.astype("string").str.strip()
     if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
         fmt = "%Y%m%d"  # compact dates (CDNOW) would otherwise be misread as epoch numbers
-    if fmt is None and text.notna().any():
-        first = text.dropna().iloc[0]
-        guessed = guess_datetime_format(_OFFSET.sub("", first))
-        if guessed and "%d" in guessed and "%m" in guessed:
-            # 01/07/2017 is January or July: say which reading was taken, so a wrong one is caught.
-            pattern = re.sub(r"%[a-zA-Z]", lambda m: _DATE_PARTS.get(m.group(), m.group()), guessed)
-            order = "day first" if guessed.index("%d") < guessed.index("%m") else "month first"
-            notes.append(f"Dates were read as {pattern}, {order} (inferred from the first date, '{first}'); "
-                         f"set dataset.date_format if the file writes them another way.")
+    inferred = fmt is None
+    if inferred:
+        fmt, note = _inferred_format(text)
+        notes += note
+    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
+    if has_offset.any() and inferred and fmt != "ISO8601":
+        fmt = None  # the inferred format has no offset part: read each timestamp as it comes
     has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
     if not has_offset.any():
-        return pd.to_datetime(text, format=fmt, errors="coerce").astype("datetime64[ns]"), notes
-    aware = pd.to_datetime(text.where(has_offset), format=fmt, utc=True, errors="coerce")
+        return _to_datetime(text, fmt).astype("datetime64[ns]"), notes
+    aware = _to_datetime(text.where(has_offset), fmt, utc=True)
     parsed = aware.dropna()
     if parsed.empty:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), notes
@@ -384,7 +414,7 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
         first = text[parsed.index[0]]
         target = pd.Timestamp(first).tzinfo or timezone.utc
     local = aware.dt.tz_convert(target).dt.tz_localize(None).astype("datetime64[ns]")
-    naive = pd.to_datetime(text.where(~has_offset), format=fmt, errors="coerce").astype("datetime64[ns]")
+    naive = _to_datetime(text.where(~has_offset), fmt).astype("datetime64[ns]")
     offsets = sorted(set(text[has_offset].str.extract(f"({_OFFSET.pattern})", expand=False).dropna()))
     shown = ", ".join(offsets[:6]) + (", ..." if len(offsets) > 6 else "")
     how = "dataset.timezone" if zone else "the first offset seen; set dataset.timezone to choose the zone"

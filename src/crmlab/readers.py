@@ -332,7 +332,8 @@ def read_excel(path: Path, *, sheet: str | int | None = None) -> SourceTable:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # a corrupt or mislabelled file raises one of several zip/xml errors
-        raise ReadError(f"cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})") from None
+        hint = "; save it as .xlsx (the old .xls format is not read)" if Path(path).suffix.lower() == ".xls" else ""
+        raise ReadError(f"cannot be opened as an Excel workbook ({type(exc).__name__}: {exc}){hint}") from None
     names = book.sheetnames
     book.close()
     if sheet is None:
