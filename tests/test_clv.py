@@ -275,3 +275,22 @@ def test_fast_bgnbd_likelihood_equals_lifetimes(penalizer):
         expected_value, expected_gradient = theirs(np.log(point))
         assert value == pytest.approx(float(expected_value), rel=1e-12)
         np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("penalizer", [0.0, 1e-3])
+def test_fast_gamma_gamma_likelihood_equals_lifetimes(penalizer):
+    from autograd import value_and_grad
+    from lifetimes import GammaGammaFitter
+
+    rng = np.random.default_rng(2)
+    frequency = rng.integers(1, 12, 300).astype(float)
+    monetary = rng.gamma(2.0, 20.0, 300)
+    weights = rng.integers(1, 5, 300).astype(float)
+    ours = clv._GammaGammaLikelihood(frequency, monetary, weights, penalizer)
+    theirs = value_and_grad(lambda x: GammaGammaFitter._negative_log_likelihood(x, frequency, monetary, weights,
+                                                                                penalizer))
+    for point in ([6.25, 3.74, 15.44], [0.5, 1.5, 200.0], [1.0, 1.0, 1.0]):
+        value, gradient = ours(np.log(point))
+        expected_value, expected_gradient = theirs(np.log(point))
+        assert value == pytest.approx(float(expected_value), rel=1e-12)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9, atol=1e-12)

@@ -46,8 +46,8 @@ def test_schema_errors(raw, message):
     ({"profile": {"orders_bands": "many"}}, "notebooks.profile.orders_bands: 'many' is not allowed; expected a non-empty list"),
     ({"profile": {"orders_bands": [5, 1]}}, "a non-empty list of increasing values"),
     ({"profile": {"processed_dir": "/x"}}, "notebooks.profile.processed_dir is set by the runner"),
-    ({"clv": {"model": "bgbb"}}, "notebooks.clv.model: 'bgbb' is not allowed; expected one of 'bgnbd', 'mbgnbd', "
-                                 "'pareto_nbd'"),
+    ({"clv": {"model": "bgbb"}}, "notebooks.clv.model: 'bgbb' is not allowed; expected one of 'auto', 'bgnbd', "
+                                 "'mbgnbd', 'pareto_nbd'"),
     ({"clv": {"calibration_end": "soon"}}, "expected a date like 2017-07-02 or None"),
     ({"clv": {"gross_margin": 1.5}}, "notebooks.clv.gross_margin: 1.5 is not allowed; expected a number in (0, 1]"),
     ({"deciles": {"margin_rate": "30%"}}, "notebooks.deciles.margin_rate"),

@@ -337,3 +337,19 @@ def sequences_chart(sequences: pd.DataFrame, top: int = 12) -> plt.Axes:
     ax.legend(title=None, fontsize=8)
     fig.tight_layout()
     return ax
+
+
+def holdout_spend_chart(table: pd.DataFrame, currency: str) -> plt.Axes:
+    """Mean spend per holdout purchase, expected and actual, by group of expected spend (:meth:`CLVAnalysis.holdout_spend_by_group`)."""
+    ordered = table.sort_values("predicted")
+    fig, ax = plt.subplots(figsize=(10, 4))
+    x = range(len(ordered))
+    ax.plot(x, ordered["actual"].to_numpy(), marker="o", label="actual")
+    ax.plot(x, ordered["predicted"].to_numpy(), marker="s", linestyle="--", label="Gamma-Gamma (calibration fit)")
+    ax.set_xticks(list(x), [str(i + 1) for i in x])
+    ax.set_title("Holdout check of spend: mean spend per purchase in the holdout")
+    ax.set_xlabel("Customers with holdout purchases, in equal groups from lowest to highest expected spend")
+    ax.set_ylabel(f"Mean spend per purchase ({currency})")
+    ax.legend()
+    fig.tight_layout()
+    return ax

@@ -26,22 +26,26 @@ from .analysis import CLVAnalysis, default_calibration_end
 from .models import (FIT_LADDER, MODELS, FitFailed, FitResult, customer_predictions, expected_spend,
                      fit_purchase_model, fit_spend_model, spend_correlation)
 # Private, but tests/test_clv.py checks it against lifetimes' likelihood by this name.
-from .models import _BGNBDLikelihood  # noqa: F401
+from .models import _BGNBDLikelihood, _GammaGammaLikelihood  # noqa: F401
 from .summaries import (DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress,
                         rfm_summary)
+from .uncertainty import ValueDraws, value_draws
 from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
-                         holdout_errors, period_transactions)
-from .valuation import (DEFAULT_CONTACT_COSTS, RELATIONSHIP_LEVELS, at_risk, lifetime_value, relationship_levels,
-                        value_tiers)
+                         holdout_errors, holdout_spend_by_group, holdout_spend_errors, period_transactions)
+from .valuation import (DEFAULT_CONTACT_COSTS, RELATIONSHIP_LEVELS, at_risk, lifetime_value, lifetime_value_details,
+                        relationship_levels, value_tiers)
 from .wording import (cumulative_caption, fit_sentence, headline, holdout_caption, holdout_sentence,
-                      p_alive_caption, period_caption, spend_check_sentence)
+                      holdout_spend_sentence, interval_sentence, model_sentence, p_alive_caption, period_caption,
+                      refit_sentence, spend_check_sentence)
 
 __all__ = [
     "CLVAnalysis", "default_calibration_end", "FIT_LADDER", "MODELS", "FitFailed", "FitResult", "customer_predictions",
     "expected_spend", "fit_purchase_model", "fit_spend_model", "spend_correlation", "DAYS_PER_MONTH", "TIME_UNITS",
     "calibration_holdout_summary", "calibration_statistics", "compress", "rfm_summary",
     "cumulative_repeat_transactions", "frequency_recency_matrix", "holdout_by_frequency", "holdout_errors",
-    "period_transactions", "DEFAULT_CONTACT_COSTS", "RELATIONSHIP_LEVELS", "at_risk", "lifetime_value",
+    "period_transactions", "holdout_spend_by_group", "holdout_spend_errors", "ValueDraws", "value_draws",
+    "DEFAULT_CONTACT_COSTS", "RELATIONSHIP_LEVELS", "at_risk", "lifetime_value", "lifetime_value_details",
     "relationship_levels", "value_tiers", "cumulative_caption", "fit_sentence", "headline", "holdout_caption",
-    "holdout_sentence", "p_alive_caption", "period_caption", "spend_check_sentence",
+    "holdout_sentence", "holdout_spend_sentence", "interval_sentence", "model_sentence", "p_alive_caption",
+    "period_caption", "refit_sentence", "spend_check_sentence",
 ]

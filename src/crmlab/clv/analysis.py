@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..availability import NotAvailable
@@ -11,8 +12,9 @@ from ..constraints import DateLike, Interval, ListOf, MappingOf, Options, valida
 from . import wording
 from .models import MODELS, FitFailed, customer_predictions, expected_spend, fit_purchase_model, fit_spend_model, spend_correlation
 from .summaries import DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress, rfm_summary
+from .uncertainty import value_draws
 from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
-                         holdout_errors, period_transactions)
+                         holdout_errors, holdout_spend_by_group, holdout_spend_errors, period_transactions)
 from .valuation import (DEFAULT_CONTACT_COSTS, RELATIONSHIP_LEVELS, at_risk, lifetime_value, relationship_levels,
                         value_tiers)
 
@@ -30,16 +32,24 @@ def default_calibration_end(transactions: pd.DataFrame, observation_end: pd.Time
 
 
 class CLVAnalysis:
-    """The CLV notebook's analysis: fit on the calibration period, check on the holdout, score everyone.
+    """The CLV notebook's analysis: validate on calibration/holdout, refit on the whole window, score everyone.
 
-    One model is used throughout: fitted on the calibration period, checked
-    on the holdout, and then applied to each customer's full history up to
-    the observation end. So the model marketing acts on is the one the
-    holdout validated.
+    As careful practitioners deploy it (lifetimes' documentation, CLVTools):
+    the purchase model and Gamma-Gamma are fitted on the calibration period
+    and checked on the holdout (purchases, spend and revenue); those fits are
+    the ``params`` and ``gamma_gamma`` of the metrics, comparable with
+    published figures. Then both are refitted on the whole window
+    (``scoring_params``, ``scoring_gamma_gamma``), and the refits score the
+    customers: CLV, P(alive), tiers and the at-risk list. Figures carry
+    intervals from the scoring fits' parameter uncertainty
+    (:mod:`crmlab.clv.uncertainty`).
 
     Parameters
     ----------
-    model : {"bgnbd", "pareto_nbd", "mbgnbd"}
+    model : {"bgnbd", "pareto_nbd", "mbgnbd", "auto"}
+        ``auto`` fits all three on the calibration period and scores with the
+        one whose holdout purchases are closest per customer (MAE; ties: the
+        smaller error in total purchases).
     time_unit : {"days", "weeks", "months"}
     calibration_end, observation_end : date-like, optional
         Defaults: the middle of the window; the dataset's observation end (or last purchase day).
@@ -49,6 +59,12 @@ class CLVAnalysis:
         See :func:`value_tiers` and :func:`relationship_levels`.
     at_risk_value_share, at_risk_p_alive
         See :func:`at_risk`.
+    interval_level : float
+        Coverage of the intervals (0.9: from the 5th to the 95th percentile of the draws).
+    interval_draws : int
+        Bootstrap resamples the intervals are computed from.
+    random_state : int
+        Seed of the resampling, so a run is reproducible.
 
     Examples
     --------
@@ -60,7 +76,7 @@ class CLVAnalysis:
     """
 
     _parameter_constraints = {
-        "model": [Options(set(MODELS))],
+        "model": [Options({*MODELS, "auto"})],
         "time_unit": [Options(set(TIME_UNITS))],
         "calibration_end": [DateLike(), None],
         "observation_end": [DateLike(), None],
@@ -73,13 +89,17 @@ class CLVAnalysis:
         "contact_budget_share": [Interval(float, 0, 1, closed="right")],
         "at_risk_value_share": [Interval(float, 0, 1, closed="right")],
         "at_risk_p_alive": [Interval(float, 0, 1, closed="right")],
+        "interval_level": [Interval(float, 0, 1, closed="neither")],
+        "interval_draws": [Interval(int, 20, 10_000)],
+        "random_state": [Interval(int, 0, None)],
     }
 
     def __init__(self, *, model: str = "bgnbd", time_unit: str = "weeks", calibration_end: Any = None,
                  observation_end: Any = None, horizon_months: int = 12, monthly_discount_rate: float = 0.01,
                  gross_margin: float = 0.3, cost_to_serve: float = 0.0, tier_cuts=(0.05, 0.2),
                  contact_costs: dict[str, float] | None = None, contact_budget_share: float = 0.2,
-                 at_risk_value_share: float = 0.2, at_risk_p_alive: float = 0.5):
+                 at_risk_value_share: float = 0.2, at_risk_p_alive: float = 0.5, interval_level: float = 0.9,
+                 interval_draws: int = 100, random_state: int = 42):
         self.model = model
         self.time_unit = time_unit
         self.calibration_end = calibration_end
@@ -93,6 +113,9 @@ class CLVAnalysis:
         self.contact_budget_share = contact_budget_share
         self.at_risk_value_share = at_risk_value_share
         self.at_risk_p_alive = at_risk_p_alive
+        self.interval_level = interval_level
+        self.interval_draws = interval_draws
+        self.random_state = random_state
 
     def fit(self, transactions: pd.DataFrame) -> "CLVAnalysis":
         """Fit, check and score.
@@ -117,12 +140,23 @@ class CLVAnalysis:
         patterns = compress(calibration_statistics(self.calibration_))
         self.compressed_rows_ = len(patterns)
         self.summary_ = rfm_summary(transactions, end, unit)
+        whole = compress(self.summary_)
+        cal_spend = compress(self.calibration_.rename(columns={"frequency_cal": "frequency",
+                                                              "monetary_value_cal": "monetary_value"}),
+                             ("frequency", "monetary_value"))
         spend_patterns = compress(self.summary_, ("frequency", "monetary_value"))
         try:
-            self.purchase_fit_ = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"],
-                                                    patterns["weight"], self.model)
-            self.spend_fit_ = fit_spend_model(spend_patterns["frequency"], spend_patterns["monetary_value"],
-                                              spend_patterns["weight"])
+            # Validation: both models on the calibration period only.
+            self.model_comparison_ = self._choose_model(patterns)
+            self.model_selected_ = str(self.model_comparison_.index[self.model_comparison_["selected"]][0])
+            self.purchase_fit_ = self.calibration_fits_[self.model_selected_]
+            self.spend_fit_ = fit_spend_model(cal_spend["frequency"], cal_spend["monetary_value"],
+                                              cal_spend["weight"])
+            # Scoring: the same models refitted on the whole window.
+            self.scoring_purchase_fit_ = fit_purchase_model(whole["frequency"], whole["recency"], whole["T"],
+                                                            whole["weight"], self.model_selected_)
+            self.scoring_spend_fit_ = fit_spend_model(spend_patterns["frequency"], spend_patterns["monetary_value"],
+                                                      spend_patterns["weight"])
         except FitFailed as exc:
             raise NotAvailable(f"the models cannot be fitted to this data ({exc})",
                                "more customers with repeat purchases, or a longer window") from exc
@@ -130,24 +164,29 @@ class CLVAnalysis:
 
         horizon = self.horizon_months * DAYS_PER_MONTH / TIME_UNITS[unit]
         rfm = self.summary_[["frequency", "recency", "T"]]
-        customers = customer_predictions(self.purchase_fit_, rfm, horizon)
-        customers["expected_spend"] = expected_spend(self.spend_fit_, self.summary_["frequency"],
+        customers = customer_predictions(self.scoring_purchase_fit_, rfm, horizon)
+        customers["expected_spend"] = expected_spend(self.scoring_spend_fit_, self.summary_["frequency"],
                                                      self.summary_["monetary_value"])
         customers["expected_spend"] = customers["expected_spend"].fillna(self.summary_["monetary_value"])
         window = transactions[transactions["order_date"].dt.floor("D") <= end]
         revenue = window.groupby("customer_id")["revenue"].sum().reindex(rfm.index, fill_value=0.0)
         customers["historical_revenue"] = revenue
         customers["historical_value"] = revenue * self.gross_margin
-        customers["clv"] = lifetime_value(self.purchase_fit_, rfm, customers["expected_spend"].to_numpy(),
-                                          time_unit=unit, horizon_months=self.horizon_months,
-                                          monthly_discount_rate=self.monthly_discount_rate,
-                                          gross_margin=self.gross_margin, cost_to_serve=self.cost_to_serve)
+        value_settings = dict(time_unit=unit, horizon_months=self.horizon_months,
+                              monthly_discount_rate=self.monthly_discount_rate, gross_margin=self.gross_margin,
+                              cost_to_serve=self.cost_to_serve)
+        customers["clv"] = lifetime_value(self.scoring_purchase_fit_, rfm, customers["expected_spend"].to_numpy(),
+                                          **value_settings)
         customers["tier"] = value_tiers(customers["clv"], tuple(self.tier_cuts))
         customers["at_risk"] = at_risk(customers["historical_value"], customers["p_alive"],
                                        self.at_risk_value_share, self.at_risk_p_alive)
         last = window.groupby("customer_id")["order_date"].max().dt.floor("D").reindex(rfm.index)
         customers["last_purchase"] = last
         customers["days_since_last_purchase"] = (end - last).dt.days
+        self.draws_ = value_draws(self.scoring_purchase_fit_, self.scoring_spend_fit_, self.summary_,
+                                  n_draws=self.interval_draws,
+                                  level=self.interval_level, random_state=self.random_state, **value_settings)
+        customers["clv_low"], customers["clv_high"] = self.draws_.customer_intervals()
         self.customers_ = pd.concat([self.summary_, customers], axis=1)
 
         costs = self.contact_costs if self.contact_costs is not None else DEFAULT_CONTACT_COSTS
@@ -159,7 +198,8 @@ class CLVAnalysis:
         tiers["yearly_contact_cost"] = tiers["relationship_level"].map(lambda level: costs.get(level, 0.0))
         self.tiers_ = tiers
 
-        self.holdout_ = holdout_errors(self.purchase_fit_, self.calibration_)
+        self.holdout_ = {**holdout_errors(self.purchase_fit_, self.calibration_),
+                         **holdout_spend_errors(self.purchase_fit_, self.spend_fit_, self.calibration_)}
         # Per-line work, done here so the report methods need only the fitted attributes.
         self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, transactions, cal_end, end, unit)
         self.metrics_ = self._metrics()
@@ -167,9 +207,13 @@ class CLVAnalysis:
 
     def _metrics(self) -> dict[str, Any]:
         fit, spend, customers = self.purchase_fit_, self.spend_fit_, self.customers_
+        scoring, scoring_spend = self.scoring_purchase_fit_, self.scoring_spend_fit_
         risky = customers[customers["at_risk"]]
+        comparison = self.model_comparison_.drop(columns="label")
         return {
             "model": self.model,
+            "model_selected": self.model_selected_,
+            "model_comparison": {name: row for name, row in comparison.to_dict(orient="index").items()},
             "time_unit": self.time_unit,
             "calibration_end": self.calibration_end_.date().isoformat(),
             "observation_end": self.observation_end_.date().isoformat(),
@@ -181,16 +225,58 @@ class CLVAnalysis:
             "fit_step": fit.fit_step,
             "boundary": fit.boundary,
             "boundary_note": fit.boundary_note,
+            "params_standard_errors": fit.standard_errors,
             "gamma_gamma": spend.params,
+            "gamma_gamma_standard_errors": spend.standard_errors,
+            "gamma_gamma_repeat_customers": int(((self.calibration_["frequency_cal"] > 0)
+                                                 & (self.calibration_["monetary_value_cal"] > 0)).sum()),
+            "scoring_params": scoring.params,
+            "scoring_params_standard_errors": scoring.standard_errors,
+            "scoring_log_likelihood": scoring.log_likelihood,
+            "scoring_gamma_gamma": scoring_spend.params,
+            "scoring_gamma_gamma_standard_errors": scoring_spend.standard_errors,
             "spend_frequency_correlation": self.spend_correlation_,
             **self.holdout_,
             "horizon_months": self.horizon_months,
             "clv_total": float(customers["clv"].sum()),
+            "expected_purchases_total": float(customers["expected_purchases"].sum()),
             "clv_median": float(customers["clv"].median()),
             "historical_value_total": float(customers["historical_value"].sum()),
             "at_risk_customers": int(len(risky)),
             "at_risk_value": float(risky["historical_value"].sum()),
+            **self._intervals(),
         }
+
+    def _choose_model(self, patterns: pd.DataFrame) -> pd.DataFrame:
+        """Fit the candidate models on the calibration patterns; the comparison table, the chosen one marked."""
+        candidates = list(MODELS) if self.model == "auto" else [self.model]
+        self.calibration_fits_, rows = {}, {}
+        for name in candidates:
+            fit = fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"],
+                                     name)
+            errors = holdout_errors(fit, self.calibration_)
+            self.calibration_fits_[name] = fit
+            rows[name] = {"label": MODELS[name]["label"], "log_likelihood": fit.log_likelihood,
+                          "holdout_mae": errors["holdout_mae"], "holdout_error_pct": errors["holdout_error_pct"]}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "model"
+        best = min(rows, key=lambda n: (rows[n]["holdout_mae"], abs(rows[n]["holdout_error_pct"])))
+        table["selected"] = table.index == best
+        return table
+
+    def _intervals(self) -> dict[str, Any]:
+        """The headline figures' intervals from the bootstrap replicates."""
+        draws, customers = self.draws_, self.customers_
+        out: dict[str, Any] = {"interval_level": self.interval_level, "interval_method": draws.method,
+                               "interval_failed_resamples": draws.failed}
+        risky = [at_risk(customers["historical_value"], pd.Series(alive, index=customers.index),
+                         self.at_risk_value_share, self.at_risk_p_alive).to_numpy() for alive in draws.p_alive]
+        values = customers["historical_value"].to_numpy()
+        return {**out,
+                "clv_total_interval": draws.interval(draws.clv.sum(axis=1)),
+                "expected_purchases_total_interval": draws.interval(draws.expected_purchases.sum(axis=1)),
+                "tier_clv_intervals": draws.group_intervals(customers["tier"]),
+                "at_risk_value_interval": draws.interval(np.array([values[mask].sum() for mask in risky]))}
 
     def _check_supported(self, transactions: pd.DataFrame) -> None:
         days = transactions["order_date"].dt.floor("D")
@@ -217,16 +303,67 @@ class CLVAnalysis:
         return wording.headline(self.metrics_, currency)
 
     def tier_table(self) -> pd.DataFrame:
-        """Per CLV tier: customers, CLV, P(alive), and the relationship level the CLV pays for."""
+        """Per CLV tier: customers, CLV (with its interval), P(alive), and the relationship level the CLV pays for."""
         tiers = self.tiers_.copy()
         tiers["clv_share"] = tiers["total_clv"] / tiers["total_clv"].sum()
-        return tiers[["customers", "mean_clv", "total_clv", "clv_share", "mean_historical_value", "mean_p_alive",
-                      "relationship_level", "yearly_contact_cost"]]
+        columns = ["customers", "mean_clv", "total_clv"]
+        intervals = self.metrics_["tier_clv_intervals"]
+        tiers["total_clv_low"] = [intervals.get(str(t), [np.nan, np.nan])[0] for t in tiers.index]
+        tiers["total_clv_high"] = [intervals.get(str(t), [np.nan, np.nan])[1] for t in tiers.index]
+        columns += ["total_clv_low", "total_clv_high"]
+        return tiers[columns + ["clv_share", "mean_historical_value", "mean_p_alive", "relationship_level",
+                                "yearly_contact_cost"]]
+
+    def parameter_table(self) -> pd.DataFrame:
+        """Both models' parameters side by side: fitted on the calibration period, and refitted on the whole window."""
+        rows = []
+        for label, calibration, scoring in ((MODELS[self.model_selected_]["label"], self.purchase_fit_,
+                                             self.scoring_purchase_fit_),
+                                            ("Gamma-Gamma", self.spend_fit_, self.scoring_spend_fit_)):
+            for name in calibration.params:
+                rows.append({"model": label, "parameter": name,
+                             "calibration": calibration.params[name],
+                             "calibration_se": calibration.standard_errors[name],
+                             "whole_window": scoring.params[name],
+                             "whole_window_se": scoring.standard_errors[name]})
+        table = pd.DataFrame(rows).set_index(["model", "parameter"])
+        return table
+
+    def parameter_table_text(self) -> pd.DataFrame:
+        """:meth:`parameter_table` as the report shows it: 4 significant digits, "not identified" for a missing SE."""
+        def text(value, se=False):
+            if value is None or (isinstance(value, float) and not np.isfinite(value)):
+                return "not identified" if se else "n/a"
+            return f"{value:.4g}"
+
+        table = self.parameter_table()
+        return table.apply(lambda column: column.map(lambda v, se=column.name.endswith("_se"): text(v, se)))
+
+    def refit_sentence(self) -> str:
+        return wording.refit_sentence(self.parameter_table(), self.calibration_end_, self.observation_end_)
+
+    def model_comparison_table(self) -> pd.DataFrame:
+        """The candidate purchase models on the holdout (one row unless ``model="auto"``)."""
+        table = self.model_comparison_.set_index("label")
+        table.index.name = "model"
+        return table
+
+    def model_sentence(self) -> str:
+        return wording.model_sentence(self.model_comparison_, self.model)
+
+    def holdout_spend_sentence(self, currency: str = "$") -> str:
+        return wording.holdout_spend_sentence(self.metrics_, currency)
+
+    def holdout_spend_by_group(self) -> pd.DataFrame:
+        return holdout_spend_by_group(self.spend_fit_, self.calibration_)
+
+    def interval_sentence(self, currency: str = "$") -> str:
+        return wording.interval_sentence(self.metrics_, currency)
 
     def at_risk_list(self) -> pd.DataFrame:
         """The valuable-but-at-risk customers, most valuable first, in the columns marketing asks for."""
         columns = ["last_purchase", "days_since_last_purchase", "frequency", "historical_revenue",
-                   "historical_value", "p_alive", "expected_purchases", "clv", "tier"]
+                   "historical_value", "p_alive", "expected_purchases", "clv", "clv_low", "clv_high", "tier"]
         risky = self.customers_.loc[self.customers_["at_risk"], columns]
         return risky.sort_values("historical_value", ascending=False)
 
@@ -257,7 +394,7 @@ class CLVAnalysis:
         shoppers do not squeeze the grid.
         """
         month = DAYS_PER_MONTH / TIME_UNITS[self.time_unit]
-        return frequency_recency_matrix(self.purchase_fit_, self.summary_["T"].max(), month,
+        return frequency_recency_matrix(self.scoring_purchase_fit_, self.summary_["T"].max(), month,
                                         int(self.summary_["frequency"].quantile(0.95)))
 
     def fit_sentence(self) -> str:
@@ -269,7 +406,7 @@ class CLVAnalysis:
     def export(self) -> pd.DataFrame:
         """Customer → CLV, P(alive), expected purchases and spend, tier and at-risk flag."""
         columns = ["frequency", "recency", "T", "monetary_value", "expected_purchases", "p_alive", "expected_spend",
-                   "historical_revenue", "historical_value", "clv", "tier", "at_risk"]
+                   "historical_revenue", "historical_value", "clv", "clv_low", "clv_high", "tier", "at_risk"]
         out = self.customers_[columns].reset_index()
         out["tier"] = out["tier"].astype(str)
         return out

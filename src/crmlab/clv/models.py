@@ -76,6 +76,13 @@ class FitResult:
     boundary_note: str | None
     fitter: Any = field(repr=False)
 
+    def with_params(self, params: dict[str, float]) -> "FitResult":
+        """The same model with other parameter values (a draw), for predictions only."""
+        fitter = type(self.fitter)()
+        fitter.params_ = pd.Series(params)[list(self.params)]
+        return FitResult(self.model, dict(params), float("nan"), {k: None for k in params}, "draw", [], False,
+                         None, fitter)
+
     def params_table(self) -> pd.DataFrame:
         """Estimates and standard errors as the report shows them ("not identified" instead of NaN)."""
         return pd.DataFrame({"estimate": {k: f"{v:.4g}" for k, v in self.params.items()},
@@ -131,6 +138,40 @@ class _BGNBDLikelihood:
         w = self.weights
         grad = -np.array([(w * d_r).sum(), (w * d_alpha).sum(), (w * d_a).sum(), (w * d_b).sum()])
         # Chain rule to log-parameters: d/d(log p) = p * d/dp.
+        return value, grad * params + 2 * self.penalizer * params ** 2
+
+
+class _GammaGammaLikelihood:
+    """Gamma-Gamma mean negative log-likelihood per customer with its analytic gradient in log-parameters.
+
+    The formula of lifetimes' ``GammaGammaFitter._negative_log_likelihood``
+    (a test compares the two), with the gradient written out instead of
+    autograd's: bootstrap intervals refit the model a few hundred times.
+    """
+
+    def __init__(self, frequency, monetary_value, weights, penalizer: float = 0.0):
+        self.x = np.asarray(frequency, dtype=float)
+        self.m = np.asarray(monetary_value, dtype=float)
+        self.weights = np.asarray(weights, dtype=float) / np.sum(weights)
+        self.log_m, self.log_x = np.log(self.m), np.log(self.x)
+        self.penalizer = penalizer
+
+    def __call__(self, log_params, gradient: bool = True):
+        params = np.exp(np.asarray(log_params, dtype=float))
+        p, q, v = params
+        x, m, w = self.x, self.m, self.weights
+        px = p * x
+        log_total = np.log(x * m + v)
+        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * self.log_m
+              + px * self.log_x - (px + q) * log_total)
+        value = -(w * ll).sum() + self.penalizer * np.sum(params ** 2)
+        if not gradient:
+            return value
+        psi = digamma(px + q)
+        d_p = x * (psi - digamma(px) + self.log_m + self.log_x - log_total)
+        d_q = psi - digamma(q) + np.log(v) - log_total
+        d_v = q / v - (px + q) / (x * m + v)
+        grad = -np.array([(w * d_p).sum(), (w * d_q).sum(), (w * d_v).sum()])
         return value, grad * params + 2 * self.penalizer * params ** 2
 
 
@@ -238,7 +279,8 @@ def _run_ladder(objective_with, start) -> tuple[np.ndarray, str, list[dict[str, 
                     + "; ".join(f"{a['step']}: {a['message']}" for a in attempts))
 
 
-def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd") -> FitResult:
+def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd", *,
+                       standard_errors: bool = True, start: dict[str, float] | None = None) -> FitResult:
     """Fit a purchase model on (compressed) RFM statistics, climbing the fitting ladder.
 
     Parameters
@@ -248,6 +290,11 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     weights : array-like, optional
         Customers per row (see :func:`compress`); 1 each when omitted.
     model : {"bgnbd", "pareto_nbd", "mbgnbd"}
+    standard_errors : bool
+        False skips the Hessian (bootstrap refits need only the estimates).
+    start : dict, optional
+        Parameters (on the data's time unit) to start the first ladder step
+        from, e.g. the full-sample estimate for a bootstrap refit.
 
     Returns
     -------
@@ -279,10 +326,17 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     def objective_with(penalizer):
         return _purchase_objective(model, f_scaled, r_scaled, t_scaled, weights, penalizer)
 
-    def start(smart):
+    warm = None
+    if start is not None:
+        warm = np.log([start[name] for name in spec["params"]])
+        warm[time_index] += math.log(c)
+
+    def start_at(smart):
+        if warm is not None and not smart:
+            return warm.copy()
         return _start(model, f_scaled, r_scaled, t_scaled, weights, smart)
 
-    scaled_log_params, step, attempts = _run_ladder(objective_with, start)
+    scaled_log_params, step, attempts = _run_ladder(objective_with, start_at)
     # Time parameters (alpha, and beta for Pareto/NBD) are in time units.
     log_params = scaled_log_params.copy()
     log_params[time_index] -= math.log(c)
@@ -302,7 +356,8 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
     fitter.params_ = pd.Series(params)[list(names)]
     # Standard errors of log-parameters do not depend on the time scale; the
     # delta method uses the own-scale values.
-    errors = _standard_errors(total_nll, scaled_log_params, names)
+    errors = (_standard_errors(total_nll, scaled_log_params, names) if standard_errors
+              else dict.fromkeys(names))
     errors = {name: (None if se is None else se * params[name] / value)
               for (name, se), value in zip(errors.items(), np.exp(scaled_log_params))}
     boundary, note = _boundary_note(model, params, scaled_log_params, errors)
@@ -335,7 +390,8 @@ def _boundary_note(model: str, params: dict[str, float], scaled_log_params: np.n
     return False, None
 
 
-def fit_spend_model(frequency, monetary_value, weights=None) -> FitResult:
+def fit_spend_model(frequency, monetary_value, weights=None, *, standard_errors: bool = True,
+                    start: dict[str, float] | None = None) -> FitResult:
     """Fit Gamma-Gamma to repeat customers' mean spend (customers with frequency > 0 and spend > 0)."""
     frequency = np.asarray(frequency, dtype=float)
     monetary_value = np.asarray(monetary_value, dtype=float)
@@ -350,16 +406,17 @@ def fit_spend_model(frequency, monetary_value, weights=None) -> FitResult:
     scale = 1.0 / mean_spend
 
     def objective_with(penalizer):
-        from autograd import value_and_grad
-        return value_and_grad(lambda x: GammaGammaFitter._negative_log_likelihood(x, f, m * scale, w, penalizer)), True
+        return _GammaGammaLikelihood(f, m * scale, w, penalizer), True
 
-    def start(smart):
+    def start_at(smart):
+        if start is not None and not smart:
+            return np.log([start["p"], start["q"], start["v"] * scale])
         if not smart:
             return np.full(3, 0.1)
         # E[mean spend] = p v / (q - 1): with p = 2, q = 3 that makes v the mean spend (1 here).
         return np.log([2.0, 3.0, 1.0])
 
-    x, step, attempts = _run_ladder(objective_with, start)
+    x, step, attempts = _run_ladder(objective_with, start_at)
     log_params = x.copy()
     log_params[2] -= math.log(scale)
     params = dict(zip(("p", "q", "v"), np.exp(log_params).tolist()))
@@ -372,8 +429,9 @@ def fit_spend_model(frequency, monetary_value, weights=None) -> FitResult:
     note = None
     if params["q"] <= 1:
         note = "q ≤ 1: the expected spend is not defined; predictions fall back to each customer's own mean"
-    return FitResult("gamma_gamma", params, -float(total_nll(log_params)),
-                     _standard_errors(total_nll, log_params, ("p", "q", "v")), step, attempts,
+    errors = (_standard_errors(total_nll, log_params, ("p", "q", "v")) if standard_errors
+              else dict.fromkeys(("p", "q", "v")))
+    return FitResult("gamma_gamma", params, -float(total_nll(log_params)), errors, step, attempts,
                      note is not None, note, fitter)
 
 

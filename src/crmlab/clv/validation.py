@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .models import FitResult, _conditional, customer_predictions
+from ..ranking import equal_groups
+from .models import FitResult, _conditional, customer_predictions, expected_spend
 from .summaries import _day_numbers, _end_day, _unit_days, calibration_statistics
 
 # --------------------------------------------------------------------------- holdout validation
@@ -45,6 +46,51 @@ def holdout_errors(fit: FitResult, cal: pd.DataFrame) -> dict[str, float]:
         "holdout_mae": float(np.abs(error).mean()),
         "holdout_rmse": float(np.sqrt((error ** 2).mean())),
     }
+
+
+def _holdout_spend_frame(spend: FitResult, cal: pd.DataFrame) -> pd.DataFrame:
+    """Per calibration customer: Gamma-Gamma's expected spend per purchase from the calibration period."""
+    predicted = expected_spend(spend, cal["frequency_cal"], cal["monetary_value_cal"])
+    # A degenerate fit (q <= 1) has no expected spend: the customer's own calibration mean stands in.
+    predicted = np.where(np.isnan(predicted), cal["monetary_value_cal"].to_numpy(), predicted)
+    return pd.DataFrame({"predicted": predicted, "actual": cal["monetary_value_holdout"].to_numpy(),
+                         "purchases": cal["frequency_holdout"].to_numpy()}, index=cal.index)
+
+
+def holdout_spend_errors(purchase: FitResult, spend: FitResult, cal: pd.DataFrame) -> dict[str, float]:
+    """The spend model against the holdout, for customers who bought in it, and holdout revenue overall.
+
+    ``holdout_spend_mae``: per customer with holdout purchases, |expected spend
+    per purchase (Gamma-Gamma, calibration only) - actual mean spend per
+    holdout purchase day|. ``holdout_revenue_predicted``: expected holdout
+    purchases x expected spend, summed over the calibration cohort, against
+    the cohort's actual holdout revenue.
+    """
+    frame = _holdout_spend_frame(spend, cal)
+    buyers = frame[frame["purchases"] > 0]
+    predicted_revenue = float((_predict_holdout(purchase, cal) * frame["predicted"].to_numpy()).sum())
+    actual_revenue = float((frame["purchases"] * frame["actual"]).sum())
+    return {
+        "holdout_spend_customers": int(len(buyers)),
+        "holdout_spend_mae": float((buyers["predicted"] - buyers["actual"]).abs().mean()) if len(buyers) else None,
+        "holdout_spend_mean_actual": float(buyers["actual"].mean()) if len(buyers) else None,
+        "holdout_spend_mean_predicted": float(buyers["predicted"].mean()) if len(buyers) else None,
+        "holdout_revenue_actual": actual_revenue,
+        "holdout_revenue_predicted": predicted_revenue,
+        "holdout_revenue_error_pct": ((predicted_revenue - actual_revenue) / actual_revenue * 100
+                                      if actual_revenue else None),
+    }
+
+
+def holdout_spend_by_group(spend: FitResult, cal: pd.DataFrame, groups: int = 10) -> pd.DataFrame:
+    """Customers with holdout purchases in ``groups`` equal groups by expected spend: mean expected and actual."""
+    frame = _holdout_spend_frame(spend, cal)
+    buyers = frame[frame["purchases"] > 0]
+    group = equal_groups(buyers["predicted"], groups)
+    table = buyers.groupby(group, observed=True).agg(customers=("actual", "size"), predicted=("predicted", "mean"),
+                                                     actual=("actual", "mean"))
+    table.index.name = "expected_spend_group"
+    return table
 
 
 def cumulative_repeat_transactions(fit: FitResult, transactions: pd.DataFrame, calibration_end: Any,

@@ -25,6 +25,19 @@ def lifetime_value(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, 
     charged in proportion to today's P(alive), an upper bound on the chance of
     being alive later, so the cost is not understated.
     """
+    value, _, _ = lifetime_value_details(fit, summary, spend, time_unit=time_unit, horizon_months=horizon_months,
+                                         monthly_discount_rate=monthly_discount_rate, gross_margin=gross_margin,
+                                         cost_to_serve=cost_to_serve)
+    return pd.Series(value, index=summary.index, name="clv")
+
+
+def lifetime_value_details(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, time_unit: str,
+                           horizon_months: int, monthly_discount_rate: float, gross_margin: float,
+                           cost_to_serve: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`lifetime_value`, P(alive) and expected purchases over the horizon per customer, as arrays.
+
+    Computed once per distinct history and mapped back to customers.
+    """
     f, r, t, pattern = _patterns(summary)
     month = DAYS_PER_MONTH / _unit_days(time_unit)
     by_month = [_conditional(fit, m * month, f, r, t) for m in range(1, horizon_months + 1)]
@@ -35,7 +48,7 @@ def lifetime_value(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, 
     discounted_purchases = (discount @ monthly)[pattern]
     discounted_alive_months = (alive * discount.sum())[pattern]
     value = (discounted_purchases * np.asarray(spend) * gross_margin - cost_to_serve * discounted_alive_months)
-    return pd.Series(value, index=summary.index, name="clv")
+    return value, alive[pattern], cumulative[-1][pattern]
 
 
 def value_tiers(clv: pd.Series, cuts: tuple[float, ...] = (0.05, 0.2)) -> pd.Series:

@@ -20,9 +20,12 @@ def headline(metrics: dict[str, Any], currency: str = "$") -> str:
                f" Checked on the holdout period after {metrics['calibration_end']}, the model predicted "
                f"{number(metrics['holdout_predicted_total'])} repeat purchases against "
                f"{number(metrics['holdout_actual_total'])} actual ({error:+.1f}%).")
+    interval = metrics.get("clv_total_interval")
+    around = (f" ({metrics['interval_level']:.0%} interval {money(interval[0], currency)} to "
+              f"{money(interval[1], currency)})" if interval else "")
     return (f"**The {number(metrics['customers'])} customers are expected to bring "
-            f"{money(metrics['clv_total'], currency)} of gross margin over the next {metrics['horizon_months']} "
-            f"months** (discounted to today), beside {money(metrics['historical_value_total'], currency)} "
+            f"{money(metrics['clv_total'], currency)}{around} of gross margin over the next "
+            f"{metrics['horizon_months']} months** (discounted to today), beside {money(metrics['historical_value_total'], currency)} "
             f"delivered in the data's window.{holdout} **{number(metrics['at_risk_customers'])} valuable customers "
             f"are at risk of having left**, with {money(metrics['at_risk_value'], currency)} of past gross margin "
             f"between them.")
@@ -74,3 +77,51 @@ def cumulative_caption(curve: pd.DataFrame) -> str:
 def period_caption(table: pd.DataFrame) -> str:
     return ("Bars compare how many customers made 0, 1, 2, … repeat purchases in the calibration period with "
             "what the fitted model expects; similar bars mean the model captures how purchases are spread.")
+
+
+def refit_sentence(table: pd.DataFrame, calibration_end, observation_end) -> str:
+    """What changed when the models were refitted on the whole window, in one sentence."""
+    change = (table["whole_window"] / table["calibration"] - 1).abs()
+    model, name = change.idxmax()
+    row = table.loc[(model, name)]
+    largest = (f"the largest change is {model}'s {name}, from {row['calibration']:.4g} to {row['whole_window']:.4g} "
+               f"({row['whole_window'] / row['calibration'] - 1:+.0%})")
+    return (f"The left columns are the fits the holdout checked (calibration period to {calibration_end:%Y-%m-%d}); "
+            f"the right ones are the same models refitted on the whole window to {observation_end:%Y-%m-%d}, "
+            f"which score the customers in this report. {largest[0].upper()}{largest[1:]}; "
+            + ("every other parameter moved by less than that." if len(table) > 1 else ""))
+
+
+def model_sentence(comparison: pd.DataFrame, requested: str) -> str:
+    chosen = comparison[comparison["selected"]].iloc[0]
+    if requested != "auto":
+        return (f"{chosen['label']} was set in the configuration (`model: {requested}`); with `model: auto` the "
+                "report fits BG/NBD, Pareto/NBD and MBG/NBD and keeps the one closest on the holdout.")
+    others = comparison[~comparison["selected"]]
+    rest = "; ".join(f"{row['label']} {row['holdout_mae']:.3f}" for _, row in others.iterrows())
+    return (f"Three purchase models were fitted on the calibration period and compared on the holdout: "
+            f"{chosen['label']} predicts each customer's holdout purchases most closely (MAE "
+            f"{chosen['holdout_mae']:.3f}, against {rest}) and scores the customers.")
+
+
+def holdout_spend_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
+    """The spend model and the revenue forecast against the holdout."""
+    if not metrics.get("holdout_spend_customers"):
+        return "No customer of the calibration period bought in the holdout: spend cannot be checked."
+    revenue_error = metrics["holdout_revenue_error_pct"]
+    return (f"For the {number(metrics['holdout_spend_customers'])} customers who bought in the holdout, Gamma-Gamma "
+            f"(fitted on the calibration period) expected {money(metrics['holdout_spend_mean_predicted'], currency)} "
+            f"per purchase on average, against {money(metrics['holdout_spend_mean_actual'], currency)} actual; per "
+            f"customer it is off by {money(metrics['holdout_spend_mae'], currency)} (MAE). Purchases times spend "
+            f"predicted {money(metrics['holdout_revenue_predicted'], currency)} of holdout revenue, against "
+            f"{money(metrics['holdout_revenue_actual'], currency)} actual ({revenue_error:+.1f}%).")
+
+
+def interval_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
+    """How the intervals were obtained, and the ones on the headline figures."""
+    low, high = metrics["clv_total_interval"]
+    risk_low, risk_high = metrics["at_risk_value_interval"]
+    return (f"Intervals ({metrics['interval_level']:.0%}) come from {metrics['interval_method']}. Total future value: "
+            f"{money(low, currency)} to {money(high, currency)}; past gross margin of the customers at risk: "
+            f"{money(risk_low, currency)} to {money(risk_high, currency)}. They cover the uncertainty of the "
+            "estimated parameters, not whether the model is right (the holdout checks answer that).")
