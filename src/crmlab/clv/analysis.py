@@ -337,16 +337,24 @@ class CLVAnalysis:
             return f"{value:.4g}"
 
         table = self.parameter_table()
-        return table.apply(lambda column: column.map(lambda v, se=column.name.endswith("_se"): text(v, se)))
+        shown = table.apply(lambda column: column.map(lambda v, se=column.name.endswith("_se"): text(v, se)))
+        shown.columns = ["Calibration period", "Calibration SE", "Whole window", "Whole window SE"]
+        shown.index.names = ["Model", "Parameter"]
+        return shown
 
     def refit_sentence(self) -> str:
         return wording.refit_sentence(self.parameter_table(), self.calibration_end_, self.observation_end_)
 
     def model_comparison_table(self) -> pd.DataFrame:
-        """The candidate purchase models on the holdout (one row unless ``model="auto"``)."""
+        """The candidate purchase models on the holdout, as the report shows them (``model="auto"``)."""
         table = self.model_comparison_.set_index("label")
         table.index.name = "model"
-        return table
+        return pd.DataFrame({
+            "log_likelihood": table["log_likelihood"].map(lambda v: f"{v:,.1f}"),
+            "holdout_mae": table["holdout_mae"].map(lambda v: f"{v:.3f}"),
+            "holdout_error": table["holdout_error_pct"].map(lambda v: f"{v:+.1f}%"),
+            "scores_the_customers": table["selected"].map({True: "yes", False: ""}),
+        })
 
     def model_sentence(self) -> str:
         return wording.model_sentence(self.model_comparison_, self.model)

@@ -13,6 +13,29 @@ from .models import MODELS, FitResult
 # --------------------------------------------------------------------------- plain words for the report
 
 
+def money_with_interval(value: float, interval: list[float] | None, level: float, currency: str = "$") -> str:
+    """``$1.29M (90% interval $1.25M to $1.29M)``: as many digits as it takes for the ends to differ.
+
+    Examples
+    --------
+    >>> money_with_interval(1_289_623, [1_250_514, 1_292_019], 0.9)
+    '$1.29M (90% interval $1.25M to $1.29M)'
+    >>> money_with_interval(20_390, [19_431, 21_410], 0.9)
+    '$20,390 (90% interval $19,431 to $21,410)'
+    """
+    if not interval:
+        return money(value, currency)
+    low, high = interval
+    if abs(value) < 1e6:
+        shown = [money(v, currency) for v in (value, low, high)]
+    else:
+        for digits in (1, 2, 3, 4):
+            shown = [f"{'-' if v < 0 else ''}{currency}{abs(v) / 1e6:,.{digits}f}M" for v in (value, low, high)]
+            if shown[1] != shown[2]:
+                break
+    return f"{shown[0]} ({level:.0%} interval {shown[1]} to {shown[2]})"
+
+
 def headline(metrics: dict[str, Any], currency: str = "$") -> str:
     """The report's first sentences: future value, the holdout check, the customers at risk."""
     error = metrics["holdout_error_pct"]
@@ -20,11 +43,10 @@ def headline(metrics: dict[str, Any], currency: str = "$") -> str:
                f" Checked on the holdout period after {metrics['calibration_end']}, the model predicted "
                f"{number(metrics['holdout_predicted_total'])} repeat purchases against "
                f"{number(metrics['holdout_actual_total'])} actual ({error:+.1f}%).")
-    interval = metrics.get("clv_total_interval")
-    around = (f" ({metrics['interval_level']:.0%} interval {money(interval[0], currency)} to "
-              f"{money(interval[1], currency)})" if interval else "")
+    value = money_with_interval(metrics["clv_total"], metrics.get("clv_total_interval"),
+                                metrics.get("interval_level", 0.9), currency)
     return (f"**The {number(metrics['customers'])} customers are expected to bring "
-            f"{money(metrics['clv_total'], currency)}{around} of gross margin over the next "
+            f"{value} of gross margin over the next "
             f"{metrics['horizon_months']} months** (discounted to today), beside {money(metrics['historical_value_total'], currency)} "
             f"delivered in the data's window.{holdout} **{number(metrics['at_risk_customers'])} valuable customers "
             f"are at risk of having left**, with {money(metrics['at_risk_value'], currency)} of past gross margin "
@@ -119,9 +141,12 @@ def holdout_spend_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
 
 def interval_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
     """How the intervals were obtained, and the ones on the headline figures."""
-    low, high = metrics["clv_total_interval"]
-    risk_low, risk_high = metrics["at_risk_value_interval"]
-    return (f"Intervals ({metrics['interval_level']:.0%}) come from {metrics['interval_method']}. Total future value: "
-            f"{money(low, currency)} to {money(high, currency)}; past gross margin of the customers at risk: "
-            f"{money(risk_low, currency)} to {money(risk_high, currency)}. They cover the uncertainty of the "
-            "estimated parameters, not whether the model is right (the holdout checks answer that).")
+    level = metrics["interval_level"]
+    total = money_with_interval(metrics["clv_total"], metrics["clv_total_interval"], level, currency)
+    risk = money_with_interval(metrics["at_risk_value"], metrics["at_risk_value_interval"], level, currency)
+    purchases = metrics["expected_purchases_total_interval"]
+    return (f"Intervals come from {metrics['interval_method']}. Total future value: {total}; expected purchases "
+            f"over the horizon: {number(metrics['expected_purchases_total'])} ({level:.0%} interval "
+            f"{number(purchases[0])} to {number(purchases[1])}); past gross margin of the customers at risk: {risk}. "
+            "They cover the uncertainty of the estimated parameters, not whether the model is right (the holdout "
+            "checks answer that).")
