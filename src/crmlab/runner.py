@@ -5,7 +5,8 @@ Each run writes into ``<out>/<run timestamp>/``::
     index.html          landing page, one card per report
     <name>.html         one self-contained page per notebook
     metrics.json        every notebook's headline figures, keyed by notebook
-    run.json            config, package versions, input checksums, each report's start and end
+    run.json            config, package versions, input checksums, each report's start and end (no machine paths)
+    share/              the pages leadership may receive, and leadership.zip of them (crmlab.share)
     exports/            every file the reports write for marketing (customer_clv.csv, clv_at_risk.xlsx, ...)
     notebooks/          the executed notebooks, for debugging
     parameters/         the parameters each notebook received (papermill -f)
@@ -53,6 +54,7 @@ from .config import NOTEBOOKS_DIR, Config, ConfigError, available_notebooks
 from .locking import dataset_lock
 from .pages import export_html, write_index
 from .parameters import check_config
+from .share import build_share
 
 KERNEL_NAME = "crmlab"
 PACKAGES = ("crmlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifetimes", "mlxtend",
@@ -153,6 +155,34 @@ def _check_kernel() -> None:
             "(make does this for you)") from None
 
 
+def portable(value: str | None) -> str | None:
+    """A path as what is shared may name it: relative to the project root (the working directory), never absolute.
+
+    Examples
+    --------
+    >>> portable("data/raw/x.csv"), portable("/somewhere/else/x.csv")
+    ('data/raw/x.csv', '(outside the project)/x.csv')
+    """
+    if not value:
+        return value
+    path = Path(value)
+    if not path.is_absolute():
+        return value
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"(outside the project)/{path.name}"
+
+
+def _portable_config(config: Config) -> dict[str, Any]:
+    out = config.to_dict()
+    out["data_dir"] = portable(out["data_dir"])
+    for key in ("path", "customers_path"):
+        if key in out["dataset"]:
+            out["dataset"][key] = portable(out["dataset"][key])
+    return out
+
+
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
@@ -242,11 +272,13 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         (run_dir / folder).mkdir()
     run_info: dict[str, Any] = {
         "status": "running",
-        "config_file": str(config.path) if config.path else None,
-        "config": config.to_dict(),
+        "config_file": portable(str(config.path)) if config.path else None,
+        "config": _portable_config(config),
         "versions": package_versions(),
         "input": {
-            "raw_files": manifest["raw_files"],
+            # run.json travels with the reports: no path of this machine in it.
+            "raw_files": {role: {**entry, "source": portable(entry["source"]), "path": portable(entry["path"])}
+                          for role, entry in manifest["raw_files"].items()},
             "transactions_sha256": data.file_checksum(config.processed_dir / data.TRANSACTIONS),
             "lines": manifest["lines"],
             "period": list(period),
@@ -265,6 +297,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             "exports_dir": str((run_dir / "exports").resolve()),
             "metrics_path": str((run_dir / "metrics" / f"{name}.json").resolve()),
             "currency": config.dataset.currency,
+            "min_group_customers": config.min_group_customers,
         }
         (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
         reports[name] = _Report(name, run_dir, params)
@@ -294,7 +327,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
                     dataset=config.dataset.name, period=period, run_date=run_date,
-                    until_error=status == "not_available")
+                    until_error=status == "not_available", internal=config.min_group_customers == 0)
         item.info["status"] = status
         if status == "ok":
             log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
@@ -350,7 +383,9 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             metrics.update(json.loads(path.read_text()))
     data.write_json(metrics, run_dir / "metrics.json")
     write_index(run_dir, names, metrics, dataset=config.dataset.name, period=period,
-                run_date=run_date, currency=config.dataset.currency, without_page=list(unavailable))
+                run_date=run_date, currency=config.dataset.currency, without_page=list(unavailable),
+                internal=config.min_group_customers == 0)
+    build_share(run_dir)
     run_info.update(status="ok", finished_at=_now())
     data.write_json(run_info, run_dir / "run.json")
     point_latest(out_dir, run_dir)

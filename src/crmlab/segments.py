@@ -480,16 +480,18 @@ def _natural_key(value: Any) -> tuple:
     return (float(number.group()) if number else math.inf, text)
 
 
-def demographics_by_cluster(attributes: pd.DataFrame, labels: pd.Series) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def demographics_by_cluster(attributes: pd.DataFrame, labels: pd.Series
+                            ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """How clusters differ on each customer attribute.
 
     Returns a summary (per attribute: customers covered, Cramér's V between
-    attribute and cluster, chi-square p-value), strongest association first,
-    and per attribute a table of category shares within each cluster (among
-    customers with the attribute).
+    attribute and cluster, chi-square p-value), strongest association first;
+    per attribute a table of category shares within each cluster (among
+    customers with the attribute); and the customer counts behind those
+    shares, same rows and columns (for suppressing small cells).
     """
     joined = attributes.set_index("customer_id").join(labels, how="inner")
-    summary, shares = [], {}
+    summary, shares, cells = [], {}, {}
     for column in attributes.columns.drop("customer_id"):
         known = joined[[column, "cluster"]].dropna()
         if known.empty or known[column].nunique() < 2:
@@ -504,10 +506,11 @@ def demographics_by_cluster(attributes: pd.DataFrame, labels: pd.Series) -> tupl
         # The covered count per cluster goes into the label: a 100% share of two customers is not a finding.
         share.columns = [f"{c} (n={int(counts[c].sum())})" for c in counts.columns]
         shares[column] = share
+        cells[column] = counts.set_axis(share.columns, axis=1)
     table = pd.DataFrame(summary)
     if not table.empty:
         table = table.sort_values("cramers_v", ascending=False).set_index("attribute")
-    return table, shares
+    return table, shares, cells
 
 
 def clv_by_segment(segments: pd.Series, clv: pd.DataFrame) -> pd.DataFrame:
@@ -634,8 +637,9 @@ class SegmentationAnalysis:
     def demographics_note(self, attributes: pd.DataFrame | None) -> str:
         return demographics_note(attributes, len(self.rfm_))
 
-    def demographics(self, attributes: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-        """Per attribute: Cramér's V and chi-square against the clusters, and each cluster's shares."""
+    def demographics(self, attributes: pd.DataFrame
+                     ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+        """Per attribute: Cramér's V and chi-square against the clusters, each cluster's shares and their counts."""
         return demographics_by_cluster(attributes, self.clusters_.labels_)
 
     def crosstab(self) -> pd.DataFrame:
