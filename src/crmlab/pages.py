@@ -18,24 +18,47 @@ from .report import format_value
 
 PAGE_CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2933;
-       max-width: 1040px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.5; }
+       max-width: 1040px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.5; font-size: 16px; }
 header.crmlab { border-bottom: 2px solid #1f6feb; margin-bottom: 1.5rem; padding-bottom: .75rem; }
 header.crmlab h1 { margin: 0 0 .25rem 0; font-size: 1.8rem; }
 header.crmlab p { margin: 0; color: #52606d; }
+header.crmlab p.internal { color: #b42318; font-weight: 700; margin-top: .4rem; }
 h1, h2, h3 { color: #102a43; }
+/* A wide table scrolls inside its own box, its first column staying in view; the page never scrolls sideways. */
+.output_html { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: .92rem; }
 th, td { border-bottom: 1px solid #d9e2ec; padding: .3rem .7rem; text-align: right; }
 th { background: #f0f4f8; }
 td:first-child, th:first-child { text-align: left; }
+table.dataframe { width: max-content; max-width: none; }  /* natural widths; the box scrolls, rows stay short */
+table.dataframe td { max-width: 26em; }
+table.dataframe tr > :first-child { position: sticky; left: 0; background: #f0f4f8; z-index: 1; }
 img { max-width: 100%; height: auto; }
 pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(300px, 100%), 1fr)); gap: 1rem; }
 .card { border: 1px solid #d9e2ec; border-radius: 8px; padding: 1rem 1.2rem; }
 .card h2 { font-size: 1.2rem; margin: 0 0 .6rem 0; }
 .card dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .8rem 0; }
 .anchor-link { display: none; }
 .card.not-available { background: #f8f9fb; color: #52606d; }
 .card dt { font-weight: 700; font-size: 1.15rem; } .card dd { margin: 0; align-self: center; color: #52606d; }
+@media (max-width: 640px) {
+  body { margin: 1rem auto; padding: 0 .75rem; }
+  header.crmlab h1 { font-size: 1.4rem; }
+  table { font-size: .85rem; }
+  th, td { padding: .25rem .45rem; }
+}
+@media print {
+  @page { size: A4; margin: 14mm 12mm; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 11pt; }
+  .output_html { overflow: visible; }
+  table.dataframe tr > :first-child { position: static; }
+  table.dataframe { width: auto; max-width: 100%; }
+  img, tr, .card, .output_png { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 

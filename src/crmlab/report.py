@@ -8,7 +8,9 @@ by :mod:`crmlab.pages`.
 
 from __future__ import annotations
 
+import html
 import math
+import warnings
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +46,34 @@ def money(value: float, currency: str = "$") -> str:
     return f"{sign}{currency}{value:,.2f}" if value % 1 else f"{sign}{currency}{value:,.0f}"
 
 
+def money_column(values, currency: str = "$") -> list[str]:
+    """A column of amounts in one format, chosen by its largest value, so magnitudes compare at a glance.
+
+    Examples
+    --------
+    >>> money_column([1_612_345.0, 892_995.0])
+    ['$1.61M', '$0.89M']
+    >>> money_column([12_345.6, 950.2])
+    ['$12,346', '$950']
+    >>> money_column([19.5, 3.25])
+    ['$19.50', '$3.25']
+    """
+    numbers = [v for v in values if isinstance(v, (int, float, np.number)) and math.isfinite(v)]
+    largest = max((abs(v) for v in numbers), default=0.0)
+
+    def one(v):
+        if not isinstance(v, (int, float, np.number)) or not math.isfinite(v):
+            return "n/a"
+        sign = "-" if v < 0 else ""
+        if largest >= 1e6:
+            return f"{sign}{currency}{abs(v) / 1e6:,.2f}M"
+        if largest >= 1e3:
+            return f"{sign}{currency}{abs(v):,.0f}"
+        return f"{sign}{currency}{abs(v):,.2f}"
+
+    return [one(v) for v in values]
+
+
 def format_value(value: Any, kind: str, currency: str = "$") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -59,7 +89,7 @@ def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), cu
     out = table.copy()
     for column in out.columns:
         if column in money_columns:
-            out[column] = out[column].map(lambda v: money(v, currency))
+            out[column] = money_column(out[column].tolist(), currency)
         elif column in share_columns:
             out[column] = out[column].map(lambda v: pct(v, 1))
         elif column in ratio_columns:
@@ -67,8 +97,10 @@ def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), cu
         elif out[column].dtype.kind in "iu":
             out[column] = out[column].map(number)
     out.columns = [header(c) for c in out.columns]
-    if out.index.name:
-        out.index.name = header(out.index.name)
+    if out.index.name and out.index.nlevels == 1:
+        # The index name heads the first column in the header row, instead of an extra, otherwise empty row.
+        out.columns.name = header(out.index.name)
+        out.index.name = None
     return out
 
 
@@ -103,14 +135,62 @@ def show(markdown: str) -> None:
     display(Markdown(markdown.replace("$", "&#36;")))
 
 
+# Charts are drawn twice: as laid out (about 1,000 px wide), and narrow for phones, where a wide chart
+# scaled down to the screen would shrink its labels to a third of the text's size.
+NARROW_INCHES = 4.8
+NARROW_MIN_POINTS = 12.0  # at 100 dpi on a 480 px wide image: about the body text's 16 px
+CHART_DPI = 100
+
+
+def _png(figure) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _narrow(figure) -> None:
+    """Re-lay ``figure`` for a phone: narrow, with labels at least ``NARROW_MIN_POINTS``."""
+    from matplotlib.text import Text
+
+    width, height = figure.get_size_inches()
+    figure.set_size_inches(NARROW_INCHES, max(3.6, height * 0.9))
+    for text in figure.findobj(Text):
+        inside = text.axes is not None and text in text.axes.texts  # numbers written on cells stay smaller
+        text.set_fontsize(max(text.get_fontsize(), 10.0 if inside else NARROW_MIN_POINTS))
+    for axes in figure.axes:
+        labels = axes.get_xticklabels()
+        if len(labels) > 6 and max((len(label.get_text()) for label in labels), default=0) > 3:
+            # Long category names side by side would run into each other on a narrow chart.
+            for label in labels:
+                label.set_rotation(45)
+                label.set_horizontalalignment("right")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a crowded narrow layout may not fit perfectly: still legible
+        figure.tight_layout()
+
+
+def chart_html(figure, alt: str = "chart") -> str:
+    """The chart as one ``<picture>``: the narrow drawing on screens up to 640 px, the wide one elsewhere and on paper."""
+    wide = _png(figure)
+    _narrow(figure)
+    narrow = _png(figure)
+    return (f'<picture><source media="(max-width: 640px)" srcset="data:image/png;base64,{narrow}">'
+            f'<img src="data:image/png;base64,{wide}" alt="{html.escape(alt)}"></picture>')
+
+
 def show_chart(ax, caption: str) -> None:
     """Display a chart with its one-sentence caption under it."""
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import HTML, display
 
-    display(ax.figure)
+    figure = ax.figure
+    title = ax.get_title() or "chart"
+    display(HTML(chart_html(figure, title)))
     # Closed, so the inline backend does not show the figure a second time.
-    plt.close(ax.figure)
+    plt.close(figure)
     show(caption)
 
 
@@ -185,6 +265,3 @@ def not_available_page(notebook: str, metrics_path: str | Path | None = None):
         if metrics_path is not None:
             write_json({notebook: exc.metrics()}, Path(metrics_path))
         raise
-
-
-# --------------------------------------------------------------------------- HTML
