@@ -205,3 +205,15 @@ def test_an_internal_run_says_so_and_suppresses_nothing():
     assert "not for sharing" not in _page("t", "s", "")
     table = pd.DataFrame({"customers": [1, 2, 300]})
     assert privacy.Sharing(min_group_customers=0).table(table, "customers").equals(table)
+
+
+def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
+    """A cluster of one customer: its zeros would tell which band the one customer is in."""
+    counts = pd.DataFrame({"1 (n=60)": [30, 30, 0], "2 (n=1)": [0, 0, 1]}, index=["low", "mid", "high"])
+    mask = privacy.suppressed_cells(counts, 10)
+    assert mask["2 (n=1)"].all()
+    shares = counts / counts.sum()
+    shown = privacy.Sharing(min_group_customers=10).shares(shares, counts)
+    assert list(shown.columns) == ["1 (n=60)", "2 (fewer than 10)"]
+    assert shown["2 (fewer than 10)"].isna().all()
+    assert shown.loc[["low", "mid"], "1 (n=60)"].notna().all()

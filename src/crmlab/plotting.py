@@ -6,6 +6,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from .report import money
@@ -159,8 +160,10 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, v
     if hidden.any() and fmt == "d":
         fmt = ".0f"  # missing cells make the grid float
     sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
+    ax.grid(False)
     for i, j in zip(*hidden.nonzero()):
-        # A small group suppressed for confidentiality (crmlab.privacy): a dash, as in the tables.
+        # A small group suppressed for confidentiality (crmlab.privacy): a grey cell with a dash, as in the tables.
+        ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#e4e7eb", edgecolor="white"))
         ax.text(j + 0.5, i + 0.5, "–", ha="center", va="center", color="#52606d")
     if low_rows_first:
         ax.invert_yaxis()

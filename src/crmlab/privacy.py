@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -119,7 +120,8 @@ def suppressed_cells(counts: pd.DataFrame, min_group: int) -> pd.DataFrame:
 
     Primary: cells under ``min_group`` (zero cells reveal no one and stay).
     Secondary: while a row or a column has exactly one suppressed cell, its
-    smallest other non-zero cell is suppressed too.
+    smallest other non-zero cell is suppressed too; when all its other cells
+    are zero, the whole row or column is (its zeros would place the group).
 
     Examples
     --------
@@ -136,11 +138,15 @@ def suppressed_cells(counts: pd.DataFrame, min_group: int) -> pd.DataFrame:
             lines = mask if axis == 1 else mask.T
             data = values if axis == 1 else values.T
             for i in range(lines.shape[0]):
-                if lines[i].sum() == 1 and (data[i] > 0).sum() > 1:
-                    candidates = np.where(lines[i] | (data[i] == 0), np.inf, data[i])
-                    if np.isfinite(candidates).any():
-                        lines[i, int(np.argmin(candidates))] = True
-                        changed = True
+                if lines[i].sum() != 1:
+                    continue
+                candidates = np.where(lines[i] | (data[i] == 0), np.inf, data[i])
+                if np.isfinite(candidates).any():
+                    lines[i, int(np.argmin(candidates))] = True
+                else:
+                    # Every other cell is zero: the zeros themselves tell where the group is.
+                    lines[i, :] = True
+                changed = True
     return pd.DataFrame(mask, index=counts.index, columns=counts.columns)
 
 
@@ -247,10 +253,21 @@ class Sharing:
         return counts.astype(float).mask(suppressed_cells(counts, self.min_group_customers))
 
     def shares(self, shares: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
-        """Shares (e.g. of a cluster's customers per attribute value) with those of small cells missing."""
+        """Shares of each column's customers (e.g. a cluster's, per attribute value), small cells missing.
+
+        A column whose own total is under ``min_group_customers`` is a small
+        group as a whole: all of it goes, and an ``(n=...)`` in its label
+        becomes "(fewer than 10)".
+        """
         if self.internal:
             return shares
-        return shares.mask(suppressed_cells(counts, self.min_group_customers).reindex_like(shares).fillna(False))
+        mask = suppressed_cells(counts, self.min_group_customers).reindex_like(shares).fillna(False)
+        small_columns = counts.sum(axis=0) < self.min_group_customers
+        mask.loc[:, small_columns.to_numpy()] = True
+        out = shares.mask(mask)
+        out.columns = [re.sub(r"\(n=\d+\)", f"({self.label})", str(c)) if small else c
+                       for c, small in zip(out.columns, small_columns)]
+        return out
 
     def rows(self, table: pd.DataFrame, count_column: str) -> pd.DataFrame:
         """Only the rows describing at least ``min_group_customers`` (lists of patterns: rules, sequences)."""

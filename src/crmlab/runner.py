@@ -277,7 +277,8 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         "versions": package_versions(),
         "input": {
             # run.json travels with the reports: no path of this machine in it.
-            "raw_files": {role: {**entry, "source": portable(entry["source"]), "path": portable(entry["path"])}
+            "raw_files": {role: {**entry, "source": portable(data.source_label(config.dataset, role)),
+                                 "path": portable(entry["path"])}
                           for role, entry in manifest["raw_files"].items()},
             "transactions_sha256": data.file_checksum(config.processed_dir / data.TRANSACTIONS),
             "lines": manifest["lines"],
