@@ -217,3 +217,10 @@ def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
     assert list(shown.columns) == ["1 (n=60)", "2 (fewer than 10)"]
     assert shown["2 (fewer than 10)"].isna().all()
     assert shown.loc[["low", "mid"], "1 (n=60)"].notna().all()
+
+
+@pytest.mark.parametrize("grid", [[[5]], [[5, 0]], [[5], [20]], [[0]]])
+def test_suppression_ends_on_lines_of_one_cell(grid):
+    """A one-cell line has no partner to hide behind; the search stops instead of looping (it once did)."""
+    mask = privacy.suppressed_cells(pd.DataFrame(grid), 10)
+    assert mask.to_numpy().any() == (pd.DataFrame(grid).to_numpy().max() > 0)

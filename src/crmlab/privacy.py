@@ -138,15 +138,18 @@ def suppressed_cells(counts: pd.DataFrame, min_group: int) -> pd.DataFrame:
             lines = mask if axis == 1 else mask.T
             data = values if axis == 1 else values.T
             for i in range(lines.shape[0]):
-                if lines[i].sum() != 1:
+                # A line needs a second suppressed cell when its only one hides someone (a zero hides no one).
+                if lines[i].sum() != 1 or data[i][lines[i]][0] == 0:
                     continue
                 candidates = np.where(lines[i] | (data[i] == 0), np.inf, data[i])
+                before = lines[i].copy()
                 if np.isfinite(candidates).any():
                     lines[i, int(np.argmin(candidates))] = True
                 else:
                     # Every other cell is zero: the zeros themselves tell where the group is.
                     lines[i, :] = True
-                changed = True
+                # A line of one cell has no partner to hide; the loop ends once nothing changes.
+                changed = changed or bool((lines[i] != before).any())
     return pd.DataFrame(mask, index=counts.index, columns=counts.columns)
 
 
