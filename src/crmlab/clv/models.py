@@ -214,7 +214,7 @@ def _start(model: str, frequency, recency, T, weights, smart: bool) -> np.ndarra
     return np.log([1.0, 1.0 / rate, 1.0, 3.0])
 
 
-def _minimize(objective, x0, tol, bounded: bool, jac: bool):
+def _minimize(objective, x0, tol, bounded: bool, jac: bool, polish: bool = True):
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(x0) if bounded else None
     # BFGS with an exact gradient, as lifetimes does. Without one (Pareto/NBD):
     # L-BFGS-B on finite differences to get close, then Nelder-Mead to polish.
@@ -224,7 +224,7 @@ def _minimize(objective, x0, tol, bounded: bool, jac: bool):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         result = minimize(objective, x0, jac=jac, method=method, tol=tol, bounds=bounds)
-        if not jac and np.all(np.isfinite(result.x)):
+        if polish and not jac and np.all(np.isfinite(result.x)):
             polished = minimize(objective, result.x, method="Nelder-Mead", tol=tol, bounds=bounds,
                                 options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
             if polished.fun <= result.fun:
@@ -260,16 +260,20 @@ def _standard_errors(total_nll, log_params: np.ndarray, names) -> dict[str, floa
     return out
 
 
-def _run_ladder(objective_with, start) -> tuple[np.ndarray, str, list[dict[str, Any]]]:
+def _run_ladder(objective_with, start, polish: bool = True) -> tuple[np.ndarray, str, list[dict[str, Any]]]:
     """Try the ladder steps in order; return the log-parameters (rescaled units), the step, the attempts.
 
     ``objective_with(penalizer)`` returns ``(objective, jac)``; ``start(smart)`` the starting point.
+    ``polish=False`` skips the Nelder-Mead polish of gradient-free fits: from a warm start next to the
+    optimum, L-BFGS-B alone lands on it (CDNOW Pareto/NBD refit: 0.08 s instead of 0.44 s, the same
+    log-likelihood to 3e-10 per customer).
     """
     attempts = []
     for name, step in FIT_LADDER:
         objective, jac = objective_with(step.get("penalizer", 0.0))
         bounded = step.get("bounded", False)
-        result = _minimize(objective, start(step.get("smart_start", False)), step.get("tol", 1e-7), bounded, jac)
+        result = _minimize(objective, start(step.get("smart_start", False)), step.get("tol", 1e-7), bounded, jac,
+                           polish)
         finite = bool(np.all(np.isfinite(result.x)) and np.isfinite(result.fun))
         ok = finite and (result.success or bounded)
         attempts.append({"step": name, "success": ok, "message": str(result.message)})
@@ -336,7 +340,7 @@ def fit_purchase_model(frequency, recency, T, weights=None, model: str = "bgnbd"
             return warm.copy()
         return _start(model, f_scaled, r_scaled, t_scaled, weights, smart)
 
-    scaled_log_params, step, attempts = _run_ladder(objective_with, start_at)
+    scaled_log_params, step, attempts = _run_ladder(objective_with, start_at, polish=warm is None)
     # Time parameters (alpha, and beta for Pareto/NBD) are in time units.
     log_params = scaled_log_params.copy()
     log_params[time_index] -= math.log(c)
