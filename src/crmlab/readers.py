@@ -42,8 +42,8 @@ N_EXAMPLES = 5
 class ReadError(ValueError):
     """The file cannot be read as a table; ``what`` says why, ``examples`` where."""
 
-    def __init__(self, what: str, examples: list[str] | None = None, column: str | None = None):
-        self.what, self.examples, self.column = what, examples or [], column
+    def __init__(self, what: str, examples: list[str] | None = None):
+        self.what, self.examples = what, examples or []
         super().__init__(what)
 
 
@@ -52,8 +52,6 @@ class SourceTable:
     """A file read as a table, with what the reader decided on the way (``notes``, for the profile report)."""
 
     frame: pd.DataFrame
-    encoding: str | None = None
-    delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -267,7 +265,7 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
         frame = _read_with_trailing_delimiters(path, encoding, delimiter, exc)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
-    table = SourceTable(frame, encoding=encoding, delimiter=delimiter, notes=notes)
+    table = SourceTable(frame, notes=notes)
     return _drop_layout_rows(table)
 
 
