@@ -11,6 +11,11 @@ A config is a YAML file with these top-level keys::
         top_months: 12
     sharing:          # optional: what leadership pages may show
       min_group_customers: 10   # 0: an internal run, pages say "internal: not for sharing"
+    engine:           # optional: where the per-line work runs (see crmlab.engine)
+      name: duckdb            # default; or spark
+      memory_limit: 8GB       # duckdb: spills to <data_dir>/.engine-tmp beyond it
+      master: local[2]        # spark: local[N], spark://host:7077, yarn, ...
+      conf: {}                # spark: extra settings
 
 ``dataset`` is checked against :class:`DatasetConfig`. Each entry under
 ``notebooks`` names a notebook and maps its parameters (or is ``false``: the
@@ -41,6 +46,7 @@ import yaml
 BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
 FILE_FORMATS = ("csv", "parquet", "excel")
 RETURNS_POLICIES = ("exclude", "keep")
+ENGINE_NAMES = ("duckdb", "spark")
 DUPLICATES_POLICIES = ("drop", "keep")
 CANONICAL_COLUMNS = (
     "customer_id",
@@ -208,6 +214,55 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """Where the per-line work runs: the ``engine:`` section of a config.
+
+    Examples
+    --------
+    >>> EngineConfig.from_mapping({"name": "spark", "conf": {"spark.driver.memory": "4g"}}).master
+    'local[2]'
+    """
+
+    name: str = "duckdb"
+    # DuckDB: its memory limit ("8GB"; DuckDB's own default, 80% of RAM, when unset),
+    # threads (all cores when unset) and where it spills beyond the limit.
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+    # Spark: the master URL and extra settings.
+    master: str = "local[2]"
+    conf: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, raw: Any) -> "EngineConfig":
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise ConfigError(f"engine: expected a mapping, got {raw!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"engine: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
+        problems = []
+        if raw.get("name", "duckdb") not in ENGINE_NAMES:
+            problems.append(f"engine.name: expected one of {', '.join(ENGINE_NAMES)}, got {raw.get('name')!r}")
+        for key in ("memory_limit", "temp_directory", "master"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                problems.append(f"engine.{key}: expected text, got {raw[key]!r}")
+        threads = raw.get("threads")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            problems.append(f"engine.threads: expected a whole number >= 1, got {threads!r}")
+        if not isinstance(raw.get("conf", {}) or {}, dict):
+            problems.append(f"engine.conf: expected a mapping of Spark settings, got {raw.get('conf')!r}")
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return cls(**{**raw, "conf": dict(raw.get("conf") or {})})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, {})}
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole run: the dataset, where data lives, and each notebook's parameters."""
 
@@ -219,6 +274,7 @@ class Config:
     path: Path | None = None
     # Leadership pages suppress groups of fewer customers than this (0: an internal run).
     min_group_customers: int = 10
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @property
     def raw_dir(self) -> Path:
@@ -236,7 +292,15 @@ class Config:
             "notebooks": self.notebooks,
             "skipped": self.skipped,
             "sharing": {"min_group_customers": self.min_group_customers},
+            "engine": self.engine.to_dict(),
         }
+
+    def engine_settings(self) -> dict[str, Any]:
+        """The ``engine:`` section as the notebooks get it: DuckDB spills below ``data_dir``."""
+        settings = self.engine.to_dict()
+        if self.engine.name == "duckdb" and not self.engine.temp_directory:
+            settings["temp_directory"] = str((self.data_dir / ".engine-tmp").resolve())
+        return settings
 
 
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
@@ -289,9 +353,10 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
     """Check a config mapping against the schema and build a :class:`Config`."""
     if not isinstance(raw, dict):
         raise ConfigError("a config must be a mapping with the keys dataset, data_dir, notebooks")
-    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks", "sharing"})
+    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks", "sharing", "engine"})
     if unknown:
-        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks, sharing")
+        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks, sharing, "
+                          "engine")
     if "dataset" not in raw or not isinstance(raw["dataset"], dict):
         raise ConfigError("the config needs a 'dataset' mapping")
 
@@ -336,11 +401,16 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
     min_group = sharing.get("min_group_customers", 10) if isinstance(sharing, dict) else 10
     if isinstance(min_group, bool) or not isinstance(min_group, int) or min_group < 0:
         problems.append(f"sharing.min_group_customers: expected a whole number >= 0, got {min_group!r}")
+    try:
+        engine = EngineConfig.from_mapping(raw.get("engine"))
+    except ConfigError as exc:
+        problems.append(str(exc))
     if problems:
         raise ConfigError("\n".join(problems))
 
     return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
-                  notebooks=notebooks, path=path, skipped=skipped, min_group_customers=min_group)
+                  notebooks=notebooks, path=path, skipped=skipped, min_group_customers=min_group,
+                  engine=engine)
 
 
 def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:

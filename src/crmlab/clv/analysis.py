@@ -7,11 +7,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import engine
 from ..availability import NotAvailable
+from ..engine import customers as customer_tables
 from ..constraints import DateLike, Interval, ListOf, MappingOf, Options, validate
 from . import wording
 from .models import MODELS, FitFailed, customer_predictions, expected_spend, fit_purchase_model, fit_spend_model, spend_correlation
-from .summaries import DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_summary, calibration_statistics, compress, rfm_summary
+from .summaries import (DAYS_PER_MONTH, TIME_UNITS, calibration_holdout_statistics, calibration_statistics, compress,
+                        rfm_statistics)
 from .uncertainty import value_draws
 from .validation import (cumulative_repeat_transactions, frequency_recency_matrix, holdout_by_frequency,
                          holdout_errors, holdout_spend_by_group, holdout_spend_errors, period_transactions)
@@ -25,10 +28,14 @@ MIN_CUSTOMERS = 30
 MIN_REPEAT_CUSTOMERS = 10
 
 
-def default_calibration_end(transactions: pd.DataFrame, observation_end: pd.Timestamp) -> pd.Timestamp:
-    """The middle of the window, as in the paper's 39 + 39 weeks."""
-    start = transactions["order_date"].min().floor("D")
+def default_calibration_end(start: pd.Timestamp, observation_end: pd.Timestamp) -> pd.Timestamp:
+    """The middle of the window from ``start`` (the first purchase), as in the paper's 39 + 39 weeks."""
+    start = pd.Timestamp(start).floor("D")
     return (start + (observation_end - start) / 2).floor("D")
+
+
+def _date(day: int) -> pd.Timestamp:
+    return pd.Timestamp(day, unit="D")
 
 
 class CLVAnalysis:
@@ -117,8 +124,13 @@ class CLVAnalysis:
         self.interval_draws = interval_draws
         self.random_state = random_state
 
-    def fit(self, transactions: pd.DataFrame) -> "CLVAnalysis":
+    def fit(self, transactions) -> "CLVAnalysis":
         """Fit, check and score.
+
+        ``transactions`` is anything :func:`crmlab.engine.lines` takes (a
+        prepared dataset folder, an Ibis table, a pandas table): the engine
+        reduces the lines to purchase days per customer, the rest runs on
+        one row per customer.
 
         Raises
         ------
@@ -128,18 +140,28 @@ class CLVAnalysis:
             ``MIN_REPEAT_CUSTOMERS`` repeat buyers, or a fit that fails.
         """
         validate(self)
-        end = (pd.Timestamp(self.observation_end) if self.observation_end is not None
-               else transactions["order_date"].max()).floor("D")
-        self._check_supported(transactions)
+        t = engine.lines(transactions)
+        all_days = customer_tables.purchase_days(t)
+        self._check_supported(all_days)
+        last_day = int(all_days["last_day"].max())
+        end = (pd.Timestamp(self.observation_end).floor("D") if self.observation_end is not None
+               else _date(last_day))
+        first = _date(int(all_days["first_day"].min()))
         cal_end = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
-                   else default_calibration_end(transactions, end)).floor("D")
+                   else default_calibration_end(first, end)).floor("D")
         self.observation_end_, self.calibration_end_ = end, cal_end
         unit = self.time_unit
+        end_day, cal_day = customer_tables.day_of(end), customer_tables.day_of(cal_end)
+        if cal_day >= end_day:
+            raise ValueError(f"calibration_end ({cal_end.date()}) must be before the observation end ({end.date()})")
 
-        self.calibration_ = calibration_holdout_summary(transactions, cal_end, end, unit)
+        self.calibration_ = calibration_holdout_statistics(
+            customer_tables.purchase_days(t, through_day=cal_day),
+            customer_tables.purchase_days(t, after_day=cal_day, through_day=end_day), cal_day, end_day, unit)
         patterns = compress(calibration_statistics(self.calibration_))
         self.compressed_rows_ = len(patterns)
-        self.summary_ = rfm_summary(transactions, end, unit)
+        window_days = all_days if end_day >= last_day else customer_tables.purchase_days(t, through_day=end_day)
+        self.summary_ = rfm_statistics(window_days, end_day, unit)
         whole = compress(self.summary_)
         cal_spend = compress(self.calibration_.rename(columns={"frequency_cal": "frequency",
                                                               "monetary_value_cal": "monetary_value"}),
@@ -168,8 +190,7 @@ class CLVAnalysis:
         customers["expected_spend"] = expected_spend(self.scoring_spend_fit_, self.summary_["frequency"],
                                                      self.summary_["monetary_value"])
         customers["expected_spend"] = customers["expected_spend"].fillna(self.summary_["monetary_value"])
-        window = transactions[transactions["order_date"].dt.floor("D") <= end]
-        revenue = window.groupby("customer_id")["revenue"].sum().reindex(rfm.index, fill_value=0.0)
+        revenue = window_days["revenue"].reindex(rfm.index, fill_value=0.0)
         customers["historical_revenue"] = revenue
         customers["historical_value"] = revenue * self.gross_margin
         value_settings = dict(time_unit=unit, horizon_months=self.horizon_months,
@@ -180,7 +201,7 @@ class CLVAnalysis:
         customers["tier"] = value_tiers(customers["clv"], tuple(self.tier_cuts))
         customers["at_risk"] = at_risk(customers["historical_value"], customers["p_alive"],
                                        self.at_risk_value_share, self.at_risk_p_alive)
-        last = window.groupby("customer_id")["order_date"].max().dt.floor("D").reindex(rfm.index)
+        last = pd.to_datetime(window_days["last_day"].reindex(rfm.index), unit="D")
         customers["last_purchase"] = last
         customers["days_since_last_purchase"] = (end - last).dt.days
         self.draws_ = value_draws(self.scoring_purchase_fit_, self.scoring_spend_fit_, self.summary_,
@@ -201,7 +222,7 @@ class CLVAnalysis:
         self.holdout_ = {**holdout_errors(self.purchase_fit_, self.calibration_),
                          **holdout_spend_errors(self.purchase_fit_, self.spend_fit_, self.calibration_)}
         # Per-line work, done here so the report methods need only the fitted attributes.
-        self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, transactions, cal_end, end, unit)
+        self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, t, cal_day, end_day, unit)
         self.metrics_ = self._metrics()
         return self
 
@@ -278,20 +299,22 @@ class CLVAnalysis:
                 "tier_clv_intervals": draws.group_intervals(customers["tier"]),
                 "at_risk_value_interval": draws.interval(np.array([values[mask].sum() for mask in risky]))}
 
-    def _check_supported(self, transactions: pd.DataFrame) -> None:
-        days = transactions["order_date"].dt.floor("D")
-        first, last = days.min(), days.max()
+    def _check_supported(self, days: pd.DataFrame) -> None:
+        """``days``: purchase days per customer over all lines (:func:`crmlab.engine.customers.purchase_days`)."""
+        if days.empty:
+            raise NotAvailable("the data has no customers", "transactions with customer ids")
+        first, last = _date(int(days["first_day"].min())), _date(int(days["last_day"].max()))
         if first == last:
             raise NotAvailable(f"every purchase falls on one day ({first:%Y-%m-%d}), so no customer could come "
                                "back and there is nothing to learn repeat buying from",
                                "transactions over several months at least (a year or more is usual), so that "
                                "the model can be fitted on one part and checked on the next")
-        customers = transactions["customer_id"].nunique()
+        customers = len(days)
         if customers < MIN_CUSTOMERS:
             raise NotAvailable(f"the data has {customers:,} customer{'s' if customers != 1 else ''}; the models "
                                f"estimate how buying varies between customers and need at least {MIN_CUSTOMERS}",
                                f"transactions of at least {MIN_CUSTOMERS} customers (hundreds give stable figures)")
-        repeaters = int((days.groupby(transactions["customer_id"]).nunique() > 1).sum())
+        repeaters = int((days["days"] > 1).sum())
         if repeaters < MIN_REPEAT_CUSTOMERS:
             raise NotAvailable(f"only {repeaters:,} of {customers:,} customers bought on more than one day, too "
                                f"few to estimate repeat buying (at least {MIN_REPEAT_CUSTOMERS} are needed)",

@@ -1,9 +1,10 @@
-"""Per-customer sufficient statistics for the CLV models, from the transaction table.
+"""Per-customer sufficient statistics for the CLV models.
 
 :func:`rfm_summary` and :func:`calibration_holdout_summary` use the definitions of
-``lifetimes.utils.summary_data_from_transaction_data`` but are vectorised (one
-integer-key sort and a bincount); :func:`compress` collapses identical
-statistics into weighted rows, which is what the fits run on.
+``lifetimes.utils.summary_data_from_transaction_data``; the per-line grouping
+runs in the engine (:func:`crmlab.engine.customers.purchase_days`), the rest on
+one row per customer. :func:`compress` collapses identical statistics into
+weighted rows, which is what the fits run on.
 """
 
 from __future__ import annotations
@@ -13,28 +14,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import engine
+from ..engine import customers
+
 # Length of one time unit in days. Weeks are days / 7 (fractional), as in the
 # BG/NBD paper; a month is an average calendar month.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def _day_numbers(dates: pd.Series) -> np.ndarray:
-    """Calendar day of each timestamp as an integer (days since 1970-01-01)."""
-    return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+def _empty_summary() -> pd.DataFrame:
+    return pd.DataFrame(columns=["frequency", "recency", "T", "monetary_value"], dtype=float,
+                        index=pd.Index([], name="customer_id"))
 
 
-def _end_day(end: Any, days: np.ndarray) -> int:
-    if end is None:
-        return int(days.max())
-    if isinstance(end, (int, np.integer)):  # already a day number
-        return int(end)
-    return int(np.datetime64(pd.Timestamp(end).floor("D").to_datetime64(), "D").astype(np.int64))
+def rfm_statistics(days: pd.DataFrame, end_day: int, time_unit: str = "weeks") -> pd.DataFrame:
+    """``frequency``, ``recency``, ``T`` and ``monetary_value`` from per-customer purchase days.
+
+    ``days`` is :func:`crmlab.engine.customers.purchase_days`: first and last
+    purchase day, distinct purchase days, revenue and revenue of the first day.
+    """
+    if days.empty:
+        return _empty_summary()
+    unit = _unit_days(time_unit)
+    count = days["days"].to_numpy()
+    first, last = days["first_day"].to_numpy(), days["last_day"].to_numpy()
+    repeat_revenue = days["revenue"].to_numpy() - days["first_day_revenue"].to_numpy()
+    return pd.DataFrame({
+        "frequency": (count - 1).astype(float),
+        "recency": (last - first) / unit,
+        "T": (end_day - first) / unit,
+        "monetary_value": np.where(count > 1, repeat_revenue / np.maximum(count - 1, 1), 0.0),
+    }, index=days.index)
 
 
-def rfm_summary(transactions: pd.DataFrame, observation_end: Any = None, time_unit: str = "weeks", *,
-                customer_col: str = "customer_id", date_col: str = "order_date",
-                value_col: str | None = "revenue") -> pd.DataFrame:
+def rfm_summary(transactions, observation_end: Any = None, time_unit: str = "weeks") -> pd.DataFrame:
     """Per-customer ``frequency``, ``recency``, ``T`` and ``monetary_value``.
 
     The definitions of ``lifetimes.utils.summary_data_from_transaction_data``
@@ -45,9 +59,9 @@ def rfm_summary(transactions: pd.DataFrame, observation_end: Any = None, time_un
     days (0 without repeats). Times are in ``time_unit`` (days, weeks = days/7,
     months). Lines after ``observation_end`` are ignored.
 
-    Vectorised: one factorisation and one sort of integer keys instead of
-    lifetimes' period conversion, sort and groupbys, which is what makes it
-    more than 10x faster on millions of lines (``benchmarks/clv_speed.py``).
+    ``transactions`` is anything :func:`crmlab.engine.lines` takes: a pandas
+    table, an Ibis table or a prepared dataset folder. The grouping runs in
+    the engine (``benchmarks/clv_speed.py`` compares it with lifetimes).
 
     Examples
     --------
@@ -60,66 +74,31 @@ def rfm_summary(transactions: pd.DataFrame, observation_end: Any = None, time_un
     1                  1.0      7.0  14.0            20.0
     2                  0.0      0.0  10.0             0.0
     """
-    unit = _unit_days(time_unit)
-    days = _day_numbers(transactions[date_col])
-    end = _end_day(observation_end, days)
-    keep = days <= end
-    ids = transactions[customer_col].to_numpy()
-    if not keep.all():
-        days, ids = days[keep], ids[keep]
-    codes, customers = _customer_codes(ids)
-    if len(codes) == 0:
-        columns = ["frequency", "recency", "T"] + (["monetary_value"] if value_col else [])
-        return pd.DataFrame(columns=columns, dtype=float, index=pd.Index([], name=customer_col))
-    first_day = int(days.min())
-    span = end - first_day + 1
-    # One integer per (customer, day). Sorting the keys alone (not arg-sorting
-    # the lines) is what makes this fast: each customer's distinct purchase
-    # days come out contiguous and in date order, and the money is summed
-    # with bincount, which needs no order at all.
-    key = codes.astype(np.int64) * span + (days - first_day)
-    key.sort()
-    distinct = key[np.r_[True, key[1:] != key[:-1]]]
-    customer = distinct // span
-    starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
-    ends = np.r_[starts[1:], len(customer)] - 1
-    count = ends - starts + 1
-    first = distinct[starts] % span + first_day
-    last = distinct[ends] % span + first_day
-    out = pd.DataFrame({
-        "frequency": (count - 1).astype(float),
-        "recency": (last - first) / unit,
-        "T": (end - first) / unit,
-    }, index=pd.Index(customers, name=customer_col))
-    if value_col:
-        values = transactions[value_col].to_numpy(dtype=float)
-        if not keep.all():
-            values = values[keep]
-        total = np.bincount(codes, weights=values, minlength=len(customers))
-        on_first_day = np.bincount(codes, weights=np.where(days == first[codes], values, 0.0),
-                                   minlength=len(customers))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["monetary_value"] = np.where(count > 1, (total - on_first_day) / np.maximum(count - 1, 1), 0.0)
+    _unit_days(time_unit)
+    t = engine.lines(transactions)
+    if observation_end is None:
+        days = customers.purchase_days(t)
+        return rfm_statistics(days, int(days["last_day"].max()) if len(days) else 0, time_unit)
+    end = customers.day_of(observation_end)
+    return rfm_statistics(customers.purchase_days(t, through_day=end), end, time_unit)
+
+
+def calibration_holdout_statistics(cal_days: pd.DataFrame, holdout_days: pd.DataFrame, calibration_end: int,
+                                   observation_end: int, time_unit: str = "weeks") -> pd.DataFrame:
+    """:func:`calibration_holdout_summary` from the purchase days of both periods."""
+    cal = rfm_statistics(cal_days, calibration_end, time_unit)
+    cal.columns = [f"{c}_cal" for c in cal.columns]
+    holdout = pd.DataFrame({
+        "frequency_holdout": holdout_days["days"].astype(float),
+        "monetary_value_holdout": holdout_days["revenue"] / holdout_days["days"],
+    }, index=holdout_days.index)
+    out = cal.join(holdout, how="left").fillna({"frequency_holdout": 0.0, "monetary_value_holdout": 0.0})
+    out["duration_holdout"] = (observation_end - calibration_end) / _unit_days(time_unit)
     return out
 
 
-def _customer_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..n-1 in sorted id order, and the sorted distinct ids."""
-    if ids.dtype.kind in "iu" and len(ids):
-        low, high = int(ids.min()), int(ids.max())
-        # Dense integer ids (the usual case) need no hashing: offset, then
-        # close the gaps with a cumulative count.
-        if high - low <= max(4 * len(ids), 1_000_000):
-            offset = ids - low
-            present = np.bincount(offset, minlength=high - low + 1) > 0
-            rank = np.cumsum(present) - 1
-            return rank[offset], np.flatnonzero(present) + low
-    return pd.factorize(ids, sort=True)
-
-
-def calibration_holdout_summary(transactions: pd.DataFrame, calibration_end: Any, observation_end: Any = None,
-                                time_unit: str = "weeks", *, customer_col: str = "customer_id",
-                                date_col: str = "order_date", value_col: str | None = "revenue") -> pd.DataFrame:
+def calibration_holdout_summary(transactions, calibration_end: Any, observation_end: Any = None,
+                                time_unit: str = "weeks") -> pd.DataFrame:
     """RFM statistics in the calibration period and purchases in the holdout.
 
     Both ends are whole days and inclusive: the calibration period runs to
@@ -134,34 +113,17 @@ def calibration_holdout_summary(transactions: pd.DataFrame, calibration_end: Any
     (its holdout monetary value averages lines, not days) but raises under
     pandas 3 on some inputs, so the kit does not use it.
     """
-    unit = _unit_days(time_unit)
-    days = _day_numbers(transactions[date_col])
-    cal_end = _end_day(calibration_end, days)
-    end = _end_day(observation_end, days)
+    _unit_days(time_unit)
+    t = engine.lines(transactions)
+    cal_end = customers.day_of(calibration_end)
+    end = (customers.day_of(observation_end) if observation_end is not None
+           else customers.extent(t)["last_day"])
     if cal_end >= end:
         raise ValueError(f"calibration_end ({calibration_end}) must be before the observation end "
                          f"({pd.Timestamp(int(end), unit='D').date()})")
-    cal = rfm_summary(transactions.loc[days <= cal_end], cal_end, time_unit, customer_col=customer_col,
-                      date_col=date_col, value_col=value_col)
-    cal.columns = [f"{c}_cal" for c in cal.columns]
-    holdout_lines = transactions.loc[(days > cal_end) & (days <= end)]
-    holdout = rfm_summary(holdout_lines, end, "days", customer_col=customer_col, date_col=date_col,
-                          value_col=value_col)
-    out = cal.join(pd.DataFrame({
-        # rfm_summary's frequency counts days after the first; here every day counts.
-        "frequency_holdout": holdout["frequency"] + 1,
-        **({"monetary_value_holdout": _mean_per_day(holdout_lines, customer_col, date_col, value_col)}
-           if value_col else {}),
-    }), how="left").fillna({"frequency_holdout": 0.0, "monetary_value_holdout": 0.0})
-    out["duration_holdout"] = (end - cal_end) / unit
-    return out
-
-
-def _mean_per_day(lines: pd.DataFrame, customer_col: str, date_col: str, value_col: str) -> pd.Series:
-    if lines.empty:
-        return pd.Series(dtype=float)
-    per_day = lines.groupby([lines[customer_col], lines[date_col].dt.floor("D")])[value_col].sum()
-    return per_day.groupby(level=0).mean()
+    return calibration_holdout_statistics(customers.purchase_days(t, through_day=cal_end),
+                                          customers.purchase_days(t, after_day=cal_end, through_day=end),
+                                          cal_end, end, time_unit)
 
 
 def _unit_days(time_unit: str) -> float:

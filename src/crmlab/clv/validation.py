@@ -11,7 +11,9 @@ import pandas as pd
 
 from ..ranking import equal_groups
 from .models import FitResult, _conditional, customer_predictions, expected_spend
-from .summaries import _day_numbers, _end_day, _unit_days, calibration_statistics
+from .. import engine
+from ..engine import customers
+from .summaries import _unit_days, calibration_statistics
 
 # --------------------------------------------------------------------------- holdout validation
 
@@ -93,30 +95,25 @@ def holdout_spend_by_group(spend: FitResult, cal: pd.DataFrame, groups: int = 10
     return table
 
 
-def cumulative_repeat_transactions(fit: FitResult, transactions: pd.DataFrame, calibration_end: Any,
-                                   observation_end: Any, time_unit: str, *, customer_col: str = "customer_id",
-                                   date_col: str = "order_date") -> pd.DataFrame:
+def cumulative_repeat_transactions(fit: FitResult, transactions, calibration_end: Any, observation_end: Any,
+                                   time_unit: str) -> pd.DataFrame:
     """Weekly cumulative repeat purchases of the calibration cohort: actual and model.
 
     The cohort is every customer whose first purchase falls in the
     calibration period (as in Fader, Hardie & Lee, figure 2). The model line
     sums, over customers, the expected repeat purchases by each week given
     only when the customer first bought: E[X(t)] with t the age at that week.
+    ``transactions`` is anything :func:`crmlab.engine.lines` takes; the engine
+    counts first and repeat purchase days per calendar day.
     """
-    days = _day_numbers(transactions[date_col])
-    cal_end, end = _end_day(calibration_end, days), _end_day(observation_end, days)
-    keep = days <= end
-    per_day = pd.DataFrame({"customer": transactions[customer_col].to_numpy()[keep], "day": days[keep]})
-    per_day = per_day.drop_duplicates()
-    first = per_day.groupby("customer")["day"].transform("min")
-    cohort_first = per_day.loc[per_day["day"] == first].set_index("customer")["day"]
-    cohort_first = cohort_first[cohort_first <= cal_end]
-    repeat_days = per_day.loc[(per_day["day"] > first) & per_day["customer"].isin(cohort_first.index), "day"]
-    start = int(cohort_first.min())
+    cal_end, end = customers.day_of(calibration_end), customers.day_of(observation_end)
+    per_day = customers.cohort_days(engine.lines(transactions), cohort_through_day=cal_end, through_day=end)
+    births = per_day.loc[per_day["first_purchases"] > 0, "first_purchases"]
+    start = int(births.index.min())
     week_ends = np.arange(start + 6, end + 7, 7)
     week_ends[-1] = min(week_ends[-1], end)
-    actual = np.searchsorted(np.sort(repeat_days.to_numpy()), week_ends, side="right")
-    births = cohort_first.value_counts()
+    repeats = per_day["repeat_purchases"]
+    actual = np.cumsum(repeats.to_numpy())[np.searchsorted(repeats.index.to_numpy(), week_ends, side="right") - 1]
     unit = _unit_days(time_unit)
     age = (week_ends[:, None] - births.index.to_numpy()[None, :]) / unit  # weeks × birth days
     # Many (week, birth day) pairs share an age: evaluate each age once.

@@ -1,0 +1,148 @@
+"""The engine: where the per-line work runs.
+
+Every query over transaction lines is written once with Ibis and runs on a
+backend: DuckDB (embedded, the default: nothing to start, spills to disk
+beyond its memory limit) or Spark (a cluster, or ``local[N]``; needs Java 17).
+The queries return pandas tables of one row per customer, per pattern, per
+item or per day, which is all the models, k-means, charts and sentences need.
+
+Part of the data layer: it imports ``config`` and nothing of the analyses.
+
+Three ways in:
+
+- :func:`lines` turns what a notebook holds into an Ibis table: a prepared
+  dataset folder (its Parquet file is scanned, never loaded), an Ibis table
+  as it is, or a pandas DataFrame (small data, tests, an analyst's sample).
+- :mod:`crmlab.engine.customers` and :mod:`crmlab.engine.items` hold the
+  queries.
+- :func:`connect` opens (once per process and settings) the backend a config's
+  ``engine:`` section names.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = lines(pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [1.5, 2.0, 4.0]}))
+>>> to_pandas(t.group_by("customer_id").agg(n=t.count()).order_by("customer_id"))["n"].tolist()
+[2, 1]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from ..config import ENGINE_NAMES, EngineConfig
+
+__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "lines", "to_pandas", "java_available"]
+
+TRANSACTIONS = "transactions.parquet"
+
+# Ibis 12 reads a pandas option that pandas 3.1 deprecates, on every conversion;
+# the notebooks would show the warning under every table.
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated", module="ibis")
+
+_BACKENDS: dict[tuple, Any] = {}
+
+
+class EngineUnavailable(RuntimeError):
+    """The configured engine cannot start here (Spark without Java, say)."""
+
+
+def java_available() -> bool:
+    """True when a ``java`` executable is on the PATH or under ``JAVA_HOME`` (Spark needs Java 17)."""
+    home = os.environ.get("JAVA_HOME")
+    return bool(shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()))
+
+
+def _settings(settings: EngineConfig | dict[str, Any] | None) -> EngineConfig:
+    if settings is None:
+        return EngineConfig()
+    if isinstance(settings, EngineConfig):
+        return settings
+    return EngineConfig.from_mapping(settings)
+
+
+def connect(settings: EngineConfig | dict[str, Any] | None = None):
+    """The Ibis backend for ``settings`` (an ``engine:`` section), opened once per process.
+
+    DuckDB gets ``memory_limit`` and a ``temp_directory`` to spill to; Spark
+    gets ``master``, UTC as its session time zone (timestamps are stored
+    without a zone and must not move) and ``conf``.
+    """
+    cfg = _settings(settings)
+    key = (cfg.name, cfg.memory_limit, cfg.threads, cfg.temp_directory, cfg.master,
+           tuple(sorted(cfg.conf.items())))
+    if key in _BACKENDS:
+        return _BACKENDS[key]
+    if cfg.name == "duckdb":
+        options: dict[str, Any] = {}
+        if cfg.memory_limit:
+            options["memory_limit"] = cfg.memory_limit
+        if cfg.threads:
+            options["threads"] = cfg.threads
+        if cfg.temp_directory:
+            Path(cfg.temp_directory).mkdir(parents=True, exist_ok=True)
+            options["temp_directory"] = str(cfg.temp_directory)
+        backend = ibis.duckdb.connect(**options)
+    else:
+        backend = _connect_spark(cfg)
+    _BACKENDS[key] = backend
+    return backend
+
+
+def _connect_spark(cfg: EngineConfig):
+    if not java_available():
+        raise EngineUnavailable("engine 'spark' needs Java 17, and no 'java' was found on the PATH or under "
+                                "JAVA_HOME; install a JDK 17, or use engine: {name: duckdb}")
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(cfg.master).appName("crmlab")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               # Small result sets come back through Arrow, as pandas expects them.
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    for name, value in cfg.conf.items():
+        builder = builder.config(name, str(value))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return ibis.pyspark.connect(session)
+
+
+def lines(source, settings: EngineConfig | dict[str, Any] | None = None):
+    """The transaction lines as an Ibis table.
+
+    Parameters
+    ----------
+    source : str, Path, DataFrame or ibis Table
+        A prepared dataset folder (``processed/<name>``), a Parquet file or
+        folder, a pandas DataFrame (run by an in-process DuckDB) or an Ibis
+        table (returned as it is).
+    settings : EngineConfig or mapping, optional
+        The ``engine:`` section; DuckDB with its defaults when absent.
+    """
+    if isinstance(source, ibis.Table):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return ibis.memtable(source)
+    path = Path(source)
+    if path.is_dir() and (path / TRANSACTIONS).exists():
+        path = path / TRANSACTIONS
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
+    return connect(settings).read_parquet(str(path))
+
+
+def table(name: str, settings: EngineConfig | dict[str, Any] | None = None):
+    """A table the engine already knows (a Spark cluster's ``db.transactions``, say)."""
+    return connect(settings).table(name)
+
+
+def to_pandas(expr) -> pd.DataFrame:
+    """Run an Ibis expression on its backend and return the (small) result as pandas."""
+    return expr.to_pandas()
