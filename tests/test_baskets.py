@@ -1,4 +1,4 @@
-"""Baskets: exact counts and thresholds, engines that agree, bounded memory, sequences."""
+"""Baskets: exact counts and thresholds, miners that agree, bounded memory, sequences."""
 
 import itertools
 import tracemalloc
@@ -31,7 +31,7 @@ def brute_force_itemsets(baskets_items, min_count):
     return {frozenset(k): v for k, v in counts.items() if v >= min_count}
 
 
-# --------------------------------------------------------------------------- counts and engines
+# --------------------------------------------------------------------------- counts and miners
 
 
 def test_min_basket_count_is_exact():
@@ -45,15 +45,15 @@ def test_min_basket_count_is_exact():
         baskets.min_basket_count(2.5, 10)
 
 
-@pytest.mark.parametrize("engine", list(baskets.ENGINES))
-def test_every_engine_finds_exactly_the_brute_force_itemsets(engine):
+@pytest.mark.parametrize("miner", list(baskets.MINERS))
+def test_every_miner_finds_exactly_the_brute_force_itemsets(miner):
     rng = np.random.default_rng(3)
     items = list("abcdefghij")
     popularity = np.linspace(0.6, 0.05, len(items))
     data = [[i for i, p in zip(items, popularity) if rng.random() < p] for _ in range(300)]
     data.append(["a", "a", "b"])  # a repeated line counts once
     encoded = baskets.encode(lines_from(data), "category", 12)
-    found = baskets.mine(encoded, engine=engine, workers=1)
+    found = baskets.mine(encoded, miner=miner, workers=1)
     ours = {frozenset(s): n for s, n in zip(found["items"], found["count"])}
     assert ours == brute_force_itemsets(data, 12)
     assert encoded.n_baskets == sum(1 for items in data if items)  # an empty basket is no basket
@@ -161,8 +161,8 @@ def test_groceries_known_answers():
     top = rules.iloc[0]
     assert set(top["antecedent"]) == {"liquor", "red/blush wine"} and top["consequent"] == ("bottled beer",)
     assert round(top["lift"], 2) == 11.24 and round(top["confidence"], 3) == 0.905
-    for engine in ("hmine", "fpgrowth"):
-        assert len(baskets.mine(encoded, engine=engine)) == 13_492
+    for miner in ("hmine", "fpgrowth"):
+        assert len(baskets.mine(encoded, miner=miner)) == 13_492
 
 
 @needs_reference

@@ -218,7 +218,7 @@ def test_baskets_metrics_match_the_exports(good_run):
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["baskets"]
     assert {"baskets", "items", "level", "min_support", "itemsets", "rules", "top_rule", "top_lift", "sequences",
-            "engine", "mining_seconds"} <= set(metrics)
+            "miner", "mining_seconds"} <= set(metrics)
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
     assert metrics["level"] == "category"
     assert metrics["baskets"] == table.dropna(subset=["category"])["order_id"].nunique()
@@ -228,7 +228,7 @@ def test_baskets_metrics_match_the_exports(good_run):
     assert (rules["count"] >= metrics["min_count"]).all() and (rules["confidence"] >= 0.3).all()
     sequences = pd.read_csv(latest / "exports" / "basket_sequences.csv")
     assert len(sequences) == metrics["sequences"]
-    assert metrics["engine"].startswith("hmine-projected")
+    assert metrics["miner"].startswith("hmine-projected")
     html = (latest / "baskets.html").read_text()
     # Segments ran in the same run, so the per-segment table is there.
     assert "No segments from this run" not in html and "Placement" in html

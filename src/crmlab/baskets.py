@@ -33,12 +33,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
+from . import engine
 from .availability import NotAvailable
 from .constraints import Interval, Options, validate
+from .engine import customers as customer_tables
+from .engine import items as item_tables
 from .report import number, pct
 
 LEVELS = ("product_id", "category", "department")
@@ -50,11 +53,7 @@ MIN_MULTI_ITEM_BASKETS = 100
 # baskets, every combination in them is "frequent", and mining them all can exhaust the memory.
 MIN_SUPPORT_BASKETS = 10
 
-# Above this many cells (baskets x distinct items) the first pass goes through a
-# sparse matrix, so a wide item space never becomes a dense array.
-DENSE_CELL_LIMIT = 50_000_000
-
-ENGINES = {
+MINERS = {
     "hmine-projected": "mlxtend hmine_driver per item on its projected baskets (dense bool)",
     "hmine": "mlxtend hmine on the pruned dense bool frame",
     "fpgrowth": "mlxtend fpgrowth on the pruned dense bool frame",
@@ -103,25 +102,25 @@ class Encoded:
     level: str
 
 
-def _item_column(transactions: pd.DataFrame, level: str) -> pd.Series:
-    if level not in transactions.columns:
-        available = ", ".join(c for c in LEVELS if c in transactions.columns) or "no item column"
+def _check_level(t, level: str) -> None:
+    if level not in t.columns:
+        available = ", ".join(c for c in LEVELS if c in t.columns) or "no item column"
         raise ValueError(f"item level '{level}' is not a column of this dataset (it has {available}); set "
                          "notebooks.baskets.level to one it has, or 'baskets: false' to skip the report")
-    return transactions[level]
 
 
-def readable_names(transactions: pd.DataFrame, level: str, values) -> np.ndarray:
+def readable_names(transactions, level: str, values) -> np.ndarray:
     """Item names for reports: products get their category beside the id, when the data has one."""
-    values = np.asarray(values, dtype=object)
-    if level != "product_id" or "category" not in transactions.columns:
+    t = engine.lines(transactions)
+    values = pd.Index(values)
+    if level != "product_id" or "category" not in t.columns:
         return np.array([str(v) for v in values], dtype=object)  # numeric product ids read as text
-    category = transactions.drop_duplicates("product_id").set_index("product_id")["category"]
+    category = item_tables.item_categories(t, values.tolist())
     return np.array([f"{v} ({category.get(v) if pd.notna(category.get(v)) else 'no category'})" for v in values],
                     dtype=object)
 
 
-def resolve_level(transactions: pd.DataFrame, level: str) -> str:
+def resolve_level(transactions, level: str) -> str:
     """The item level to mine: ``level`` itself, or for ``"auto"`` the coarsest the data has.
 
     Raises
@@ -134,7 +133,7 @@ def resolve_level(transactions: pd.DataFrame, level: str) -> str:
     >>> resolve_level(pd.DataFrame({"order_id": [1], "product_id": ["A"]}), "auto")
     'product_id'
     """
-    present = [c for c in LEVELS if c in transactions.columns and transactions[c].notna().any()]
+    present = customer_tables.columns_with_values(engine.lines(transactions), LEVELS)
     if level == "auto":
         for candidate in AUTO_LEVELS:
             if candidate in present:
@@ -148,94 +147,71 @@ def resolve_level(transactions: pd.DataFrame, level: str) -> str:
     return level
 
 
-def multi_item_baskets(transactions: pd.DataFrame, level: str) -> int:
-    """Baskets holding at least two distinct items at ``level``."""
-    items = transactions[level]
-    return int((items.groupby(transactions["order_id"], observed=True).nunique() >= 2).sum())
+def multi_item_baskets(transactions, level: str) -> int:
+    """Baskets holding at least two distinct items at ``level`` (counted in the engine)."""
+    return item_tables.multi_item_baskets(engine.lines(transactions), level)
 
 
-def encode(transactions: pd.DataFrame, level: str = "category", min_support: float | int = 0.01,
+def encode(transactions, level: str = "category", min_support: float | int = 0.01,
            min_support_baskets: int = 1) -> Encoded:
-    """Build the basket x item matrix from integer codes, pruned to frequent items.
+    """Build the basket x item matrix, pruned to frequent items.
 
     A basket is an ``order_id`` with at least one item at ``level`` (lines
-    without one, e.g. a missing category, are left out). Items bought in
-    fewer baskets than the minimum support are dropped before any dense
-    matrix exists; baskets with fewer than two frequent items are kept out of
-    the mining matrix (they cannot hold a pair) but count in the support.
+    without one, e.g. a missing category, are left out). The engine counts
+    the baskets of every item and drops those bought in fewer baskets than
+    the minimum support; only the pairs (basket, frequent item) of baskets
+    with two or more frequent items come back (others cannot hold a pair,
+    but they count in the support). Columns run from the rarest item to the
+    most common, ties by item.
     """
-    item = _item_column(transactions, level)
-    present = item.notna().to_numpy()
-    baskets, _ = pd.factorize(transactions["order_id"].to_numpy()[present])
-    if isinstance(item.dtype, pd.CategoricalDtype):
-        codes = item.cat.codes.to_numpy()[present].astype(np.int64)
-        names = np.asarray(item.cat.categories, dtype=object)
-    else:
-        # Factorised as a Series: going through a NumPy object array would turn
-        # every line's string into a Python object (60 MiB for 0.5M lines).
-        codes, uniques = pd.factorize(item[present])
-        names = np.asarray(uniques, dtype=object)
-    n_baskets = int(baskets.max()) + 1 if len(baskets) else 0
+    t = engine.lines(transactions)
+    _check_level(t, level)
+    counts, n_baskets = item_tables.item_counts(t, level)
     if n_baskets == 0:
         raise ValueError(f"no basket has an item at level '{level}'")
-    n_items = len(names)
     min_count = min_basket_count(min_support, n_baskets)
     if not (isinstance(min_support, (int, np.integer)) or min_support >= 1):
         min_count = max(min_count, min_support_baskets)
-    if n_baskets * n_items <= DENSE_CELL_LIMIT:
-        seen = np.zeros((n_baskets, n_items), dtype=bool)
-        seen[baskets, codes] = True  # repeated lines of one item in a basket set the same cell
-        counts = np.count_nonzero(seen, axis=0)
-        del seen
+    frequent = counts[counts >= min_count]
+    if len(frequent) >= 2:
+        basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
-        seen = sparse.csr_matrix((np.ones(len(baskets), dtype=np.int8), (baskets, codes)),
-                                 shape=(n_baskets, n_items))
-        seen.sum_duplicates()
-        counts = np.bincount(seen.indices, minlength=n_items)
-        del seen
-    frequent = np.flatnonzero(counts >= min_count)
-    order = frequent[np.argsort(counts[frequent], kind="stable")]
-    # Only now a dense matrix, and only of frequent items: scatter straight into it.
-    position = np.full(n_items, -1, dtype=np.int64)
-    position[order] = np.arange(len(order))
-    column = position[codes]
-    kept = column >= 0
-    matrix = np.zeros((n_baskets, len(order)), dtype=bool)
-    matrix[baskets[kept], column[kept]] = True
-    matrix = matrix[np.count_nonzero(matrix, axis=1) >= 2]
-    return Encoded(matrix, readable_names(transactions, level, names[order]), counts[order],
-                   n_baskets, n_items, min_count, level)
+        basket = column = np.zeros(0, dtype=np.int64)
+    matrix = np.zeros((int(basket.max()) + 1 if len(basket) else 0, len(frequent)), dtype=bool)
+    matrix[basket, column] = True
+    return Encoded(matrix, readable_names(t, level, frequent.index), frequent.to_numpy(),
+                   n_baskets, len(counts), min_count, level)
 
 
 # --------------------------------------------------------------------------- mining
 
 
-def mine(encoded: Encoded, max_len: int | None = None, engine: str = "hmine-projected",
+def mine(encoded: Encoded, max_len: int | None = None, miner: str = "hmine-projected",
          workers: int | None = None) -> pd.DataFrame:
     """Frequent itemsets with exact basket counts, mined by mlxtend.
 
     Returns one row per itemset: ``items`` (tuple of names, rarest first),
     ``size``, ``count`` (baskets) and ``support`` (count / baskets).
 
-    Engines (see :data:`ENGINES`): the default calls mlxtend's
+    Miners (see :data:`MINERS`): the default calls mlxtend's
     ``hmine_driver`` once per item on the baskets holding it and the columns
     after it, which is where H-Mine spends its time anyway; the others hand
     the pruned matrix to ``hmine``, ``fpgrowth`` or ``apriori``. ``workers``
     processes share the per-item calls (default: the machine's cores, up to
     4; 1 on small inputs, where starting processes costs more than it saves).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if miner not in MINERS:
+        raise ValueError(f"miner must be one of {', '.join(MINERS)}, got {miner!r}")
     X, k = encoded.matrix, len(encoded.items)
     multi: list[tuple[tuple[int, ...], int]] = []
     if max_len != 1 and len(X) and k > 1:
-        if engine == "hmine-projected":
+        if miner == "hmine-projected":
             multi = _mine_projected(X, encoded.min_count, encoded.n_baskets, max_len, workers)
         else:
-            multi = _mine_frame(X, encoded, max_len, engine)
+            multi = _mine_frame(X, encoded, max_len, miner)
     singles = [((i,), int(c)) for i, c in enumerate(encoded.item_counts)]
     rows = [(codes, count) for codes, count in singles + multi if count >= encoded.min_count]
-    # A fixed order whatever the engine or the number of processes.
+    # A fixed order whatever the miner or the number of processes.
     rows.sort(key=lambda row: (len(row[0]), -row[1], row[0]))
     frame = pd.DataFrame(rows, columns=["codes", "count"])
     frame["items"] = [tuple(encoded.items[list(c)]) for c in frame["codes"]]
@@ -295,7 +271,7 @@ def _mine_projected(X: np.ndarray, min_count: int, n_baskets: int, max_len: int 
 
 
 def _mine_frame(X: np.ndarray, encoded: Encoded, max_len: int | None,
-                engine: str) -> list[tuple[tuple[int, ...], int]]:
+                miner: str) -> list[tuple[tuple[int, ...], int]]:
     from mlxtend.frequent_patterns import apriori, fpgrowth, hmine
 
     frame = pd.DataFrame(X, columns=range(X.shape[1]))
@@ -304,9 +280,9 @@ def _mine_frame(X: np.ndarray, encoded: Encoded, max_len: int | None,
     threshold = (encoded.min_count - 0.5) / len(X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if engine == "hmine":
+        if miner == "hmine":
             result = hmine(frame, threshold, max_len=max_len)
-        elif engine == "fpgrowth":
+        elif miner == "fpgrowth":
             result = fpgrowth(frame, threshold, max_len=max_len)
         else:
             result = apriori(frame, threshold, max_len=max_len, low_memory=True)
@@ -413,7 +389,7 @@ def rule_text(antecedent: tuple, consequent: tuple) -> str:
 # --------------------------------------------------------------------------- sequences
 
 
-def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_days: int = 30,
+def sequence_rules(transactions, level: str = "category", window_days: int = 30,
                    max_items: int = 200, min_customers: int = 30, min_pair_customers: int = 10,
                    chunk: int = 128) -> pd.DataFrame:
     """"Bought X, then Y within N days": for item pairs among the ``max_items`` most-bought items.
@@ -434,35 +410,31 @@ def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_d
     ``min_pair_customers`` who went on to Y, are left out. Staples that
     nearly everyone buys "at all" have a high baseline, so their lift stays
     below 1; the informative pairs are the less common items.
-    Computed on per-customer day x item arrays with batched matrix products,
-    ``chunk`` customers at a time so memory stays bounded.
+    The engine reduces the lines to distinct (customer, day, item) purchases
+    of the top items; the pairs are counted on per-customer day x item
+    arrays with batched matrix products, ``chunk`` customers at a time so
+    memory stays bounded.
     """
-    item = _item_column(transactions, level)
-    frame = pd.DataFrame({"customer": transactions["customer_id"].to_numpy(),
-                          "day": transactions["order_date"].dt.floor("D").to_numpy(),
-                          "item": item.to_numpy()})
-    n_customers = transactions["customer_id"].nunique()
-    first_day = frame["day"].min()
-    frame["day"] = (frame["day"] - first_day).dt.days
-    n_days = int(frame["day"].max()) + 1
-    frame = frame.dropna(subset=["item"])
-    top = frame.groupby("item", observed=True)["customer"].nunique().sort_values(ascending=False).iloc[:max_items]
-    frame = frame[frame["item"].isin(top.index)]
+    t = engine.lines(transactions)
+    _check_level(t, level)
+    frame, top, n_customers, first_day, last_day = item_tables.customer_day_items(t, level, max_items)
     k = len(top)
-    customer, _ = pd.factorize(frame["customer"])
-    n_with_items = int(customer.max()) + 1
-    day = frame["day"].to_numpy()
-    item_code = pd.Categorical(frame["item"], categories=top.index).codes
+    n_days = last_day - first_day + 1
+    customer, day, item_code = (frame[c].to_numpy() for c in ("customer", "day", "item"))
+    n_with_items = int(customer.max()) + 1 if len(customer) else 0
     last_start = n_days - 1 - window_days  # X on or before this day has its whole window observed
     lower = np.clip(np.arange(n_days) - window_days, 0, None)
     then = np.zeros((k, k), dtype=np.int64)
     customers_x = np.zeros(k, dtype=np.int64)
     customers_y = np.zeros(k, dtype=np.int64)
-    for start in range(0, n_with_items, chunk):
+    # Customers in chunks, ordered by code, so that each chunk is a slice.
+    order = np.argsort(customer, kind="stable")
+    customer, day, item_code = customer[order], day[order], item_code[order]
+    bounds = np.searchsorted(customer, np.arange(0, n_with_items + chunk, chunk))
+    for start, (lo, hi) in zip(range(0, n_with_items, chunk), zip(bounds[:-1], bounds[1:])):
         stop = min(start + chunk, n_with_items)
-        in_chunk = (customer >= start) & (customer < stop)
         bought = np.zeros((stop - start, n_days, k), dtype=bool)
-        bought[customer[in_chunk] - start, day[in_chunk], item_code[in_chunk]] = True
+        bought[customer[lo:hi] - start, day[lo:hi], item_code[lo:hi]] = True
         x_days = bought.copy()
         x_days[:, max(last_start + 1, 0):, :] = False
         cumulative = np.concatenate([np.zeros((len(bought), 1, k), dtype=np.int32),
@@ -473,7 +445,7 @@ def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_d
         then += pairs.sum(axis=0)
         customers_x += x_days.any(axis=1).sum(axis=0)
         customers_y += bought.any(axis=1).sum(axis=0)
-    names = readable_names(transactions, level, top.index)
+    names = readable_names(t, level, top.index)
     xs, ys = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     out = pd.DataFrame({"x": names[xs.ravel()], "y": names[ys.ravel()],
                         "customers_x": customers_x[xs.ravel()], "customers_x_then_y": then.ravel(),
@@ -484,7 +456,7 @@ def sequence_rules(transactions: pd.DataFrame, level: str = "category", window_d
     out["baseline"] = out["customers_y"] / n_customers
     out["lift"] = out["share"] / out["baseline"]
     out["window_days"] = window_days
-    return out.sort_values(["lift", "customers_x_then_y"], ascending=False).reset_index(drop=True)
+    return out.sort_values(["lift", "customers_x_then_y"], ascending=False, kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -503,8 +475,8 @@ class BasketAnalysis:
         absolute basket count.
     min_confidence, consequents, max_len, min_count, prune_redundant
         See :func:`association_rules`.
-    engine : str
-        See :data:`ENGINES`.
+    miner : str
+        See :data:`MINERS`.
     window_days, sequence_items, min_sequence_customers
         See :func:`sequence_rules`.
     top_n : int
@@ -520,7 +492,7 @@ class BasketAnalysis:
         "max_len": [Interval(int, 2, None), None],
         "min_count": [Interval(int, 1, None), None],
         "prune_redundant": [bool],
-        "engine": [Options(set(ENGINES))],
+        "miner": [Options(set(MINERS))],
         "window_days": [Interval(int, 1, None)],
         "sequence_items": [Interval(int, 2, None)],
         "min_sequence_customers": [Interval(int, 1, None)],
@@ -529,7 +501,7 @@ class BasketAnalysis:
 
     def __init__(self, *, level: str = "auto", min_support: float | int = 0.01, min_confidence: float = 0.3,
                  consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
-                 prune_redundant: bool = True, engine: str = "hmine-projected", window_days: int = 30,
+                 prune_redundant: bool = True, miner: str = "hmine-projected", window_days: int = 30,
                  sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15):
         self.level = level
         self.min_support = min_support
@@ -538,13 +510,13 @@ class BasketAnalysis:
         self.max_len = max_len
         self.min_count = min_count
         self.prune_redundant = prune_redundant
-        self.engine = engine
+        self.miner = miner
         self.window_days = window_days
         self.sequence_items = sequence_items
         self.min_sequence_customers = min_sequence_customers
         self.top_n = top_n
 
-    def fit(self, transactions: pd.DataFrame) -> "BasketAnalysis":
+    def fit(self, transactions) -> "BasketAnalysis":
         """Mine itemsets, rules and sequences.
 
         Raises
@@ -554,6 +526,7 @@ class BasketAnalysis:
             ``MIN_MULTI_ITEM_BASKETS`` baskets with two items.
         """
         validate(self)
+        transactions = engine.lines(transactions)
         self.level_ = resolve_level(transactions, self.level)
         multi = multi_item_baskets(transactions, self.level_)
         if multi < MIN_MULTI_ITEM_BASKETS:
@@ -564,7 +537,7 @@ class BasketAnalysis:
                                "carrying its order id")
         start = time.perf_counter()
         self.encoded_ = encode(transactions, self.level_, self.min_support, MIN_SUPPORT_BASKETS)
-        self.itemsets_ = mine(self.encoded_, self.max_len, self.engine)
+        self.itemsets_ = mine(self.encoded_, self.max_len, self.miner)
         self.mining_seconds_ = time.perf_counter() - start
         self.rules_ = association_rules(self.itemsets_, self.encoded_.n_baskets, self.min_confidence,
                                         self.consequents, self.max_len, self.min_count,
@@ -591,7 +564,7 @@ class BasketAnalysis:
             "top_lift": None if top is None else float(top["lift"]),
             "sequences": int(len(self.sequences_)),
             "window_days": self.window_days,
-            "engine": f"{self.engine}: {ENGINES[self.engine]}",
+            "miner": f"{self.miner}: {MINERS[self.miner]}",
             "mining_seconds": round(self.mining_seconds_, 3),
         }
 
@@ -613,7 +586,7 @@ class BasketAnalysis:
     def sequence_caption(self) -> str:
         return sequence_caption(self.sequences_)
 
-    def rules_by_segment(self, transactions: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    def rules_by_segment(self, transactions, segments: pd.DataFrame) -> pd.DataFrame:
         """The top rules within each RFM segment's baskets (see :func:`rules_by_segment`)."""
         return rules_by_segment(transactions, segments, self)
 
@@ -631,7 +604,7 @@ def load_segments(exports_dir) -> pd.DataFrame | None:
     return pd.read_parquet(path, columns=["customer_id", "rfm_segment"]) if path.exists() else None
 
 
-def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysis: "BasketAnalysis",
+def rules_by_segment(transactions, segments: pd.DataFrame, analysis: "BasketAnalysis",
                      top: int = 3, min_baskets: int = 500, min_rule_baskets: int = 30) -> pd.DataFrame:
     """The top rules (by lift) within each RFM segment's baskets.
 
@@ -641,14 +614,18 @@ def rules_by_segment(transactions: pd.DataFrame, segments: pd.DataFrame, analysi
     chance combinations (and take long to mine). Segments with fewer than
     ``min_baskets`` baskets are left out.
     """
-    lines = transactions.merge(segments, on="customer_id", how="inner")
+    t = engine.lines(transactions)
+    lines = t.join(ibis.memtable(segments[["customer_id", "rfm_segment"]]), "customer_id")
+    sizes = engine.to_pandas(lines.group_by("rfm_segment").agg(baskets=lines.order_id.nunique()))
+    sizes = sizes.sort_values(["baskets", "rfm_segment"], ascending=[False, True], kind="stable")
     rows = []
-    for segment, part in lines.groupby("rfm_segment", observed=True, sort=False):
-        if part["order_id"].nunique() < min_baskets:
+    for segment, baskets in zip(sizes["rfm_segment"], sizes["baskets"]):
+        if baskets < min_baskets:
             continue
-        relative = min_basket_count(analysis.min_support, part["order_id"].nunique())
+        part = lines.filter(lines.rfm_segment == segment)
+        relative = min_basket_count(analysis.min_support, int(baskets))
         encoded = encode(part, analysis.level_, max(relative, min_rule_baskets))
-        rules = association_rules(mine(encoded, analysis.max_len, analysis.engine, workers=1), encoded.n_baskets,
+        rules = association_rules(mine(encoded, analysis.max_len, analysis.miner, workers=1), encoded.n_baskets,
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)
         for _, rule in rules.head(top).iterrows():

@@ -100,7 +100,8 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
 )}
 
 # Parameters the runner sets in every notebook; a config may not set them.
-RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers")
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers",
+                     "engine_settings")
 
 
 def report(name: str) -> Report:

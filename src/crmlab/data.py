@@ -684,7 +684,9 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+        # Microseconds, not pandas' nanoseconds: Spark reads no finer timestamps.
+        write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False, coerce_timestamps="us",
+                                                     allow_truncated_timestamps=True))
     elif suffix == ".csv":
         write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
     elif suffix == ".xlsx":

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import engine
 from .constraints import DateLike, Interval, ListOf, Options, validate
 from .ranking import cut_by_share, equal_groups, share_ranked_above, top_share
+from .engine import customers as customer_tables
 from .report import money, number, pct
 
 N_DECILES = 10
@@ -24,13 +26,15 @@ N_DECILES = 10
 # --------------------------------------------------------------------------- per customer
 
 
-def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None) -> pd.DataFrame:
+def customer_values(transactions, margin_rate: float | None = None) -> pd.DataFrame:
     """One row per customer: revenue, orders, discount and, when configured, gross margin.
 
     Parameters
     ----------
-    transactions : DataFrame
-        The canonical table (``customer_id``, ``order_id``, ``revenue``; ``discount`` optional).
+    transactions : DataFrame, Ibis table or prepared dataset folder
+        The canonical lines (``customer_id``, ``order_id``, ``revenue``;
+        ``discount`` and ``cost`` optional), grouped in the engine
+        (:func:`crmlab.engine.customers.order_values`).
     margin_rate : float, optional
         Gross margin as a share of revenue, e.g. 0.3. When the table has a
         ``cost`` column, margin is revenue minus cost instead.
@@ -41,18 +45,20 @@ def customer_values(transactions: pd.DataFrame, margin_rate: float | None = None
         Indexed by ``customer_id`` with ``revenue``, ``orders``, ``average_order_value``
         and, where available, ``discount``, ``discount_rate``, ``discounted_order_share``, ``margin``.
     """
-    grouped = transactions.groupby("customer_id", sort=True)
-    values = pd.DataFrame({"revenue": grouped["revenue"].sum(),
-                           "orders": grouped["order_id"].nunique()})
+    return values_from_orders(customer_tables.order_values(engine.lines(transactions), cost=True), margin_rate)
+
+
+def values_from_orders(orders: pd.DataFrame, margin_rate: float | None = None) -> pd.DataFrame:
+    """:func:`customer_values` from the engine's per-customer order totals."""
+    values = orders[["revenue", "orders"]].copy()
     values["average_order_value"] = values["revenue"] / values["orders"]
-    if "discount" in transactions.columns:
-        values["discount"] = grouped["discount"].sum()
+    if "discount" in orders.columns:
+        values["discount"] = orders["discount"]
         paid_plus_discount = values["revenue"] + values["discount"]
         values["discount_rate"] = (values["discount"] / paid_plus_discount.where(paid_plus_discount > 0)).fillna(0.0)
-        per_order = transactions.groupby(["customer_id", "order_id"])["discount"].sum() > 0
-        values["discounted_order_share"] = per_order.groupby(level="customer_id").mean()
-    if "cost" in transactions.columns:
-        values["margin"] = values["revenue"] - grouped["cost"].sum()
+        values["discounted_order_share"] = orders["discounted_orders"] / orders["orders"]
+    if "cost" in orders.columns:
+        values["margin"] = values["revenue"] - orders["cost"]
     elif margin_rate is not None:
         values["margin"] = values["revenue"] * margin_rate
     return values
@@ -192,15 +198,16 @@ def pareto_ratio(values: pd.Series, value_share: float = 0.8) -> float:
 # --------------------------------------------------------------------------- migration
 
 
-def split_date(transactions: pd.DataFrame, at: str | None = None) -> pd.Timestamp:
+def split_date(transactions, at: str | None = None) -> pd.Timestamp:
     """The configured split point, or the middle of the window."""
     if at:
         return pd.Timestamp(at)
-    start, end = transactions["order_date"].min(), transactions["order_date"].max()
+    window = customer_tables.extent(engine.lines(transactions))
+    start, end = window["first_date"], window["last_date"]
     return (start + (end - start) / 2).normalize()
 
 
-def value_migration(transactions: pd.DataFrame, at: pd.Timestamp, decline_steps: int = 2,
+def value_migration(transactions, at: pd.Timestamp, decline_steps: int = 2,
                     margin_rate: float | None = None) -> pd.DataFrame:
     """Each customer's decile in the two periods before and from ``at``.
 
@@ -209,11 +216,13 @@ def value_migration(transactions: pd.DataFrame, at: pd.Timestamp, decline_steps:
     profitable (positive margin, or revenue when no margin is configured),
     and fell ``decline_steps`` deciles or more.
     """
-    first = transactions[transactions["order_date"] < at]
-    second = transactions[transactions["order_date"] >= at]
-    table = pd.DataFrame(index=pd.Index(sorted(transactions["customer_id"].unique()), name="customer_id"))
-    period_values = {label: customer_values(period, margin_rate)
-                     for label, period in (("period1", first), ("period2", second))}
+    t = engine.lines(transactions)
+    period_values = {
+        "period1": values_from_orders(customer_tables.order_values(t, before=at, cost=True), margin_rate),
+        "period2": values_from_orders(customer_tables.order_values(t, from_=at, cost=True), margin_rate),
+    }
+    customers = period_values["period1"].index.union(period_values["period2"].index).sort_values()
+    table = pd.DataFrame(index=pd.Index(customers, name="customer_id"))
     for label, values in period_values.items():
         table[f"{label}_revenue"] = values["revenue"].reindex(table.index, fill_value=0.0)
         deciles = assign_deciles(values["revenue"]) if len(values) else pd.Series(dtype="int64")
@@ -436,8 +445,10 @@ class CustomerValueAnalysis:
         self.deal_discount_rate = deal_discount_rate
         self.deal_order_share = deal_order_share
 
-    def fit(self, transactions: pd.DataFrame) -> "CustomerValueAnalysis":
+    def fit(self, transactions) -> "CustomerValueAnalysis":
+        """``transactions``: anything :func:`crmlab.engine.lines` takes; the engine groups the lines."""
         validate(self)
+        transactions = engine.lines(transactions)
         self.values_ = customer_values(transactions, self.margin_rate)
         cuts = tuple(self.abc_cuts) if self.abc_cuts else None
         self.abc_classes_ = abc_classes(self.values_["revenue"], self.abc_method, cuts)

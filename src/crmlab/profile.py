@@ -1,8 +1,9 @@
 """The customer records profile: what the data holds, before any model.
 
-Pure functions from the canonical table (see :mod:`crmlab.data`) to small
-tables and figures, and :class:`ProfileAnalysis`, which the profile notebook
-fits and shows.
+The engine (:mod:`crmlab.engine.customers`) reduces the canonical lines to
+one row per customer, per month and per column; pure functions turn those
+into the report's tables and figures, and :class:`ProfileAnalysis`, which the
+profile notebook fits and shows, runs both.
 """
 
 from __future__ import annotations
@@ -11,38 +12,39 @@ from typing import Any
 
 import pandas as pd
 
+from . import engine
 from .constraints import Interval, ListOf, validate
 from .data import DROP_REASONS
+from .engine import customers as customer_tables
 from .ranking import top_share
 from .report import money, number, pct
 
 
-def summarize(transactions: pd.DataFrame, manifest: dict[str, Any]) -> dict[str, Any]:
+def summarize(window: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     """The profile's headline figures, as recorded in ``metrics.json``.
+
+    ``window`` is :func:`crmlab.engine.customers.extent` of the lines.
 
     Examples
     --------
+    >>> from crmlab import engine
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12],
     ...                    "order_date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-02-03"]),
     ...                    "revenue": [5.0, 7.0, 1.5]})
-    >>> summarize(tx, {"quality": {"dropped": {"duplicate": 2}}})["revenue"]
+    >>> window = engine.customers.extent(engine.lines(tx))
+    >>> summarize(window, {"quality": {"dropped": {"duplicate": 2}}})["revenue"]
     13.5
     """
     dropped = dict(manifest.get("quality", {}).get("dropped", {}))
     return {
-        "customers": int(transactions["customer_id"].nunique()),
-        "orders": int(transactions["order_id"].nunique()),
-        "lines": int(len(transactions)),
-        "revenue": round(float(transactions["revenue"].sum()), 2),
-        "first_date": transactions["order_date"].min().date().isoformat(),
-        "last_date": transactions["order_date"].max().date().isoformat(),
+        "customers": int(window["customers"]),
+        "orders": int(window["orders"]),
+        "lines": int(window["lines"]),
+        "revenue": round(float(window["revenue"]), 2),
+        "first_date": window["first_date"].date().isoformat(),
+        "last_date": window["last_date"].date().isoformat(),
         "dropped_lines": {reason: int(dropped.get(reason, 0)) for reason in DROP_REASONS},
     }
-
-
-def orders_per_customer(transactions: pd.DataFrame) -> pd.Series:
-    """Number of distinct orders of each customer."""
-    return transactions.groupby("customer_id")["order_id"].nunique().rename("orders")
 
 
 def order_bands(orders: pd.Series, lower_bounds: list[int]) -> pd.Series:
@@ -61,37 +63,30 @@ def order_bands(orders: pd.Series, lower_bounds: list[int]) -> pd.Series:
     return banded.value_counts().reindex(labels, fill_value=0).rename("customers")
 
 
-def monthly_activity(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Per calendar month: new customers (first purchase that month), active customers, orders, revenue."""
-    month = transactions["order_date"].dt.to_period("M")
-    first_month = transactions.groupby("customer_id")["order_date"].min().dt.to_period("M")
-    table = pd.DataFrame({
-        "active_customers": transactions.groupby(month)["customer_id"].nunique(),
-        "orders": transactions.groupby(month)["order_id"].nunique(),
-        "revenue": transactions.groupby(month)["revenue"].sum(),
-    })
+def monthly_activity(months: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month: new customers (first purchase that month), active customers, orders, revenue.
+
+    ``months`` is :func:`crmlab.engine.customers.monthly_activity`, ``activity``
+    :func:`crmlab.engine.customers.customer_activity`.
+    """
+    table = months.copy()
+    table.index = table.index.to_period("M")
+    first_month = activity["first_purchase"].dt.to_period("M")
     table["new_customers"] = first_month.value_counts().reindex(table.index, fill_value=0)
     table.index = table.index.rename("month")
     return table.reset_index()
 
 
-def customer_master(transactions: pd.DataFrame, attributes: pd.DataFrame | None = None) -> pd.DataFrame:
+def customer_master(activity: pd.DataFrame, attributes: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer: first and last purchase, tenure, orders, lines, revenue, attributes.
 
     ``tenure_days`` counts from the first purchase to the end of the data, the
-    age of the relationship as the data sees it.
+    age of the relationship as the data sees it. ``activity`` is
+    :func:`crmlab.engine.customers.customer_activity`.
     """
-    end = transactions["order_date"].max()
-    grouped = transactions.groupby("customer_id")
-    master = pd.DataFrame({
-        "first_purchase": grouped["order_date"].min(),
-        "last_purchase": grouped["order_date"].max(),
-        "orders": grouped["order_id"].nunique(),
-        "lines": grouped.size(),
-        "revenue": grouped["revenue"].sum(),
-    })
-    if "discount" in transactions.columns:
-        master["discount"] = grouped["discount"].sum()
+    end = activity["last_purchase"].max()
+    columns = ["first_purchase", "last_purchase", "orders", "lines", "revenue"]
+    master = activity[columns + (["discount"] if "discount" in activity.columns else [])].copy()
     master["tenure_days"] = (end - master["first_purchase"]).dt.days
     master["days_since_last_purchase"] = (end - master["last_purchase"]).dt.days
     master = master.reset_index()
@@ -100,16 +95,19 @@ def customer_master(transactions: pd.DataFrame, attributes: pd.DataFrame | None 
     return master
 
 
-def quality_table(manifest: dict[str, Any], transactions: pd.DataFrame) -> pd.DataFrame:
-    """Lines dropped by reason and missing values by column, with their share of input lines."""
+def quality_table(manifest: dict[str, Any], missing: pd.Series, lines: int) -> pd.DataFrame:
+    """Lines dropped by reason and missing values by column, with their share of input lines.
+
+    ``missing`` counts lines with a missing value per column (:func:`crmlab.engine.customers.missing_values`).
+    """
     quality = manifest.get("quality", {})
-    total = max(int(quality.get("input_lines", len(transactions))), 1)
+    total = max(int(quality.get("input_lines", lines)), 1)
     rows = [{"finding": f"dropped: {DROP_REASONS[reason]}", "lines": int(n)}
             for reason, n in quality.get("dropped", {}).items() if reason in DROP_REASONS]
     if quality.get("duplicates_kept"):
         rows.append({"finding": "kept: exact duplicate lines (genuine repeat purchases)",
                      "lines": int(quality["duplicates_kept"])})
-    for column, n in transactions.isna().sum().items():
+    for column, n in missing.items():
         rows.append({"finding": f"missing value: {column}", "lines": int(n)})
     table = pd.DataFrame(rows)
     table["share of input lines"] = (table["lines"] / total).map(lambda s: pct(s, 2))
@@ -201,16 +199,22 @@ class ProfileAnalysis:
     def __init__(self, *, orders_bands=(1, 2, 3, 4, 6, 11, 21, 51, 101, 201)):
         self.orders_bands = orders_bands
 
-    def fit(self, transactions: pd.DataFrame, manifest: dict[str, Any] | None = None,
+    def fit(self, transactions, manifest: dict[str, Any] | None = None,
             attributes: pd.DataFrame | None = None) -> "ProfileAnalysis":
-        """``manifest`` (what preparation set aside) and ``attributes`` (demographics) are optional."""
+        """``manifest`` (what preparation set aside) and ``attributes`` (demographics) are optional.
+
+        ``transactions`` is anything :func:`crmlab.engine.lines` takes; the engine groups the lines.
+        """
         validate(self)
+        t = engine.lines(transactions)
         self.manifest_ = manifest or {}
-        self.orders_ = orders_per_customer(transactions)
-        self.metrics_ = summarize(transactions, self.manifest_)
-        self.monthly_ = monthly_activity(transactions)
-        self.quality_ = quality_table(self.manifest_, transactions)
-        self.customers_ = customer_master(transactions, attributes)
+        window = customer_tables.extent(t)
+        activity = customer_tables.customer_activity(t)
+        self.orders_ = activity["orders"].rename("orders")
+        self.metrics_ = summarize(window, self.manifest_)
+        self.monthly_ = monthly_activity(customer_tables.monthly_activity(t), activity)
+        self.quality_ = quality_table(self.manifest_, customer_tables.missing_values(t), window["lines"])
+        self.customers_ = customer_master(activity, attributes)
         return self
 
     def headline(self, currency: str = "$") -> str:

@@ -32,8 +32,10 @@ from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davie
                              silhouette_score)
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
+from . import engine
 from .availability import NotAvailable
 from .constraints import DateLike, Interval, ListOf, Options, validate
+from .engine import customers as customer_tables
 from .report import number, pct
 
 DEFAULT_RULES = Path(__file__).with_name("rfm_segments.yaml")
@@ -52,12 +54,14 @@ FEATURE_UNITS = {"recency": "days", "frequency": "orders", "monetary": "money", 
 # --------------------------------------------------------------------------- RFM
 
 
-def rfm_table(transactions: pd.DataFrame, analysis_date: Any = None, extra_features=()) -> pd.DataFrame:
+def rfm_table(transactions, analysis_date: Any = None, extra_features=()) -> pd.DataFrame:
     """Per customer: ``recency`` (days), ``frequency`` (orders), ``monetary`` (revenue), plus extras.
 
     Recency counts whole days from the last purchase day to ``analysis_date``
     (default: the day after the last purchase in the data, so the most
     recent customers have recency 1). Extra features: see :data:`EXTRA_FEATURES`.
+    ``transactions`` is anything :func:`crmlab.engine.lines` takes; the lines
+    are grouped in the engine (:func:`crmlab.engine.customers.customer_activity`).
 
     Examples
     --------
@@ -73,26 +77,29 @@ def rfm_table(transactions: pd.DataFrame, analysis_date: Any = None, extra_featu
     unknown = sorted(set(extra_features) - set(EXTRA_FEATURES))
     if unknown:
         raise ValueError(f"features: unknown feature(s) {unknown}; known: {', '.join(EXTRA_FEATURES)}")
+    t = engine.lines(transactions)
     for feature in extra_features:
-        missing = [c for c in EXTRA_FEATURES[feature][2] if c not in transactions.columns]
+        missing = [c for c in EXTRA_FEATURES[feature][2] if c not in t.columns]
         if missing:
             raise ValueError(f"features: '{feature}' needs the column(s) {missing}, which this dataset does not have")
-    day = transactions["order_date"].dt.floor("D")
-    end = (pd.Timestamp(analysis_date) if analysis_date is not None else day.max() + pd.Timedelta(days=1)).floor("D")
-    grouped = transactions.assign(day=day).groupby("customer_id")
+    activity = customer_tables.customer_activity(t, categories="category_breadth" in extra_features)
+    if analysis_date is not None:
+        end = customer_tables.day_of(analysis_date)
+    else:
+        end = int(activity["last_day"].max()) + 1 if len(activity) else 0
     out = pd.DataFrame({
-        "recency": (end - grouped["day"].max()).dt.days,
-        "frequency": grouped["order_id"].nunique(),
-        "monetary": grouped["revenue"].sum(),
+        "recency": end - activity["last_day"],
+        "frequency": activity["orders"],
+        "monetary": activity["revenue"],
     })
     if "tenure" in extra_features:
-        out["tenure"] = (end - grouped["day"].min()).dt.days
+        out["tenure"] = end - activity["first_day"]
     if "average_basket" in extra_features:
         out["average_basket"] = out["monetary"] / out["frequency"]
     if "category_breadth" in extra_features:
-        out["category_breadth"] = grouped["category"].nunique()
+        out["category_breadth"] = activity["categories"]
     if "discount_rate" in extra_features:
-        discount = grouped["discount"].sum()
+        discount = activity["discount"]
         out["discount_rate"] = (discount / (out["monetary"] + discount)).fillna(0.0)
     return out
 
@@ -570,7 +577,7 @@ class SegmentationAnalysis:
         self.resamples = resamples
         self.random_state = random_state
 
-    def fit(self, transactions: pd.DataFrame) -> "SegmentationAnalysis":
+    def fit(self, transactions) -> "SegmentationAnalysis":
         """Score, segment and cluster.
 
         Raises
@@ -580,13 +587,13 @@ class SegmentationAnalysis:
             clusters of a handful of customers describe individuals, not groups.
         """
         validate(self)
-        customers = transactions["customer_id"].nunique()
+        self.rules_ = load_segment_rules(self.segment_rules)
+        self.rfm_ = rfm_table(transactions, self.analysis_date, list(self.features))
+        customers = len(self.rfm_)
         if customers < MIN_CUSTOMERS:
             raise NotAvailable(f"the data has {customers:,} customer{'s' if customers != 1 else ''}; scoring "
                                "customers by quintile and finding groups among them needs at least "
                                f"{MIN_CUSTOMERS}", f"transactions of at least {MIN_CUSTOMERS} customers")
-        self.rules_ = load_segment_rules(self.segment_rules)
-        self.rfm_ = rfm_table(transactions, self.analysis_date, list(self.features))
         self.scores_ = rfm_scores(self.rfm_)
         self.segments_ = assign_segments(self.scores_, self.rules_)
         self.segment_table_ = segment_table(self.rfm_, self.segments_, self.rules_)

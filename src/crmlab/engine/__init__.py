@@ -45,7 +45,7 @@ TRANSACTIONS = "transactions.parquet"
 
 # Ibis 12 reads a pandas option that pandas 3.1 deprecates, on every conversion;
 # the notebooks would show the warning under every table.
-warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated", module="ibis")
+warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
 
 _BACKENDS: dict[tuple, Any] = {}
 
