@@ -24,7 +24,8 @@ def multi_item_baskets(t, level: str) -> int:
     """Baskets holding at least two distinct items at ``level``."""
     pairs = _basket_items(t, level)
     sizes = pairs.group_by("order_id").agg(n=pairs.count())
-    return int(to_pandas(sizes.filter(sizes.n >= 2).aggregate(baskets=sizes.count()))["baskets"].iloc[0])
+    multi = sizes.filter(sizes.n >= 2)
+    return int(to_pandas(multi.aggregate(baskets=multi.count()))["baskets"].iloc[0])
 
 
 def item_counts(t, level: str) -> tuple[pd.Series, int]:

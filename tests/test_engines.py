@@ -1,0 +1,129 @@
+"""The engines: the same queries on DuckDB and on Spark give the same figures.
+
+The Spark run is a real ``local[2]`` Spark (PySpark 4.0 needs Java 17). Where
+Java is missing the test is skipped, except under ``CI=true``: CI machines
+have Java, so a missing one there is an error, not a silent skip.
+"""
+
+import json
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from conftest import FIXTURE
+from crmlab import clv, data, deciles, engine, segments
+from crmlab.config import ConfigError, EngineConfig, parse_config
+from crmlab.engine import customers
+from crmlab.runner import run
+
+# Figures that measure the machine, not the data.
+TIMINGS = {"mining_seconds"}
+
+
+def spark_or_skip():
+    if engine.java_available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but no Java was found: the Spark engine test must run on CI (Java 17)")
+    pytest.skip("no Java on this machine: the Spark engine needs Java 17")
+
+
+def fixture_config(tmp_path, engine_section):
+    raw = {"dataset": {"name": "sample", "source": "file",
+                       "path": str(FIXTURE / "transactions.parquet"),
+                       "customers_path": str(FIXTURE / "customer_attributes.parquet")},
+           "data_dir": str(tmp_path / "data"), "engine": engine_section,
+           # The committed fixture config's segment features, so every engine query runs.
+           "notebooks": {"segments": {"features": ["tenure", "average_basket", "category_breadth",
+                                                   "discount_rate"]}}}
+    return parse_config(raw)
+
+
+def differences(a, b, path="", rel=1e-9):
+    """Where two metrics trees differ: counts and text exactly, floats to ``rel`` relative."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}: keys {sorted(set(a) ^ set(b))}"] if set(a) != set(b) else []
+        for key in sorted(set(a) & set(b)):
+            if key not in TIMINGS:
+                out += differences(a[key], b[key], f"{path}.{key}", rel)
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]", rel)]
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None or not math.isclose(a, b, rel_tol=rel, abs_tol=1e-12):
+            return [f"{path}: {a!r} vs {b!r}"]
+        return []
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
+    a = {"customers": 10, "share": 0.5, "rules": [{"lift": 2.0}], "mining_seconds": 1.0}
+    assert differences(a, {**a, "mining_seconds": 9.0}) == []
+    assert differences(a, {**a, "share": 0.5 * (1 + 1e-12)}) == []
+    assert differences(a, {**a, "customers": 11}) == [".customers: 10 vs 11"]
+    assert differences(a, {**a, "share": 0.5 * (1 + 1e-8)})
+    assert differences(a, {**a, "rules": [{"lift": 2.1}]})
+
+
+@pytest.mark.slow
+def test_spark_gives_the_same_metrics_as_duckdb(tmp_path):
+    spark_or_skip()
+    runs = {}
+    for name, section in (("duckdb", {"name": "duckdb"}), ("spark", {"name": "spark", "master": "local[2]"})):
+        config = fixture_config(tmp_path / name, section)
+        result = run(config, out_dir=tmp_path / name / "reports", log=lambda _: None)
+        run_json = json.loads((result.run_dir / "run.json").read_text())
+        assert run_json["config"]["engine"]["name"] == name
+        runs[name] = {report: json.loads((result.run_dir / "metrics" / f"{report}.json").read_text())[report]
+                      for report in ("profile", "clv", "deciles", "segments", "baskets")}
+    for report, metrics in runs["duckdb"].items():
+        assert metrics.get("status") == "ok", report
+    assert differences(runs["duckdb"], runs["spark"]) == []
+    # The figures are the fixture's, not empty ones that agree.
+    assert runs["spark"]["profile"]["customers"] == 190 and runs["spark"]["baskets"]["rules"] > 0
+
+
+def test_pandas_ibis_and_a_prepared_folder_give_the_same_tables(tmp_path):
+    lines = data.load_transactions(FIXTURE)
+    for source in (lines, engine.lines(lines), FIXTURE):
+        values = deciles.customer_values(source)
+        assert len(values) == 190
+        pd.testing.assert_frame_equal(values, deciles.customer_values(FIXTURE))
+    pd.testing.assert_frame_equal(segments.rfm_table(lines, None, ["tenure"]),
+                                  segments.rfm_table(FIXTURE, None, ["tenure"]))
+
+
+def test_money_sums_do_not_depend_on_the_order_of_the_lines():
+    lines = data.load_transactions(FIXTURE)
+    shuffled = lines.sample(frac=1.0, random_state=3)
+    a = customers.purchase_days(engine.lines(lines))
+    b = customers.purchase_days(engine.lines(shuffled))
+    # Bit-identical, not merely close: sums of whole millionths are exact.
+    assert (a["revenue"].to_numpy() == b["revenue"].to_numpy()).all()
+    assert (a["first_day_revenue"].to_numpy() == b["first_day_revenue"].to_numpy()).all()
+
+
+def test_rfm_summary_of_lines_equals_the_one_of_the_prepared_folder():
+    lines = data.load_transactions(FIXTURE)
+    pd.testing.assert_frame_equal(clv.rfm_summary(lines, "2017-06-30"), clv.rfm_summary(FIXTURE, "2017-06-30"))
+
+
+def test_engine_section_is_checked_before_anything_runs():
+    assert EngineConfig.from_mapping(None).name == "duckdb"
+    with pytest.raises(ConfigError, match="engine.name"):
+        EngineConfig.from_mapping({"name": "polars"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        EngineConfig.from_mapping({"name": "spark", "masters": "local[2]"})
+    with pytest.raises(ConfigError, match="engine.threads"):
+        EngineConfig.from_mapping({"threads": 0})
+
+
+def test_duckdb_spills_below_the_data_dir(tmp_path):
+    config = fixture_config(tmp_path, {"name": "duckdb", "memory_limit": "1GB"})
+    settings = config.engine_settings()
+    assert settings["memory_limit"] == "1GB"
+    assert settings["temp_directory"] == str((tmp_path / "data" / ".engine-tmp").resolve())
