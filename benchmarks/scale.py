@@ -1,0 +1,269 @@
+"""Scale: the whole bundle on complete_journey x1, x10 and x100, against the pandas path, in one run.
+
+What it does, for each scale N:
+
+1. **build**: DuckDB writes complete_journey x N as one Parquet file, a user's
+   file: every copy gets new customer and order ids (customer + k * 10^4,
+   order + k * 10^11), dates and items unchanged. Built from the prepared
+   complete_journey table (``make report`` prepares it; this script does too).
+2. **prepare**: ``crmlab data prepare`` on that file.
+3. **profile, clv, deciles, segments, baskets**: ``crmlab run --only NAME``,
+   one report per process, so that each step has its own wall time and peak
+   memory.
+4. **rfm summary**: ``crmlab.clv.rfm_summary`` on the prepared folder against
+   lifetimes' ``summary_data_from_transaction_data`` on the same lines in
+   pandas (both outputs must be equal), up to ``--lifetimes-max``.
+
+Baseline, the pandas path: the same steps run by crmlab as it was before the
+engine layer (commit ``PANDAS_BASELINE``, checked out into a git worktree
+under the bench folder, the same virtualenv), up to ``--baseline-max``
+(beyond that it runs out of memory on 24 GB). Both sides' ``metrics.json``
+figures are compared (counts exactly, floats to 1e-6 relative; the timings
+left out).
+
+Peak memory is the largest sum of resident memory over the step's whole
+process tree (the crmlab process and its notebook kernel), sampled every 0.2 s.
+
+    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--memory-limit 6GB] [--bench-dir build/scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PANDAS_BASELINE = "57a06fc"
+REPORTS = ("profile", "clv", "deciles", "segments", "baskets")
+CUSTOMER_STEP, ORDER_STEP = 10**4, 10**11
+TIMINGS = {"mining_seconds"}
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            tree.setdefault(int(fields[1]), []).append(int(entry))
+    return tree
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(tree.get(p, []))
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
+    """Run ``command``; its wall time, the peak resident memory of its process tree, its exit code."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+
+    def sample():
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = process.communicate()[0]
+    sampler.join()
+    return {"seconds": time.perf_counter() - start, "peak_bytes": peak[0], "exit": process.returncode,
+            "tail": output.strip().splitlines()[-3:]}
+
+
+# --------------------------------------------------------------------------- data
+
+
+def build(scale: int, out: Path, memory_limit: str) -> dict:
+    """complete_journey x ``scale`` as one Parquet file, new ids per copy."""
+    source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
+    if not source.exists():
+        subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", "configs/default.yaml"],
+                       cwd=ROOT, check=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    con.execute(f"""
+        COPY (
+            SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
+                   t.order_date, t.product_id, t.category, t.department, t.quantity, t.revenue, t.discount
+            FROM read_parquet('{source}') AS t, range({scale}) AS copies(k)
+        ) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+    lines = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+    return {"seconds": time.perf_counter() - start, "lines": lines}
+
+
+def write_config(folder: Path, data_file: Path, memory_limit: str | None) -> Path:
+    """The bundle's config; without ``memory_limit`` no engine section (the pandas baseline knows none)."""
+    default = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    config = {"dataset": {"name": "complete_journey_scaled", "source": "file", "path": str(data_file)},
+              "data_dir": str(folder / "data"), "notebooks": default["notebooks"]}
+    if memory_limit:
+        config["engine"] = {"name": "duckdb", "memory_limit": memory_limit}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def baseline_checkout(bench: Path) -> Path:
+    tree = bench / f"pandas-{PANDAS_BASELINE}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), PANDAS_BASELINE], cwd=ROOT, check=True,
+                       capture_output=True)
+    return tree
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def bundle(label: str, folder: Path, config: Path, cwd: Path, env: dict | None) -> tuple[dict, dict]:
+    """prepare + each report in its own process; the steps' measurements and the recorded metrics."""
+    steps, metrics = {}, {}
+    crmlab = [sys.executable, "-m", "crmlab.cli"]
+    steps["prepare"] = measured(crmlab + ["data", "prepare", "--config", str(config)], cwd, env)
+    _print_step(label, "prepare", steps["prepare"])
+    if steps["prepare"]["exit"] != 0:
+        return steps, metrics
+    for name in REPORTS:
+        steps[name] = measured(crmlab + ["run", "--config", str(config), "--only", name,
+                                         "--out", str(folder / "reports")], cwd, env)
+        _print_step(label, name, steps[name])
+        recorded = folder / "reports" / "latest" / "metrics" / f"{name}.json"
+        if steps[name]["exit"] == 0 and recorded.exists():
+            metrics.update(json.loads(recorded.read_text()))
+    return steps, metrics
+
+
+def rfm_summaries(folder: Path) -> dict:
+    """crmlab's engine summary against lifetimes' on the same prepared lines, in a fresh process."""
+    script = f"""
+import json, time, warnings
+warnings.simplefilter("ignore")
+import pandas as pd
+from lifetimes.utils import summary_data_from_transaction_data
+from crmlab import clv, data
+folder = {str(folder / "data" / "processed" / "complete_journey_scaled")!r}
+start = time.perf_counter(); ours = clv.rfm_summary(folder, None, "days"); ours_s = time.perf_counter() - start
+lines = data.load_transactions(folder)[["customer_id", "order_date", "revenue"]]
+end = lines["order_date"].max().floor("D")
+start = time.perf_counter()
+theirs = summary_data_from_transaction_data(lines, "customer_id", "order_date", "revenue",
+                                            observation_period_end=end, freq="D")
+theirs_s = time.perf_counter() - start
+theirs = theirs.sort_index()
+same = all(((ours[c] - theirs[c]).abs() <= 1e-9 * theirs[c].abs().clip(lower=1)).all()
+           for c in ("frequency", "recency", "T", "monetary_value")) and ours.index.equals(theirs.index)
+print(json.dumps({{"crmlab_seconds": ours_s, "lifetimes_seconds": theirs_s, "identical": bool(same),
+                  "customers": len(ours)}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        return {"error": result.stderr.strip().splitlines()[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def differences(a, b, path="", rel=1e-6) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = (set(a) & set(b)) - TIMINGS
+        return [d for k in sorted(keys) for d in differences(a[k], b[k], f"{path}.{k}", rel)]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]", rel)]
+    if isinstance(a, float) or isinstance(b, float):
+        ok = a is not None and b is not None and math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+        return [] if ok else [f"{path}: {a!r} vs {b!r}"]
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:.2f} GB"
+
+
+def _print_step(label: str, step: str, m: dict) -> None:
+    status = "" if m["exit"] == 0 else f"  EXIT {m['exit']}: {' | '.join(m['tail'])}"
+    print(f"  {label:<8} {step:<9} {m['seconds']:8.1f} s  {_gb(m['peak_bytes']):>9}{status}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB's memory limit (engine.memory_limit)")
+    parser.add_argument("--baseline-max", type=int, default=10, help="largest scale the pandas path runs at")
+    parser.add_argument("--lifetimes-max", type=int, default=10, help="largest scale lifetimes' summary runs at")
+    parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "scale")
+    args = parser.parse_args()
+    bench = args.bench_dir.resolve()
+    baseline = baseline_checkout(bench) if args.baseline_max >= min(args.scales) else None
+    table = []
+    for scale in args.scales:
+        folder = bench / f"x{scale}"
+        data_file = folder / "complete_journey.parquet"
+        built = build(scale, data_file, args.memory_limit)
+        print(f"x{scale}: {built['lines']:,} lines, built by DuckDB in {built['seconds']:.1f} s", flush=True)
+        engine_dir = folder / "engine"
+        steps, metrics = bundle("engine", engine_dir, write_config(engine_dir, data_file, args.memory_limit),
+                                ROOT, None)
+        row = {"scale": scale, "lines": built["lines"], "engine": steps}
+        if baseline is not None and scale <= args.baseline_max:
+            pandas_dir = folder / "pandas"
+            base_steps, base_metrics = bundle("pandas", pandas_dir,
+                                              write_config(pandas_dir, data_file, None), baseline,
+                                              {"PYTHONPATH": str(baseline / "src")})
+            row["pandas"] = base_steps
+            for step in ("prepare", *REPORTS):
+                if step in steps and step in base_steps:
+                    print(f"  {step:<9} engine / pandas wall time: {steps[step]['seconds'] / base_steps[step]['seconds']:.2f}"
+                          f"   peak memory: {steps[step]['peak_bytes'] / max(base_steps[step]['peak_bytes'], 1):.2f}")
+            diff = differences(base_metrics, metrics)
+            row["metric_differences"] = diff
+            print(f"  metrics.json, engine vs pandas: {len(diff)} figure(s) differ beyond 1e-6"
+                  + "".join(f"\n    {d}" for d in diff[:10]))
+        if scale <= args.lifetimes_max and steps["prepare"]["exit"] == 0:
+            row["rfm_summary"] = rfm = rfm_summaries(engine_dir)
+            if "error" not in rfm:
+                print(f"  rfm summary of {built['lines']:,} lines: crmlab {rfm['crmlab_seconds']:.2f} s, lifetimes "
+                      f"{rfm['lifetimes_seconds']:.1f} s, ratio {rfm['lifetimes_seconds'] / rfm['crmlab_seconds']:.1f}x, "
+                      f"identical: {rfm['identical']}")
+            else:
+                print(f"  rfm summary: {rfm['error']}")
+        totals = {side: (sum(s["seconds"] for s in row[side].values()), max(s["peak_bytes"] for s in row[side].values()))
+                  for side in ("engine", "pandas") if side in row}
+        for side, (seconds, peak) in totals.items():
+            print(f"  x{scale} {side}: whole bundle {seconds:.0f} s ({seconds / 60:.1f} min), peak {_gb(peak)}")
+        table.append(row)
+    (bench / "results.json").write_text(json.dumps(table, indent=2, default=str))
+    print(f"results: {bench / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
