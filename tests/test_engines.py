@@ -127,3 +127,70 @@ def test_duckdb_spills_below_the_data_dir(tmp_path):
     settings = config.engine_settings()
     assert settings["memory_limit"] == "1GB"
     assert settings["temp_directory"] == str((tmp_path / "data" / ".engine-tmp").resolve())
+
+
+# --------------------------------------------------------------------------- preparing without loading
+
+
+def prepared_both_ways(tmp_path, lines: pd.DataFrame, monkeypatch, **dataset):
+    """``crmlab data prepare`` on a Parquet file by DuckDB's queries and by the pandas path."""
+    path = tmp_path / "sales.parquet"
+    lines.to_parquet(path, index=False)
+    out = {}
+    for way in ("duckdb", "pandas"):
+        config = parse_config({"dataset": {"name": "sales", "source": "file", "path": str(path), **dataset},
+                               "data_dir": str(tmp_path / way)})
+        if way == "pandas":
+            monkeypatch.setattr(data, "streamable", lambda *args: None)
+        else:
+            assert data.streamable(config.dataset, path) is not None
+        try:
+            manifest = data.prepare(config)
+        except data.DataError as exc:
+            out[way] = str(exc)
+            continue
+        out[way] = (manifest, data.load_transactions(config.processed_dir),
+                    pd.read_parquet(config.processed_dir / "returns.parquet"))
+    return out["duckdb"], out["pandas"]
+
+
+def test_a_typed_parquet_file_is_prepared_by_queries_as_the_pandas_path_prepares_it(tmp_path, monkeypatch):
+    lines = data.load_transactions(FIXTURE).head(5000).copy()
+    lines["customer_id"] = lines["customer_id"].astype(str).str.zfill(6)  # text ids with leading zeros
+    lines["category"] = lines["category"].astype(str)
+    lines["department"] = lines["department"].astype(str)
+    lines.loc[3, "customer_id"] = None  # a guest line
+    lines.loc[10:14, "revenue"] = -lines.loc[10:14, "revenue"].abs() - 1  # returns
+    lines = pd.concat([lines, lines.iloc[[20, 21, 21]]], ignore_index=True)  # exact duplicates
+    streamed, loaded = prepared_both_ways(tmp_path, lines, monkeypatch)
+    for key in ("lines", "customers", "orders", "first_date", "last_date", "columns"):
+        assert streamed[0][key] == loaded[0][key], key
+    assert streamed[0]["quality"]["dropped"] == loaded[0]["quality"]["dropped"] == {
+        "missing_customer_id": 1, "duplicate": 3, "return": 5}
+    # The guest note names the same row (no line was dropped before it).
+    assert streamed[0]["quality"]["notes"][0] == loaded[0]["quality"]["notes"][0]
+    assert streamed[1]["customer_id"].iloc[0].startswith("0")  # text ids stay text
+    # Text as pandas' str (DuckDB's file) or its "string" dtype: the same values.
+    pd.testing.assert_frame_equal(streamed[1], loaded[1], check_categorical=False, check_dtype=False)
+    pd.testing.assert_frame_equal(streamed[2].reset_index(drop=True), loaded[2].reset_index(drop=True),
+                                  check_dtype=False, check_categorical=False)
+
+
+def test_bad_rows_in_a_typed_parquet_file_give_the_pandas_paths_message(tmp_path, monkeypatch):
+    lines = data.load_transactions(FIXTURE).head(2000).copy()
+    lines.loc[[5, 7], "revenue"] = float("nan")
+    lines.loc[9, "discount"] = -1.0
+    lines.loc[11, "order_date"] = pd.Timestamp("2099-01-01")
+    streamed, loaded = prepared_both_ways(tmp_path, lines, monkeypatch)
+    assert isinstance(streamed, str) and streamed == loaded
+    assert "2 of 2,000 rows have a missing or non-numeric amount" in streamed and "row 6:" in streamed
+
+
+def test_whole_number_text_ids_become_integers_and_a_missing_order_id_is_customer_day(tmp_path, monkeypatch):
+    lines = data.load_transactions(FIXTURE).head(3000).copy()
+    lines["customer_id"] = lines["customer_id"].astype(str)
+    lines = lines.drop(columns=["order_id"])
+    streamed, loaded = prepared_both_ways(tmp_path, lines, monkeypatch)
+    assert streamed[1]["customer_id"].dtype == "int64"
+    pd.testing.assert_frame_equal(streamed[1], loaded[1], check_categorical=False)
+    assert streamed[0]["quality"]["notes"] == loaded[0]["quality"]["notes"]

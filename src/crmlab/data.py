@@ -102,11 +102,18 @@ class DataError(ValueError):
         super().__init__("\n".join(lines))
 
 
-def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[str, str]) -> list[str]:
-    """A few offending rows, by 1-based data row number, showing the raw value."""
+def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[str, str],
+              positions=None) -> list[str]:
+    """A few offending rows, by 1-based data row number, showing the raw value.
+
+    ``positions`` gives the rows' 0-based positions when ``frame`` holds only
+    the offending rows (a query's sample); by default they are found in ``mask``.
+    """
     rows = []
     shown = frame.loc[mask].head(N_EXAMPLES)
-    for position, (_, row) in zip(np.flatnonzero(mask.to_numpy())[:N_EXAMPLES], shown.iterrows()):
+    if positions is None:
+        positions = np.flatnonzero(mask.to_numpy())
+    for position, (_, row) in zip(positions[:N_EXAMPLES], shown.iterrows()):
         value = row[column] if column in row.index else None
         context = ""
         if column != "customer_id" and "customer_id" in row.index:
@@ -246,30 +253,34 @@ def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, role: str) -> read
         raise DataError([Problem("", exc.what, 0, 0, exc.examples)], source=display) from None
 
 
-def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
-    display = source_label(cfg)
-    source = _read_user_file(path, cfg.file_format, cfg, "transactions")
-    raw = source.frame
+def _column_mapping(cfg: DatasetConfig, columns: list[str], rows: int) -> dict[str, str]:
+    """Canonical -> source column names for a user file with ``columns``; a missing one is a :class:`DataError`."""
     mapping = dict(cfg.columns)
     # Unmapped canonical columns are taken by their own name when the file has them.
     for name in (*CANONICAL_COLUMNS, *EXTRA_MAPPABLE):
-        if name not in mapping and name in raw.columns:
+        if name not in mapping and name in columns:
             if name == "revenue" and "unit_price" in mapping:
                 continue
             mapping[name] = name
-    missing = [(canon, src) for canon, src in mapping.items() if src not in raw.columns]
+    missing = [(canon, src) for canon, src in mapping.items() if src not in columns]
     required = ["customer_id", "order_date"]
     required.append("unit_price" if "unit_price" in mapping else "revenue")
     if "unit_price" in mapping:
         required.append("quantity")
     missing += [(canon, canon) for canon in required if canon not in mapping]
     if missing:
-        available = ", ".join(map(str, raw.columns))
+        available = ", ".join(map(str, columns))
         raise DataError([
             Problem(canon if canon == src else f"{canon} (source column {src})",
-                    f"lack it: the column is missing (the file has: {available})",
-                    len(raw), len(raw))
-            for canon, src in missing], source=display)
+                    f"lack it: the column is missing (the file has: {available})", rows, rows)
+            for canon, src in missing], source=source_label(cfg))
+    return mapping
+
+
+def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    source = _read_user_file(path, cfg.file_format, cfg, "transactions")
+    raw = source.frame
+    mapping = _column_mapping(cfg, list(raw.columns), len(raw))
     lines = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()})
     labels = {canon: src for canon, src in mapping.items()}
     return lines, labels, source.notes
@@ -658,6 +669,223 @@ def _align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     return ids
 
 
+# --------------------------------------------------------------------------- streaming preparation
+
+
+def _sql_name(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
+    """The column mapping when the file can be prepared without loading it, else None.
+
+    That is a Parquet file whose columns already carry their types: dates as
+    timestamps without a zone (or dates), amounts as numbers, ids as whole
+    numbers or text. Text dates and amounts need the pandas path's format
+    inference and decimal sniffing; zoned timestamps its time-zone notes.
+    """
+    if cfg.source != "file" or cfg.file_format != "parquet":
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # not Parquet after all: the pandas path names the problem
+        return None
+    mapping = _column_mapping(cfg, schema.names, pq.ParquetFile(path).metadata.num_rows)
+
+    def kind(t):
+        return t.value_type if pa.types.is_dictionary(t) else t
+
+    for canon, source in mapping.items():
+        t = kind(schema.field(source).type)
+        if canon == "order_date":
+            ok = (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date(t)
+        elif canon in ("quantity", "revenue", "unit_price", "discount", "cost"):
+            ok = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        elif canon in ("customer_id", "order_id", "product_id"):
+            ok = pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+        else:
+            ok = pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+        if not ok:
+            return None
+    return mapping
+
+
+class _Query:
+    """The staged source as a DuckDB view ``source`` (``_row``: 1-based data row), and the checks on it."""
+
+    def __init__(self, con, labels: dict[str, str]):
+        self.con, self.labels = con, labels
+
+    def count(self, table: str, where: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+
+    def examples(self, table: str, where: str, column: str) -> list[str]:
+        sample = self.con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY _row LIMIT {N_EXAMPLES}").df()
+        positions = (sample.pop("_row").to_numpy() - 1).tolist()
+        for name in sample.columns:
+            if sample[name].dtype == object:  # a missing text shows as pandas shows it, nan
+                sample[name] = sample[name].astype("str").where(sample[name].notna())
+        return _examples(sample, pd.Series(True, index=sample.index), column, self.labels, positions)
+
+    def problem(self, table: str, where: str, column: str, what: str, total: int, *, fatal: bool = True,
+                shown: str | None = None) -> Problem | None:
+        n = self.count(table, where)
+        if not n:
+            return None
+        return Problem(shown or _label(column, self.labels), what, n, total,
+                       self.examples(table, where, column), fatal=fatal)
+
+
+def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], staging: Path, *,
+                      memory_limit: str | None = None, today: date | None = None) -> tuple[Quality, dict[str, Any]]:
+    """Validate a typed Parquet file with DuckDB queries and write the canonical table, never loading it.
+
+    The same checks, drops and messages as :func:`validate`, each a query
+    that counts the offending rows and samples a few. Writes
+    ``transactions.parquet`` and ``returns.parquet`` into ``staging`` (the
+    caller moves them into place). Returns the quality record and the
+    canonical table's summary (lines, customers, orders, dates, id types).
+    """
+    import duckdb
+
+    source = source_label(cfg)
+    spill = staging / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    settings = {"temp_directory": str(spill)}
+    if memory_limit:
+        settings["memory_limit"] = memory_limit
+    con = duckdb.connect(config=settings)
+    labels = {canon: src for canon, src in mapping.items()}
+    q = _Query(con, labels)
+    columns = ", ".join(f"{_sql_name(src)} AS {canon}" for canon, src in mapping.items())
+    con.execute(f"CREATE VIEW source AS SELECT file_row_number + 1 AS _row, {columns} "
+                f"FROM read_parquet('{path}', file_row_number = true)")
+    total = int(con.execute("SELECT count(*) FROM source").fetchone()[0])
+    quality = Quality(input_lines=total)
+    if total == 0:
+        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)], source=source)
+
+    problems = [q.problem("source", "order_date IS NULL", "order_date", "have a missing or unparseable date", total)]
+    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in mapping]
+    problems += [q.problem("source", f"{c} IS NULL OR isnan(CAST({c} AS DOUBLE))", c,
+                           "have a missing or non-numeric amount", total) for c in numeric]
+    if "discount" in mapping:
+        problems.append(q.problem("source", "discount < 0", "discount",
+                                  "have a negative discount (a discount is the amount taken off, >= 0)", total))
+    if cfg.observation_end:
+        end = pd.Timestamp(cfg.observation_end)
+        limit = end + pd.Timedelta(days=1) if end == end.normalize() else end
+        problems.append(q.problem("source", f"order_date >= TIMESTAMP '{limit}'", "order_date",
+                                  f"are dated after the observation end {cfg.observation_end}", total))
+    else:
+        today = today or date.today()
+        problems.append(q.problem("source", f"order_date >= TIMESTAMP '{today + timedelta(days=1)}'", "order_date",
+                                  f"are dated after today ({today.isoformat()}), the day of the run; if the "
+                                  "extract really ends later, set dataset.observation_end", total))
+    problems = [p for p in problems if p]
+    if problems:
+        raise DataError(problems, source=source)
+
+    guest = "customer_id IS NULL OR trim(CAST(customer_id AS VARCHAR)) = ''"
+    found = q.problem("source", guest, "customer_id", "have no customer id (guest lines) and were dropped", total,
+                      fatal=False)
+    if found:
+        quality.dropped["missing_customer_id"] = found.count
+        quality.notes.append(found.message())
+    canonical = [c for c in mapping if c != "unit_price"]
+    values = [("quantity * unit_price AS revenue" if c == "revenue" and "unit_price" in mapping else c)
+              for c in canonical]
+    if "unit_price" in mapping and "revenue" not in canonical:
+        canonical.append("revenue")
+        values.append("quantity * unit_price AS revenue")
+    for column in ("customer_id", "order_id", "product_id"):
+        # Text ids as written, without the spaces around them.
+        if column in canonical and con.execute(f"SELECT typeof({column}) FROM source LIMIT 1").fetchone()[0] == "VARCHAR":
+            values[canonical.index(column)] = f"trim({column}) AS {column}"
+    con.execute(f"CREATE VIEW kept AS SELECT _row, {', '.join(values)} FROM source WHERE NOT ({guest})")
+    listed = ", ".join(canonical)
+
+    # Exact duplicates: one copy of each (its first row), counted.
+    duplicates = int(con.execute(f"SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT {listed} FROM kept)) "
+                                 "FROM kept").fetchone()[0])
+    if duplicates and cfg.duplicates == "drop":
+        con.execute(f"CREATE VIEW unique_lines AS SELECT min(_row) AS _row, {listed} FROM kept GROUP BY ALL")
+        quality.dropped["duplicate"] = duplicates
+        repeated = f"_row NOT IN (SELECT _row FROM unique_lines)"
+        quality.notes.append(Problem("all columns", "are exact duplicates of an earlier line and were dropped",
+                                     duplicates, total, q.examples("kept", repeated, "customer_id"),
+                                     fatal=False).message())
+    else:
+        con.execute("CREATE VIEW unique_lines AS SELECT * FROM kept")
+        if duplicates:
+            quality.duplicates_kept = duplicates
+            quality.notes.append(f"{duplicates:,} exact duplicate lines were kept (duplicates: keep): without "
+                                 "order or product ids they are genuine repeat purchases of the same amount.")
+
+    negative = " OR ".join(f"{c} < 0" for c in ("quantity", "revenue") if c in canonical)
+    n_returns = q.count("unique_lines", negative)
+    if n_returns and cfg.returns == "exclude":
+        quality.dropped["return"] = n_returns
+        quality.notes.append(Problem("quantity/revenue", "are returns or cancellations (negative) and were kept "
+                                     f"out of purchase counts (saved to {RETURNS})", n_returns, total,
+                                     q.examples("unique_lines", negative, "revenue"), fatal=False).message())
+        con.execute(f"CREATE VIEW purchases AS SELECT * FROM unique_lines WHERE NOT ({negative})")
+    else:
+        if n_returns:
+            quality.notes.append(f"{n_returns:,} return lines were kept as negative lines (returns: keep).")
+        con.execute("CREATE VIEW purchases AS SELECT * FROM unique_lines")
+    remaining = int(con.execute("SELECT count(*) FROM purchases").fetchone()[0])
+    if remaining == 0:
+        raise DataError([Problem("customer_id", f"none of the {total:,} lines remain after dropping guest "
+                                 "lines, duplicates and returns", 0, 0)], source=source)
+
+    # Ids: whole numbers when every one is written as a plain number (the rule of _tidy_ids).
+    final = {c: c for c in canonical}
+    for column in ("customer_id", "order_id", "product_id"):
+        if column in canonical and con.execute(f"SELECT typeof({column}) FROM purchases LIMIT 1").fetchone()[0] \
+                == "VARCHAR":
+            compact = con.execute(f"SELECT bool_and(regexp_full_match({column}, '{_COMPACT_ID}')) "
+                                  "FROM purchases").fetchone()[0]
+            if compact:
+                final[column] = f"CAST({column} AS BIGINT) AS {column}"
+    for column in ("customer_id", "order_id", "product_id"):
+        if column in final and final[column] == column and \
+                con.execute(f"SELECT typeof({column}) FROM purchases LIMIT 1").fetchone()[0] != "VARCHAR":
+            final[column] = f"CAST({column} AS BIGINT) AS {column}"
+    if "order_id" not in canonical:
+        final["order_id"] = ("CAST(dense_rank() OVER (ORDER BY customer_id, CAST(order_date AS DATE)) - 1 AS BIGINT) "
+                             "AS order_id")
+        quality.notes.append("The source has no order id: one customer's lines on one day form one order.")
+    final["order_date"] = "CAST(order_date AS TIMESTAMP) AS order_date"
+    for column in numeric:
+        if column in final:
+            final[column] = f"CAST({column} AS DOUBLE) AS {column}"
+    if "revenue" in final and "unit_price" in mapping:
+        final["revenue"] = "CAST(revenue AS DOUBLE) AS revenue"
+    ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
+                           "department", "quantity", "revenue", "discount", "cost") if c in final]
+    con.execute(f"CREATE VIEW canonical AS SELECT _row, {', '.join(final[c] for c in ordered)} FROM purchases")
+    con.execute(f"COPY (SELECT {', '.join(ordered)} FROM canonical ORDER BY order_date, customer_id, order_id, _row) "
+                f"TO '{staging / TRANSACTIONS}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)")
+    returns_where = negative if (n_returns and cfg.returns == "exclude") else "false"
+    con.execute(f"COPY (SELECT {', '.join(c for c in canonical)} FROM unique_lines WHERE {returns_where} "
+                f"ORDER BY _row) TO '{staging / RETURNS}' (FORMAT parquet)")
+    table = f"read_parquet('{staging / TRANSACTIONS}')"
+    missing = con.execute(f"SELECT {', '.join(f'count(*) - count({c})' for c in ordered)} FROM {table}").fetchone()
+    quality.missing_values = {c: int(n) for c, n in zip(ordered, missing) if n}
+    lines, customers, orders, first, last = con.execute(
+        f"SELECT count(*), count(DISTINCT customer_id), count(DISTINCT order_id), min(order_date), max(order_date) "
+        f"FROM {table}").fetchone()
+    id_type = con.execute(f"SELECT typeof(customer_id) FROM {table} LIMIT 1").fetchone()[0]
+    con.close()
+    return quality, {"lines": int(lines), "customers": int(customers), "orders": int(orders),
+                     "first_date": pd.Timestamp(first).isoformat(), "last_date": pd.Timestamp(last).isoformat(),
+                     "columns": ordered, "integer_ids": id_type == "BIGINT"}
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -745,20 +973,31 @@ def prepare(config: Config) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=config.data_dir) as staging:
         staged = stage_sources(files, Path(staging))
         paths = {role: Path(entry["path"]) for role, entry in staged.items()}
-        lines, labels, notes = read_lines(cfg, paths)
-        table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg), notes=notes)
+        mapping = streamable(cfg, paths["transactions"])
+        if mapping is not None:
+            # A typed Parquet file: DuckDB validates and writes it, however many lines it has.
+            quality, summary = prepare_streaming(cfg, paths["transactions"], mapping, Path(staging),
+                                                 memory_limit=config.engine.memory_limit)
+            id_like = pd.Series([], dtype="int64" if summary["integer_ids"] else "string")
+        else:
+            lines, labels, notes = read_lines(cfg, paths)
+            table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg), notes=notes)
+            id_like = table["customer_id"]
         attributes = read_customer_attributes(cfg, paths)
         if attributes is not None:
-            attributes["customer_id"] = _align_ids(attributes["customer_id"], table["customer_id"])
+            attributes["customer_id"] = _align_ids(attributes["customer_id"], id_like)
         snapshot = keep_raw(staged, config.raw_dir)
-    return write_processed(config.processed_dir, table, returns, quality, attributes, {
-        "dataset": cfg.name,
-        "source": cfg.source,
-        "config_fingerprint": cfg.fingerprint(),
-        # The end of the study window, which can be later than the last purchase.
-        "observation_end": cfg.observation_end,
-        "raw_files": {role: {"source": source_label(cfg, role), **entry} for role, entry in snapshot.items()},
-    })
+        provenance = {
+            "dataset": cfg.name,
+            "source": cfg.source,
+            "config_fingerprint": cfg.fingerprint(),
+            # The end of the study window, which can be later than the last purchase.
+            "observation_end": cfg.observation_end,
+            "raw_files": {role: {"source": source_label(cfg, role), **entry} for role, entry in snapshot.items()},
+        }
+        if mapping is not None:
+            return write_streamed(config.processed_dir, Path(staging), quality, attributes, provenance, summary)
+    return write_processed(config.processed_dir, table, returns, quality, attributes, provenance)
 
 
 def write_processed(out: Path, table: pd.DataFrame, returns: pd.DataFrame, quality: Quality,
@@ -785,6 +1024,25 @@ def write_processed(out: Path, table: pd.DataFrame, returns: pd.DataFrame, quali
     return manifest
 
 
+def write_streamed(out: Path, staging: Path, quality: Quality, attributes: pd.DataFrame | None,
+                   provenance: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """:func:`write_processed` for tables DuckDB wrote into ``staging``: each moved into place whole."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (TRANSACTIONS, RETURNS):
+        os.chmod(staging / name, 0o644)
+        os.replace(staging / name, out / name)
+    if attributes is not None:
+        write_table(attributes, out / CUSTOMER_ATTRIBUTES)
+    manifest = {**provenance,
+                "prepared_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                **{k: summary[k] for k in ("lines", "customers", "orders", "first_date", "last_date", "columns")},
+                "has_customer_attributes": attributes is not None,
+                "quality": quality.to_dict()}
+    write_json(manifest, out / MANIFEST)
+    return manifest
+
+
 def load_manifest(processed_dir: str | Path) -> dict[str, Any]:
     path = Path(processed_dir) / MANIFEST
     if not path.exists():
@@ -802,7 +1060,12 @@ def load_transactions(processed_dir: str | Path) -> pd.DataFrame:
     path = Path(processed_dir) / TRANSACTIONS
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
-    return pd.read_parquet(path)
+    table = pd.read_parquet(path)
+    for column in ("category", "department"):
+        # Tables DuckDB wrote hold these as plain text; pandas users get categories either way.
+        if column in table.columns and not isinstance(table[column].dtype, pd.CategoricalDtype):
+            table[column] = table[column].astype("category")
+    return table
 
 
 def load_customer_attributes(processed_dir: str | Path) -> pd.DataFrame | None:

@@ -46,6 +46,8 @@ TRANSACTIONS = "transactions.parquet"
 # Ibis 12 reads a pandas option that pandas 3.1 deprecates, on every conversion;
 # the notebooks would show the warning under every table.
 warnings.filterwarnings("ignore", message="The 'future.infer_string' option is deprecated")
+# And a DuckDB 2.0 method that DuckDB deprecates.
+warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated")
 
 _BACKENDS: dict[tuple, Any] = {}
 
@@ -145,4 +147,5 @@ def table(name: str, settings: EngineConfig | dict[str, Any] | None = None):
 
 def to_pandas(expr) -> pd.DataFrame:
     """Run an Ibis expression on its backend and return the (small) result as pandas."""
-    return expr.to_pandas()
+    # Through Arrow: pyarrow's conversion of a million-row result is several times faster than Ibis's own.
+    return expr.to_pyarrow().to_pandas()

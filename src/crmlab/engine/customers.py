@@ -36,7 +36,8 @@ def from_micros(values) -> Any:
 
 def day_number(t):
     """The calendar day of each line's ``order_date`` as days since 1970-01-01."""
-    return t.order_date.date().epoch_days().cast("int64")
+    # 32 bits hold any day for millions of years and make the grouping keys narrower (faster to hash).
+    return t.order_date.date().epoch_days().cast("int32")
 
 
 def day_of(value: Any) -> int:
@@ -46,9 +47,9 @@ def day_of(value: Any) -> int:
     return int(np.datetime64(pd.Timestamp(value).floor("D").to_datetime64(), "D").astype(np.int64))
 
 
-def _sorted_by_customer(frame: pd.DataFrame) -> pd.DataFrame:
-    # Engines return groups in any order; the kit's tables are ordered by customer id.
-    return frame.sort_values("customer_id", kind="stable").set_index("customer_id")
+def _per_customer(expr) -> pd.DataFrame:
+    """Run a per-customer query, ordered by customer id (engines return groups in any order)."""
+    return to_pandas(expr.order_by("customer_id")).set_index("customer_id")
 
 
 def extent(t) -> dict[str, Any]:
@@ -96,12 +97,12 @@ def purchase_days(t, *, after_day: int | None = None, through_day: int | None = 
     per_customer = per_day.group_by("customer_id").agg(
         first_day=per_day.day.min(), last_day=per_day.day.max(), days=per_day.count(),
         revenue=per_day.money.sum(), first_day_revenue=per_day.money.argmin(per_day.day))
-    frame = to_pandas(per_customer)
+    frame = _per_customer(per_customer)
     frame["revenue"] = from_micros(frame["revenue"])
     frame["first_day_revenue"] = from_micros(frame["first_day_revenue"])
     for column in ("first_day", "last_day", "days"):
         frame[column] = frame[column].astype("int64")
-    return _sorted_by_customer(frame)
+    return frame
 
 
 def cohort_days(t, *, cohort_through_day: int, through_day: int) -> pd.DataFrame:
@@ -147,14 +148,14 @@ def order_values(t, *, before=None, from_=None, cost: bool = False) -> pd.DataFr
         per_customer["discounted_orders"] = (orders.discount > 0).cast("int64").sum()
     if "cost" in per_order:
         per_customer["cost"] = orders.cost.sum()
-    frame = to_pandas(orders.group_by("customer_id").agg(**per_customer))
+    frame = _per_customer(orders.group_by("customer_id").agg(**per_customer))
     for column in ("revenue", "discount", "cost"):
         if column in frame.columns:
             frame[column] = from_micros(frame[column])
     frame["orders"] = frame["orders"].astype("int64")
     if "discounted_orders" in frame.columns:
         frame["discounted_orders"] = frame["discounted_orders"].astype("int64")
-    return _sorted_by_customer(frame)
+    return frame
 
 
 def customer_activity(t, *, categories: bool = False) -> pd.DataFrame:
@@ -171,7 +172,7 @@ def customer_activity(t, *, categories: bool = False) -> pd.DataFrame:
         aggregates["discount"] = micros(t.discount.fill_null(0)).sum()
     if categories:
         aggregates["categories"] = t.category.nunique()
-    frame = to_pandas(t.group_by("customer_id").agg(**aggregates))
+    frame = _per_customer(t.group_by("customer_id").agg(**aggregates))
     for column in ("revenue", "discount"):
         if column in frame.columns:
             frame[column] = from_micros(frame[column])
@@ -180,7 +181,7 @@ def customer_activity(t, *, categories: bool = False) -> pd.DataFrame:
             frame[column] = frame[column].astype("int64")
     for column in ("first_purchase", "last_purchase"):
         frame[column] = pd.to_datetime(frame[column])
-    return _sorted_by_customer(frame)
+    return frame
 
 
 def monthly_activity(t) -> pd.DataFrame:
