@@ -18,8 +18,8 @@ from crmlab.config import ConfigError, EngineConfig, parse_config
 from crmlab.engine import customers
 from crmlab.runner import run
 
-# Figures that measure the machine, not the data.
-TIMINGS = {"mining_seconds"}
+# Figures that measure the machine, not the data, and the name of the miner (FPGrowth on Spark).
+TIMINGS = {"mining_seconds", "miner"}
 
 
 def spark_or_skip():
@@ -83,6 +83,9 @@ def test_spark_gives_the_same_metrics_as_duckdb(tmp_path):
     for report, metrics in runs["duckdb"].items():
         assert metrics.get("status") == "ok", report
     assert differences(runs["duckdb"], runs["spark"]) == []
+    # Spark's FPGrowth mined the baskets, and found exactly the local miner's itemsets and counts.
+    assert runs["spark"]["baskets"]["miner"].startswith("spark-fpgrowth")
+    assert runs["duckdb"]["baskets"]["miner"].startswith("hmine-projected")
     # The figures are the fixture's, not empty ones that agree.
     assert runs["spark"]["profile"]["customers"] == 190 and runs["spark"]["baskets"]["rules"] > 0
 

@@ -33,7 +33,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -52,6 +51,9 @@ MIN_MULTI_ITEM_BASKETS = 100
 # A fractional minimum support never means fewer baskets than this: on a small file 1% is one or two
 # baskets, every combination in them is "frequent", and mining them all can exhaust the memory.
 MIN_SUPPORT_BASKETS = 10
+
+# What mines on the Spark engine, whatever ``miner`` says: the baskets stay in the cluster.
+SPARK_MINER = "pyspark.ml.fpm.FPGrowth on collect_set baskets of the frequent items"
 
 MINERS = {
     "hmine-projected": "mlxtend hmine_driver per item on its projected baskets (dense bool)",
@@ -100,6 +102,8 @@ class Encoded:
     n_items: int
     min_count: int
     level: str
+    # The frequent items as the data writes them (``items`` are the names for reports).
+    values: np.ndarray | None = None
 
 
 def _check_level(t, level: str) -> None:
@@ -153,7 +157,7 @@ def multi_item_baskets(transactions, level: str) -> int:
 
 
 def encode(transactions, level: str = "category", min_support: float | int = 0.01,
-           min_support_baskets: int = 1) -> Encoded:
+           min_support_baskets: int = 1, *, matrix: bool = True) -> Encoded:
     """Build the basket x item matrix, pruned to frequent items.
 
     A basket is an ``order_id`` with at least one item at ``level`` (lines
@@ -162,7 +166,8 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     the minimum support; only the pairs (basket, frequent item) of baskets
     with two or more frequent items come back (others cannot hold a pair,
     but they count in the support). Columns run from the rarest item to the
-    most common, ties by item.
+    most common, ties by item. With ``matrix=False`` only the counts are
+    taken (for mining in the engine) and the matrix is empty.
     """
     t = engine.lines(transactions)
     _check_level(t, level)
@@ -173,14 +178,14 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     if not (isinstance(min_support, (int, np.integer)) or min_support >= 1):
         min_count = max(min_count, min_support_baskets)
     frequent = counts[counts >= min_count]
-    if len(frequent) >= 2:
+    if len(frequent) >= 2 and matrix:
         basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
         basket = column = np.zeros(0, dtype=np.int64)
-    matrix = np.zeros((int(basket.max()) + 1 if len(basket) else 0, len(frequent)), dtype=bool)
-    matrix[basket, column] = True
-    return Encoded(matrix, readable_names(t, level, frequent.index), frequent.to_numpy(),
-                   n_baskets, len(counts), min_count, level)
+    seen = np.zeros((int(basket.max()) + 1 if len(basket) else 0, len(frequent)), dtype=bool)
+    seen[basket, column] = True
+    return Encoded(seen, readable_names(t, level, frequent.index), frequent.to_numpy(),
+                   n_baskets, len(counts), min_count, level, frequent.index.to_numpy())
 
 
 # --------------------------------------------------------------------------- mining
@@ -210,7 +215,12 @@ def mine(encoded: Encoded, max_len: int | None = None, miner: str = "hmine-proje
         else:
             multi = _mine_frame(X, encoded, max_len, miner)
     singles = [((i,), int(c)) for i, c in enumerate(encoded.item_counts)]
-    rows = [(codes, count) for codes, count in singles + multi if count >= encoded.min_count]
+    return itemset_table(singles + multi, encoded)
+
+
+def itemset_table(rows: list[tuple[tuple[int, ...], int]], encoded: Encoded) -> pd.DataFrame:
+    """Itemsets as (column positions, basket count) rows -> the itemsets table, in one fixed order."""
+    rows = [(codes, count) for codes, count in rows if count >= encoded.min_count]
     # A fixed order whatever the miner or the number of processes.
     rows.sort(key=lambda row: (len(row[0]), -row[1], row[0]))
     frame = pd.DataFrame(rows, columns=["codes", "count"])
@@ -218,6 +228,18 @@ def mine(encoded: Encoded, max_len: int | None = None, miner: str = "hmine-proje
     frame["size"] = frame["codes"].map(len)
     frame["support"] = frame["count"] / encoded.n_baskets
     return frame
+
+
+def mine_in_engine(transactions, encoded: Encoded, max_len: int | None = None,
+                   min_confidence: float = 0.3) -> pd.DataFrame:
+    """:func:`mine` for a Spark table: Spark's FPGrowth mines the baskets where they are.
+
+    The same itemsets table with the same exact counts as the local miners
+    (the Spark test compares every figure).
+    """
+    found = item_tables.spark_itemsets(engine.lines(transactions), encoded.level, encoded.values,
+                                       encoded.min_count, min_confidence, max_len)
+    return itemset_table(found, encoded)
 
 
 # The matrix the worker processes mine, inherited through fork instead of pickled.
@@ -476,7 +498,9 @@ class BasketAnalysis:
     min_confidence, consequents, max_len, min_count, prune_redundant
         See :func:`association_rules`.
     miner : str
-        See :data:`MINERS`.
+        See :data:`MINERS`. On the Spark engine the baskets are mined by
+        Spark's FPGrowth instead (:data:`SPARK_MINER`), with the same counts;
+        ``miner_used_`` says which one ran.
     window_days, sequence_items, min_sequence_customers
         See :func:`sequence_rules`.
     top_n : int
@@ -536,8 +560,8 @@ class BasketAnalysis:
                                f"at least {MIN_MULTI_ITEM_BASKETS} orders with two or more items, each line "
                                "carrying its order id")
         start = time.perf_counter()
-        self.encoded_ = encode(transactions, self.level_, self.min_support, MIN_SUPPORT_BASKETS)
-        self.itemsets_ = mine(self.encoded_, self.max_len, self.miner)
+        self.itemsets_, self.encoded_, self.miner_used_ = _mine(transactions, self.level_, self.min_support,
+                                                                MIN_SUPPORT_BASKETS, self)
         self.mining_seconds_ = time.perf_counter() - start
         self.rules_ = association_rules(self.itemsets_, self.encoded_.n_baskets, self.min_confidence,
                                         self.consequents, self.max_len, self.min_count,
@@ -564,7 +588,7 @@ class BasketAnalysis:
             "top_lift": None if top is None else float(top["lift"]),
             "sequences": int(len(self.sequences_)),
             "window_days": self.window_days,
-            "miner": f"{self.miner}: {MINERS[self.miner]}",
+            "miner": self.miner_used_,
             "mining_seconds": round(self.mining_seconds_, 3),
         }
 
@@ -595,6 +619,19 @@ class BasketAnalysis:
         return rules_export(self.rules_)
 
 
+def _mine(transactions, level: str, min_support, min_support_baskets: int, analysis: "BasketAnalysis",
+          workers: int | None = None) -> tuple[pd.DataFrame, Encoded, str]:
+    """Itemsets with the analysis's settings, and which miner found them: Spark's FPGrowth on a Spark
+    table (the baskets stay in the cluster), else the local miner on the pruned matrix."""
+    if item_tables.runs_on_spark(transactions):
+        encoded = encode(transactions, level, min_support, min_support_baskets, matrix=False)
+        return (mine_in_engine(transactions, encoded, analysis.max_len, analysis.min_confidence), encoded,
+                f"spark-fpgrowth: {SPARK_MINER}")
+    encoded = encode(transactions, level, min_support, min_support_baskets)
+    return (mine(encoded, analysis.max_len, analysis.miner, workers), encoded,
+            f"{analysis.miner}: {MINERS[analysis.miner]}")
+
+
 # --------------------------------------------------------------------------- by segment
 
 
@@ -615,7 +652,7 @@ def rules_by_segment(transactions, segments: pd.DataFrame, analysis: "BasketAnal
     ``min_baskets`` baskets are left out.
     """
     t = engine.lines(transactions)
-    lines = t.join(ibis.memtable(segments[["customer_id", "rfm_segment"]]), "customer_id")
+    lines = t.join(engine.memtable(segments[["customer_id", "rfm_segment"]]), "customer_id")
     sizes = engine.to_pandas(lines.group_by("rfm_segment").agg(baskets=lines.order_id.nunique()))
     sizes = sizes.sort_values(["baskets", "rfm_segment"], ascending=[False, True], kind="stable")
     rows = []
@@ -624,8 +661,8 @@ def rules_by_segment(transactions, segments: pd.DataFrame, analysis: "BasketAnal
             continue
         part = lines.filter(lines.rfm_segment == segment)
         relative = min_basket_count(analysis.min_support, int(baskets))
-        encoded = encode(part, analysis.level_, max(relative, min_rule_baskets))
-        rules = association_rules(mine(encoded, analysis.max_len, analysis.miner, workers=1), encoded.n_baskets,
+        itemsets, encoded, _ = _mine(part, analysis.level_, max(relative, min_rule_baskets), 1, analysis, workers=1)
+        rules = association_rules(itemsets, encoded.n_baskets,
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)
         for _, rule in rules.head(top).iterrows():

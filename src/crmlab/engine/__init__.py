@@ -36,10 +36,12 @@ from typing import Any
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from ..config import ENGINE_NAMES, EngineConfig
 
-__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "lines", "to_pandas", "java_available"]
+__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "java_available", "lines", "memtable", "table",
+           "to_pandas"]
 
 TRANSACTIONS = "transactions.parquet"
 
@@ -131,13 +133,18 @@ def lines(source, settings: EngineConfig | dict[str, Any] | None = None):
     if isinstance(source, ibis.Table):
         return source
     if isinstance(source, pd.DataFrame):
-        return ibis.memtable(source)
+        return memtable(source)
     path = Path(source)
     if path.is_dir() and (path / TRANSACTIONS).exists():
         path = path / TRANSACTIONS
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
     return connect(settings).read_parquet(str(path))
+
+
+def memtable(frame: pd.DataFrame):
+    """A pandas table as an Ibis table, handed over as Arrow (Ibis's own pandas path is slower and warns)."""
+    return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def table(name: str, settings: EngineConfig | dict[str, Any] | None = None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import to_pandas
+from . import memtable, to_pandas
 from .customers import day_number
 
 
@@ -41,21 +41,31 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     return counts.set_index("item")["baskets"].astype("int64"), n_baskets
 
 
+def _positions(items) -> "ibis.Table":
+    """A small table item -> its column position, joined in the engine so that only integers come back."""
+    return memtable(pd.DataFrame({"item": pd.Index(items).tolist(), "position": np.arange(len(items))}))
+
+
+def _codes(column) -> np.ndarray:
+    """Dense codes 0..n-1 of a column sorted by its value: a new code wherever the value changes."""
+    values = column.to_numpy()
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(values[1:] != values[:-1])]).astype(np.int64)
+
+
 def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]:
     """(basket, column) codes of the baskets holding two or more of ``items``.
 
     ``column`` is the position of the item in ``items``; ``basket`` numbers
-    the baskets 0..n-1 in no particular order (the miner counts, it does not
-    care which basket is which).
+    the baskets 0..n-1 in order of ``order_id``. Only these integers leave the
+    engine, sorted by basket.
     """
-    pairs = _basket_items(t, level)
-    pairs = pairs.filter(pairs.item.isin(list(items)))
+    pairs = _basket_items(t, level).join(_positions(items), "item")
     sizes = pairs.group_by("order_id").agg(n=pairs.count())
     multi = sizes.filter(sizes.n >= 2).select("order_id")
-    kept = to_pandas(pairs.join(multi, "order_id").select("order_id", "item"))
-    basket, _ = pd.factorize(kept["order_id"])
-    column = pd.Index(list(items)).get_indexer(kept["item"])
-    return basket.astype(np.int64), column.astype(np.int64)
+    kept = to_pandas(pairs.join(multi, "order_id").select("order_id", "position").order_by(["order_id", "position"]))
+    return _codes(kept["order_id"]), kept["position"].to_numpy(dtype=np.int64)
 
 
 def item_categories(t, products) -> pd.Series:
@@ -68,8 +78,9 @@ def item_categories(t, products) -> pd.Series:
 def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.Series, int, int, int]:
     """Distinct (customer, day, item) purchases of the ``max_items`` items bought by most customers.
 
-    Returns the purchases (``customer`` code, ``day`` from the first day of
-    the data, ``item`` position in the top list), the top items with their
+    Returns the purchases (``customer`` code in order of customer id, ``day``
+    from the first day of the data, ``item`` position in the top list),
+    sorted by customer, the top items with their
     customer counts (ties by item ascending), the number of customers in the
     data, and the first and last day of the data.
     """
@@ -82,8 +93,41 @@ def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.
     buyers = to_pandas(events.group_by("item").agg(customers=events.customer_id.nunique()))
     top = (buyers.sort_values(["customers", "item"], ascending=[False, True], kind="stable")
            .head(max_items).set_index("item")["customers"].astype("int64"))
-    kept = to_pandas(events.filter(events.item.isin(list(top.index))))
-    customer, _ = pd.factorize(kept["customer_id"])
-    frame = pd.DataFrame({"customer": customer.astype(np.int64), "day": kept["day"].to_numpy(dtype=np.int64),
-                          "item": pd.Index(top.index).get_indexer(kept["item"]).astype(np.int64)})
+    kept = to_pandas(events.join(_positions(top.index), "item").select("customer_id", "day", "position")
+                     .order_by(["customer_id", "day", "position"]))
+    frame = pd.DataFrame({"customer": _codes(kept["customer_id"]), "day": kept["day"].to_numpy(dtype=np.int64),
+                          "item": kept["position"].to_numpy(dtype=np.int64)})
     return frame, top, n_customers, first_day, last_day
+
+
+def runs_on_spark(t) -> bool:
+    """True when ``t`` is a table of the Spark engine."""
+    return t._find_backend(use_default=True).name == "pyspark"
+
+
+def spark_itemsets(t, level: str, items, min_count: int, min_confidence: float,
+                   max_len: int | None = None) -> list[tuple[tuple[int, ...], int]]:
+    """Frequent itemsets mined by Spark's FPGrowth: (positions in ``items``, basket count).
+
+    The baskets are ``collect_set`` of their frequent items. FPGrowth's own
+    defaults (``minSupport`` 0.3, ``minConfidence`` 0.8) find nothing in retail
+    baskets, so ours are always passed: the support as a fraction of the
+    baskets it is given, half a basket below ``min_count`` (FPGrowth rounds
+    ``minSupport * baskets`` up, so the count threshold is exactly ``min_count``).
+    """
+    from pyspark.ml.fpm import FPGrowth
+    from pyspark.sql import functions as F
+
+    backend = t._find_backend()
+    pairs = _basket_items(t, level).join(_positions(items), "item").select("order_id", "position")
+    backend._run_pre_execute_hooks(pairs)
+    baskets = (backend._session.sql(backend.compile(pairs))
+               .groupBy("order_id").agg(F.collect_set("position").alias("items")).select("items").cache())
+    n = baskets.count()
+    if n == 0:
+        return []
+    model = FPGrowth(itemsCol="items", minSupport=(min_count - 0.5) / n, minConfidence=min_confidence).fit(baskets)
+    found = model.freqItemsets.toPandas()
+    baskets.unpersist()
+    return [(tuple(sorted(int(i) for i in itemset)), int(freq)) for itemset, freq in zip(found["items"], found["freq"])
+            if max_len is None or len(itemset) <= max_len]
