@@ -146,3 +146,13 @@ def test_cost_column_ranks_by_margin():
     assert deciles.assign_deciles(values["revenue"]).loc[1] == 1
     table = deciles.monetary_deciles(values, by="margin")
     assert table.loc[1, "margin_share"] == pytest.approx(50 / 90)
+
+
+def test_a_migration_grid_of_float_counts_without_suppressed_cells_draws():
+    # Sharing.matrix hands over floats (a suppressed cell is missing); at 10x data no cell is suppressed.
+    from crmlab import plotting
+
+    grid = pd.DataFrame([[120.0, 30.0], [40.0, 200.0]], index=pd.Index([1, 2], name="period 1"),
+                        columns=pd.Index([1, 2], name="period 2"))
+    ax = plotting.migration_heatmap(grid, "Value migration between deciles")
+    assert [t.get_text() for t in ax.texts][:2] == ["120", "30"]

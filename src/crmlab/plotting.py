@@ -163,8 +163,9 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, v
     """
     fig, ax = plt.subplots(figsize=size or (10, max(4.0, 0.4 * len(matrix) + 1.5)))
     hidden = matrix.isna().to_numpy()
-    if hidden.any() and fmt == "d":
-        fmt = ".0f"  # missing cells make the grid float
+    if fmt == "d" and not all(pd.api.types.is_integer_dtype(t) for t in matrix.dtypes):
+        # Counts arrive as floats once a grid may hold suppressed (missing) cells, even when none is missing.
+        fmt = ".0f"
     sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
     ax.grid(False)
     for i, j in zip(*hidden.nonzero()):
