@@ -449,9 +449,7 @@ def sequence_rules(transactions, level: str = "category", window_days: int = 30,
     then = np.zeros((k, k), dtype=np.int64)
     customers_x = np.zeros(k, dtype=np.int64)
     customers_y = np.zeros(k, dtype=np.int64)
-    # Customers in chunks, ordered by code, so that each chunk is a slice.
-    order = np.argsort(customer, kind="stable")
-    customer, day, item_code = customer[order], day[order], item_code[order]
+    # The engine hands the purchases over sorted by customer, so each chunk of customers is a slice.
     bounds = np.searchsorted(customer, np.arange(0, n_with_items + chunk, chunk))
     for start, (lo, hi) in zip(range(0, n_with_items, chunk), zip(bounds[:-1], bounds[1:])):
         stop = min(start + chunk, n_with_items)
