@@ -21,8 +21,9 @@ under the bench folder, the same virtualenv), up to ``--baseline-max``
 figures are compared (counts exactly, floats to 1e-6 relative; the timings
 left out).
 
-Peak memory is the largest sum of resident memory over the step's whole
-process tree (the crmlab process and its notebook kernel), sampled every 0.2 s.
+Peak memory is the largest sum of resident memory (PSS: pages shared by forked
+processes counted once) over the step's whole process tree (the crmlab process,
+its notebook kernel and the miner's workers), sampled every 0.2 s.
 
     .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--memory-limit 6GB] [--bench-dir build/scale]
 """
@@ -65,14 +66,18 @@ def _children() -> dict[int, list[int]]:
 
 
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
+    """Resident bytes of ``pid`` and all its descendants, as proportional set size (PSS).
+
+    The basket miner forks workers that share the parent's pages copy-on-write; plain RSS would
+    count those pages once per process (at x100, 20 GB for a step that holds about 7 GB).
+    """
     tree, total, todo = _children(), 0, [pid]
     while todo:
         p = todo.pop()
         todo.extend(tree.get(p, []))
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
         except OSError:
             pass
