@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -210,8 +209,3 @@ def columns_with_values(t, columns) -> list[str]:
         return []
     row = to_pandas(t.aggregate(**{c: t[c].notnull().cast("int64").sum() for c in present})).iloc[0]
     return [c for c in present if int(row[c]) > 0]
-
-
-def as_ibis_timestamp(value: Any):
-    """A timestamp literal for filters (Spark and DuckDB compare it with a zone-less column)."""
-    return ibis.literal(pd.Timestamp(value).to_pydatetime())
