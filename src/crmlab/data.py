@@ -730,12 +730,12 @@ class _Query:
                 sample[name] = sample[name].astype("str").where(sample[name].notna())
         return _examples(sample, pd.Series(True, index=sample.index), column, self.labels, positions)
 
-    def problem(self, table: str, where: str, column: str, what: str, total: int, *, fatal: bool = True,
-                shown: str | None = None) -> Problem | None:
+    def problem(self, table: str, where: str, column: str, what: str, total: int, *,
+                fatal: bool = True) -> Problem | None:
         n = self.count(table, where)
         if not n:
             return None
-        return Problem(shown or _label(column, self.labels), what, n, total,
+        return Problem(_label(column, self.labels), what, n, total,
                        self.examples(table, where, column), fatal=fatal)
 
 
@@ -795,16 +795,13 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     if found:
         quality.dropped["missing_customer_id"] = found.count
         quality.notes.append(found.message())
-    canonical = [c for c in mapping if c != "unit_price"]
-    values = [("quantity * unit_price AS revenue" if c == "revenue" and "unit_price" in mapping else c)
-              for c in canonical]
-    if "unit_price" in mapping and "revenue" not in canonical:
-        canonical.append("revenue")
-        values.append("quantity * unit_price AS revenue")
-    for column in ("customer_id", "order_id", "product_id"):
-        # Text ids as written, without the spaces around them.
-        if column in canonical and con.execute(f"SELECT typeof({column}) FROM source LIMIT 1").fetchone()[0] == "VARCHAR":
-            values[canonical.index(column)] = f"trim({column}) AS {column}"
+    # The pandas path's column order: revenue computed from a unit price comes last.
+    canonical = [c for c in mapping if c != "unit_price"] + ([] if "revenue" in mapping else ["revenue"])
+    text_ids = [c for c in ("customer_id", "order_id", "product_id") if c in mapping
+                and con.execute(f"SELECT typeof({c}) FROM source LIMIT 1").fetchone()[0] == "VARCHAR"]
+    values = [("quantity * unit_price AS revenue" if c == "revenue" and "unit_price" in mapping
+               # Text ids as written, without the spaces around them.
+               else f"trim({c}) AS {c}" if c in text_ids else c) for c in canonical]
     con.execute(f"CREATE VIEW kept AS SELECT _row, {', '.join(values)} FROM source WHERE NOT ({guest})")
     listed = ", ".join(canonical)
 
@@ -845,26 +842,17 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     # Ids: whole numbers when every one is written as a plain number (the rule of _tidy_ids).
     final = {c: c for c in canonical}
     for column in ("customer_id", "order_id", "product_id"):
-        if column in canonical and con.execute(f"SELECT typeof({column}) FROM purchases LIMIT 1").fetchone()[0] \
-                == "VARCHAR":
-            compact = con.execute(f"SELECT bool_and(regexp_full_match({column}, '{_COMPACT_ID}')) "
-                                  "FROM purchases").fetchone()[0]
-            if compact:
-                final[column] = f"CAST({column} AS BIGINT) AS {column}"
-    for column in ("customer_id", "order_id", "product_id"):
-        if column in final and final[column] == column and \
-                con.execute(f"SELECT typeof({column}) FROM purchases LIMIT 1").fetchone()[0] != "VARCHAR":
+        if column in canonical and (column not in text_ids or con.execute(
+                f"SELECT bool_and(regexp_full_match({column}, '{_COMPACT_ID}')) FROM purchases").fetchone()[0]):
             final[column] = f"CAST({column} AS BIGINT) AS {column}"
     if "order_id" not in canonical:
         final["order_id"] = ("CAST(dense_rank() OVER (ORDER BY customer_id, CAST(order_date AS DATE)) - 1 AS BIGINT) "
                              "AS order_id")
         quality.notes.append("The source has no order id: one customer's lines on one day form one order.")
     final["order_date"] = "CAST(order_date AS TIMESTAMP) AS order_date"
-    for column in numeric:
+    for column in ("quantity", "revenue", "discount", "cost"):
         if column in final:
             final[column] = f"CAST({column} AS DOUBLE) AS {column}"
-    if "revenue" in final and "unit_price" in mapping:
-        final["revenue"] = "CAST(revenue AS DOUBLE) AS revenue"
     ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
                            "department", "quantity", "revenue", "discount", "cost") if c in final]
     con.execute(f"CREATE VIEW canonical AS SELECT _row, {', '.join(final[c] for c in ordered)} FROM purchases")
@@ -1006,22 +994,14 @@ def write_processed(out: Path, table: pd.DataFrame, returns: pd.DataFrame, quali
     out = Path(out)
     write_table(table, out / TRANSACTIONS)
     write_table(returns, out / RETURNS)
-    if attributes is not None:
-        write_table(attributes, out / CUSTOMER_ATTRIBUTES)
-    manifest = {
-        **provenance,
-        "prepared_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return _write_manifest(out, quality, attributes, provenance, {
         "lines": int(len(table)),
         "customers": int(table["customer_id"].nunique()),
         "orders": int(table["order_id"].nunique()),
         "first_date": table["order_date"].min().isoformat(),
         "last_date": table["order_date"].max().isoformat(),
         "columns": list(table.columns),
-        "has_customer_attributes": attributes is not None,
-        "quality": quality.to_dict(),
-    }
-    write_json(manifest, out / MANIFEST)
-    return manifest
+    })
 
 
 def write_streamed(out: Path, staging: Path, quality: Quality, attributes: pd.DataFrame | None,
@@ -1032,6 +1012,12 @@ def write_streamed(out: Path, staging: Path, quality: Quality, attributes: pd.Da
     for name in (TRANSACTIONS, RETURNS):
         os.chmod(staging / name, 0o644)
         os.replace(staging / name, out / name)
+    return _write_manifest(out, quality, attributes, provenance, summary)
+
+
+def _write_manifest(out: Path, quality: Quality, attributes: pd.DataFrame | None, provenance: dict[str, Any],
+                    summary: dict[str, Any]) -> dict[str, Any]:
+    """The customer attributes, then ``manifest.json`` last, so it only describes complete files."""
     if attributes is not None:
         write_table(attributes, out / CUSTOMER_ATTRIBUTES)
     manifest = {**provenance,

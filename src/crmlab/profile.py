@@ -210,7 +210,7 @@ class ProfileAnalysis:
         self.manifest_ = manifest or {}
         window = customer_tables.extent(t)
         activity = customer_tables.customer_activity(t)
-        self.orders_ = activity["orders"].rename("orders")
+        self.orders_ = activity["orders"]
         self.metrics_ = summarize(window, self.manifest_)
         self.monthly_ = monthly_activity(customer_tables.monthly_activity(t), activity)
         self.quality_ = quality_table(self.manifest_, customer_tables.missing_values(t), window["lines"])

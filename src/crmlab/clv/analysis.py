@@ -152,8 +152,6 @@ class CLVAnalysis:
         self.observation_end_, self.calibration_end_ = end, cal_end
         unit = self.time_unit
         end_day, cal_day = customer_tables.day_of(end), customer_tables.day_of(cal_end)
-        if cal_day >= end_day:
-            raise ValueError(f"calibration_end ({cal_end.date()}) must be before the observation end ({end.date()})")
 
         self.calibration_ = calibration_holdout_statistics(
             customer_tables.purchase_days(t, through_day=cal_day),

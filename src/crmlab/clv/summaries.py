@@ -85,7 +85,10 @@ def rfm_summary(transactions, observation_end: Any = None, time_unit: str = "wee
 
 def calibration_holdout_statistics(cal_days: pd.DataFrame, holdout_days: pd.DataFrame, calibration_end: int,
                                    observation_end: int, time_unit: str = "weeks") -> pd.DataFrame:
-    """:func:`calibration_holdout_summary` from the purchase days of both periods."""
+    """:func:`calibration_holdout_summary` from the purchase days of both periods (day numbers)."""
+    if calibration_end >= observation_end:
+        raise ValueError(f"calibration_end ({pd.Timestamp(calibration_end, unit='D').date()}) must be before the "
+                         f"observation end ({pd.Timestamp(observation_end, unit='D').date()})")
     cal = rfm_statistics(cal_days, calibration_end, time_unit)
     cal.columns = [f"{c}_cal" for c in cal.columns]
     holdout = pd.DataFrame({
@@ -118,9 +121,6 @@ def calibration_holdout_summary(transactions, calibration_end: Any, observation_
     cal_end = customers.day_of(calibration_end)
     end = (customers.day_of(observation_end) if observation_end is not None
            else customers.extent(t)["last_day"])
-    if cal_end >= end:
-        raise ValueError(f"calibration_end ({calibration_end}) must be before the observation end "
-                         f"({pd.Timestamp(int(end), unit='D').date()})")
     return calibration_holdout_statistics(customers.purchase_days(t, through_day=cal_end),
                                           customers.purchase_days(t, after_day=cal_end, through_day=end),
                                           cal_end, end, time_unit)

@@ -39,11 +39,9 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import ENGINE_NAMES, EngineConfig
+from ..data import TRANSACTIONS
 
-__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "java_available", "lines", "memtable", "table",
-           "to_pandas"]
-
-TRANSACTIONS = "transactions.parquet"
+__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "java_available", "lines", "memtable", "to_pandas"]
 
 # Ibis 12 reads a pandas option that pandas 3.1 deprecates, on every conversion;
 # the notebooks would show the warning under every table.
@@ -65,11 +63,7 @@ def java_available() -> bool:
 
 
 def _settings(settings: EngineConfig | dict[str, Any] | None) -> EngineConfig:
-    if settings is None:
-        return EngineConfig()
-    if isinstance(settings, EngineConfig):
-        return settings
-    return EngineConfig.from_mapping(settings)
+    return settings if isinstance(settings, EngineConfig) else EngineConfig.from_mapping(settings)
 
 
 def connect(settings: EngineConfig | dict[str, Any] | None = None):
@@ -145,11 +139,6 @@ def lines(source, settings: EngineConfig | dict[str, Any] | None = None):
 def memtable(frame: pd.DataFrame):
     """A pandas table as an Ibis table, handed over as Arrow (Ibis's own pandas path is slower and warns)."""
     return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
-
-
-def table(name: str, settings: EngineConfig | dict[str, Any] | None = None):
-    """A table the engine already knows (a Spark cluster's ``db.transactions``, say)."""
-    return connect(settings).table(name)
 
 
 def to_pandas(expr) -> pd.DataFrame:
