@@ -115,7 +115,8 @@ def build(scale: int, out: Path, memory_limit: str) -> dict:
                        cwd=ROOT, check=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": memory_limit})
+    # Spilled pages go beside the output (DuckDB's default is ./.tmp, wherever the script runs).
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(out.parent / ".spill")})
     con.execute(f"""
         COPY (
             SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,

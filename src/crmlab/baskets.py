@@ -8,12 +8,15 @@ decides speed and memory more than the algorithm does:
 
 1. :func:`encode` builds the basket x item matrix straight from integer codes
    (no ``pd.crosstab``), drops items below the minimum support before any
-   dense matrix exists, and keeps only baskets with two or more frequent
-   items for mining (single-item supports come from exact counts).
+   matrix exists, and keeps only baskets with two or more frequent items for
+   mining (single-item supports come from exact counts). The matrix is
+   sparse: at 150M lines it holds 11M baskets, and a dense copy (with the
+   transposed one the miner reads) would take 3.3 GB.
 2. :func:`mine` runs mlxtend's H-Mine one item at a time on that item's
    projected baskets, restricted to the items after it (items ordered from
    rarest to most common), instead of handing the whole matrix to
-   ``hmine()``. Same itemsets, a fraction of the work.
+   ``hmine()``. Same itemsets, a fraction of the work; only one projection
+   at a time is dense.
 3. :func:`association_rules` derives rules from exact integer counts, so a
    rule that sits exactly on a threshold (16/20 = 0.8) is kept.
 
@@ -35,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from . import engine
 from .availability import NotAvailable
@@ -90,12 +94,13 @@ def min_basket_count(min_support: float | int, n_baskets: int) -> int:
 class Encoded:
     """Baskets x frequent items, ready for mining.
 
-    ``matrix`` holds only baskets with at least two frequent items, columns
-    ordered from the rarest to the most common item; ``item_counts`` are exact
-    basket counts of every frequent item over all ``n_baskets`` baskets.
+    ``baskets`` (sparse, bool) holds only baskets with at least two frequent
+    items, columns ordered from the rarest to the most common item;
+    ``item_counts`` are exact basket counts of every frequent item over all
+    ``n_baskets`` baskets.
     """
 
-    matrix: np.ndarray
+    baskets: sparse.csr_array
     items: np.ndarray
     item_counts: np.ndarray
     n_baskets: int
@@ -104,6 +109,11 @@ class Encoded:
     level: str
     # The frequent items as the data writes them (``items`` are the names for reports).
     values: np.ndarray | None = None
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """``baskets`` as a dense bool array, for the miners that take a whole frame."""
+        return self.baskets.toarray()
 
 
 def _check_level(t, level: str) -> None:
@@ -181,11 +191,17 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     if len(frequent) >= 2 and matrix:
         basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
-        basket = column = np.zeros(0, dtype=np.int64)
-    seen = np.zeros((int(basket.max()) + 1 if len(basket) else 0, len(frequent)), dtype=bool)
-    seen[basket, column] = True
-    return Encoded(seen, readable_names(t, level, frequent.index), frequent.to_numpy(),
-                   n_baskets, len(counts), min_count, level, frequent.index.to_numpy())
+        basket = column = np.zeros(0, dtype=np.int32)
+    return Encoded(_basket_matrix(basket, column, len(frequent)), readable_names(t, level, frequent.index),
+                   frequent.to_numpy(), n_baskets, len(counts), min_count, level, frequent.index.to_numpy())
+
+
+def _basket_matrix(basket: np.ndarray, column: np.ndarray, n_items: int) -> sparse.csr_array:
+    """(basket, column) codes, sorted by basket and column within it, as a sparse bool matrix."""
+    n = int(basket[-1]) + 1 if len(basket) else 0
+    # Sorted codes are already CSR: a row's entries start where its basket code first appears.
+    starts = np.searchsorted(basket, np.arange(n + 1))
+    return sparse.csr_array((np.ones(len(column), dtype=bool), column, starts), shape=(n, n_items))
 
 
 # --------------------------------------------------------------------------- mining
@@ -207,13 +223,13 @@ def mine(encoded: Encoded, max_len: int | None = None, miner: str = "hmine-proje
     """
     if miner not in MINERS:
         raise ValueError(f"miner must be one of {', '.join(MINERS)}, got {miner!r}")
-    X, k = encoded.matrix, len(encoded.items)
+    X, k = encoded.baskets, len(encoded.items)
     multi: list[tuple[tuple[int, ...], int]] = []
-    if max_len != 1 and len(X) and k > 1:
+    if max_len != 1 and X.shape[0] and k > 1:
         if miner == "hmine-projected":
             multi = _mine_projected(X, encoded.min_count, encoded.n_baskets, max_len, workers)
         else:
-            multi = _mine_frame(X, encoded, max_len, miner)
+            multi = _mine_frame(encoded.matrix, encoded, max_len, miner)
     singles = [((i,), int(c)) for i, c in enumerate(encoded.item_counts)]
     return itemset_table(singles + multi, encoded)
 
@@ -242,7 +258,7 @@ def mine_in_engine(transactions, encoded: Encoded, max_len: int | None = None,
     return itemset_table(found, encoded)
 
 
-# The matrix the worker processes mine, inherited through fork instead of pickled.
+# The baskets the worker processes mine, inherited through fork instead of pickled.
 _SHARED: dict[str, Any] = {}
 
 # Below this many cells (baskets x frequent items) one process is faster.
@@ -258,28 +274,27 @@ def _mine_items(items: list[int]) -> list[tuple[tuple[int, ...], int]]:
     out = []
     for i in items:
         # The baskets holding item i, and only the items after it: all that i's branch can use.
-        projected = X[np.flatnonzero(by_item[i]), i:]
+        projected = X[by_item.indices[by_item.indptr[i]:by_item.indptr[i + 1]]][:, i:]
         # Local pruning: an item bought with i in fewer than min_count baskets can
         # extend no itemset of i's branch, at any depth, so it leaves the matrix now.
-        columns = np.flatnonzero(np.count_nonzero(projected, axis=0) >= min_count)
+        columns = np.flatnonzero(np.bincount(projected.indices, minlength=projected.shape[1]) >= min_count)
         if len(columns) < 2:
             continue
         projected = projected[:, columns]
-        # Baskets with nothing besides i can hold no pair of this branch.
-        projected = projected[np.count_nonzero(projected, axis=1) >= 2]
+        # Baskets with nothing besides i can hold no pair of this branch; only what is left becomes dense.
+        projected = projected[np.flatnonzero(np.diff(projected.indptr) >= 2)].toarray()
         found = hmine_driver([0], projected, min_count, n_baskets, max_len, 0, columns + i, {})
         # Plain ints travel back from a worker process much faster than numpy scalars.
         out.extend((tuple(sorted(int(c) for c in s)), round(v * n_baskets)) for s, v in found.items())
     return out
 
 
-def _mine_projected(X: np.ndarray, min_count: int, n_baskets: int, max_len: int | None,
+def _mine_projected(X: sparse.csr_array, min_count: int, n_baskets: int, max_len: int | None,
                     workers: int | None) -> list[tuple[tuple[int, ...], int]]:
     if workers is None:
-        workers = min(4, os.cpu_count() or 1) if X.size >= PARALLEL_CELLS else 1
-    # Items as rows: finding the baskets of one item reads contiguous memory.
-    _SHARED.update(X=X, by_item=np.ascontiguousarray(X.T), min_count=min_count, n_baskets=n_baskets,
-                   max_len=max_len)
+        workers = min(4, os.cpu_count() or 1) if X.shape[0] * X.shape[1] >= PARALLEL_CELLS else 1
+    # Items as rows (CSC): the baskets of one item are one contiguous run of row numbers.
+    _SHARED.update(X=X, by_item=X.tocsc(), min_count=min_count, n_baskets=n_baskets, max_len=max_len)
     items = list(range(X.shape[1] - 1))
     try:
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():

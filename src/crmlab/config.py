@@ -225,9 +225,10 @@ class EngineConfig:
 
     name: str = "duckdb"
     # DuckDB: its memory limit ("8GB"; DuckDB's own default, 80% of RAM, when unset),
-    # threads (all cores when unset) and where it spills beyond the limit.
+    # threads (all cores when unset).
     memory_limit: str | None = None
     threads: int | None = None
+    # Scratch files: where DuckDB spills beyond its limit, and Spark's local and warehouse folders.
     temp_directory: str | None = None
     # Spark: the master URL and extra settings.
     master: str = "local[2]"
@@ -296,9 +297,9 @@ class Config:
         }
 
     def engine_settings(self) -> dict[str, Any]:
-        """The ``engine:`` section as the notebooks get it: DuckDB spills below ``data_dir``."""
+        """The ``engine:`` section as the notebooks get it: scratch files go below ``data_dir``."""
         settings = self.engine.to_dict()
-        if self.engine.name == "duckdb" and not self.engine.temp_directory:
+        if not self.engine.temp_directory:
             settings["temp_directory"] = str((self.data_dir / ".engine-tmp").resolve())
         return settings
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,8 @@ def connect(settings: EngineConfig | dict[str, Any] | None = None):
 
     DuckDB gets ``memory_limit`` and a ``temp_directory`` to spill to; Spark
     gets ``master``, UTC as its session time zone (timestamps are stored
-    without a zone and must not move) and ``conf``.
+    without a zone and must not move), its scratch folders below
+    ``temp_directory`` and ``conf``.
     """
     cfg = _settings(settings)
     key = (cfg.name, cfg.memory_limit, cfg.threads, cfg.temp_directory, cfg.master,
@@ -105,6 +107,11 @@ def _connect_spark(cfg: EngineConfig):
                .config("spark.ui.enabled", "false")
                # Small result sets come back through Arrow, as pandas expects them.
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    # Spark's scratch files and its default warehouse (./spark-warehouse) would otherwise land in
+    # whatever folder the notebook runs from.
+    scratch = Path(cfg.temp_directory or tempfile.gettempdir()) / "spark"
+    builder = (builder.config("spark.local.dir", str(scratch / "local"))
+               .config("spark.sql.warehouse.dir", str(scratch / "warehouse")))
     for name, value in cfg.conf.items():
         builder = builder.config(name, str(value))
     session = builder.getOrCreate()
