@@ -222,3 +222,33 @@ def test_sequences_by_hand():
     assert row["baseline"] == pytest.approx(5 / 6)  # customers 1-5 bought speakers at some point
     assert row["lift"] == pytest.approx((1 / 3) / (5 / 6))
     assert not ((sequences["x"] == "speakers") & (sequences["y"] == "tv")).any()
+
+
+def test_sequences_equal_a_brute_force_count():
+    rng = np.random.default_rng(11)
+    start = pd.Timestamp("2021-03-01")
+    rows = []
+    for customer in range(300):
+        # Customers differ a lot in how often they buy, as in real data (chunks group them by that).
+        for _ in range(int(rng.integers(1, 5) ** 2)):
+            rows.append({"customer_id": customer, "order_id": len(rows), "category": f"c{rng.integers(0, 12)}",
+                         "order_date": start + pd.Timedelta(days=int(rng.integers(0, 120)), hours=9)})
+    lines = pd.DataFrame(rows)
+    window = 20
+    found = baskets.sequence_rules(lines, "category", window, min_customers=1, min_pair_customers=1, chunk=7)
+    day = (lines["order_date"] - lines["order_date"].min().floor("D")).dt.days
+    last_start = int(day.max()) - window
+    bought = {}
+    for c, d, item in zip(lines["customer_id"], day, lines["category"]):
+        bought.setdefault(c, set()).add((d, item))
+    expected = {}
+    for purchases in bought.values():
+        pairs = {(x, y) for dx, x in purchases if dx <= last_start
+                 for dy, y in purchases if 0 < dy - dx <= window and x != y}
+        for pair in pairs:
+            expected[pair] = expected.get(pair, 0) + 1
+    ours = dict(zip(zip(found["x"], found["y"]), found["customers_x_then_y"]))
+    assert ours == expected and len(ours) > 50
+    x_buyers = {x: sum(any(d <= last_start and i == x for d, i in p) for p in bought.values())
+                for x in lines["category"].unique()}
+    assert all(found["customers_x"] == found["x"].map(x_buyers))

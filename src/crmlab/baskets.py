@@ -428,7 +428,7 @@ def rule_text(antecedent: tuple, consequent: tuple) -> str:
 
 def sequence_rules(transactions, level: str = "category", window_days: int = 30,
                    max_items: int = 200, min_customers: int = 30, min_pair_customers: int = 10,
-                   chunk: int = 128) -> pd.DataFrame:
+                   chunk: int = 256) -> pd.DataFrame:
     """"Bought X, then Y within N days": for item pairs among the ``max_items`` most-bought items.
 
     For each pair (X, Y), X != Y:
@@ -448,38 +448,17 @@ def sequence_rules(transactions, level: str = "category", window_days: int = 30,
     nearly everyone buys "at all" have a high baseline, so their lift stays
     below 1; the informative pairs are the less common items.
     The engine reduces the lines to distinct (customer, day, item) purchases
-    of the top items; the pairs are counted on per-customer day x item
-    arrays with batched matrix products, ``chunk`` customers at a time so
-    memory stays bounded.
+    of the top items; the pairs are counted by :func:`_sequence_pairs`, at
+    most ``chunk`` customers at a time so memory stays bounded.
     """
     t = engine.lines(transactions)
     _check_level(t, level)
     frame, top, n_customers, first_day, last_day = item_tables.customer_day_items(t, level, max_items)
-    k = len(top)
-    n_days = last_day - first_day + 1
     customer, day, item_code = (frame[c].to_numpy() for c in ("customer", "day", "item"))
-    n_with_items = int(customer.max()) + 1 if len(customer) else 0
-    last_start = n_days - 1 - window_days  # X on or before this day has its whole window observed
-    lower = np.clip(np.arange(n_days) - window_days, 0, None)
-    then = np.zeros((k, k), dtype=np.int64)
-    customers_x = np.zeros(k, dtype=np.int64)
-    customers_y = np.zeros(k, dtype=np.int64)
-    # The engine hands the purchases over sorted by customer, so each chunk of customers is a slice.
-    bounds = np.searchsorted(customer, np.arange(0, n_with_items + chunk, chunk))
-    for start, (lo, hi) in zip(range(0, n_with_items, chunk), zip(bounds[:-1], bounds[1:])):
-        stop = min(start + chunk, n_with_items)
-        bought = np.zeros((stop - start, n_days, k), dtype=bool)
-        bought[customer[lo:hi] - start, day[lo:hi], item_code[lo:hi]] = True
-        x_days = bought.copy()
-        x_days[:, max(last_start + 1, 0):, :] = False
-        cumulative = np.concatenate([np.zeros((len(bought), 1, k), dtype=np.int32),
-                                     np.cumsum(x_days, axis=1, dtype=np.int32)], axis=1)
-        # cumulative[:, j] counts X days before day j, so this marks X bought on days d - N .. d - 1.
-        recent_x = (cumulative[:, :n_days, :] - cumulative[:, lower, :]) > 0
-        pairs = np.matmul(recent_x.transpose(0, 2, 1).astype(np.float32), bought.astype(np.float32)) > 0
-        then += pairs.sum(axis=0)
-        customers_x += x_days.any(axis=1).sum(axis=0)
-        customers_y += bought.any(axis=1).sum(axis=0)
+    del frame
+    then, customers_x, customers_y = _sequence_pairs(customer, day, item_code, len(top),
+                                                     last_day - first_day - window_days, window_days, chunk)
+    k = len(top)
     names = readable_names(t, level, top.index)
     xs, ys = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     out = pd.DataFrame({"x": names[xs.ravel()], "y": names[ys.ravel()],
@@ -492,6 +471,69 @@ def sequence_rules(transactions, level: str = "category", window_days: int = 30,
     out["lift"] = out["share"] / out["baseline"]
     out["window_days"] = window_days
     return out.sort_values(["lift", "customers_x_then_y"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+# Most cells (customers x purchase days x items) one chunk of the sequence count holds.
+SEQUENCE_CHUNK_CELLS = 8_000_000
+
+
+def _sequence_pairs(customer: np.ndarray, day: np.ndarray, item: np.ndarray, k: int, last_start: int,
+                    window_days: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers with X then Y within the window (k x k), customers with an observed X, customers with Y.
+
+    ``customer``, ``day``, ``item``: distinct purchases sorted by customer and
+    day. Only a customer's purchase days matter (a day without a purchase adds
+    no Y), so each customer is an array of its purchase days x items, not of
+    calendar days: a retail customer buys on a few dozen of 365 days. The pairs
+    of a chunk are one batched matrix product, (X in the window before a day)^T
+    x (Y on that day). Customers are taken in order of their number of
+    purchase days, so that the chunk's arrays are hardly padded.
+    """
+    then = np.zeros((k, k), dtype=np.int64)
+    customers_x = np.zeros(k, dtype=np.int64)
+    customers_y = np.zeros(k, dtype=np.int64)
+    if len(customer) == 0:
+        return then, customers_x, customers_y
+    new_day = np.ones(len(customer), dtype=bool)
+    new_day[1:] = (customer[1:] != customer[:-1]) | (day[1:] != day[:-1])
+    n = int(customer[-1]) + 1
+    starts = np.searchsorted(customer, np.arange(n + 1))
+    day_starts = np.cumsum(new_day) - 1  # the purchase day (over all customers) of each purchase
+    first_of_customer = day_starts[starts[:-1].clip(max=len(customer) - 1)]
+    days_of = np.bincount(customer[new_day], minlength=n)
+    rank = day_starts - np.repeat(first_of_customer, np.diff(starts))  # purchase day within its customer
+    order = np.argsort(days_of, kind="stable")
+    position = 0
+    while position < n:
+        widest = int(days_of[order[min(n, position + chunk) - 1]])
+        size = max(1, min(chunk, SEQUENCE_CHUNK_CELLS // max(widest * k, k * k)))
+        members = order[position:position + size]
+        position += size
+        widest = int(days_of[members[-1]])
+        lengths = starts[members + 1] - starts[members]
+        rows = (np.repeat(starts[members] - np.cumsum(lengths) + lengths, lengths)
+                + np.arange(int(lengths.sum())))
+        local = np.repeat(np.arange(len(members)), lengths)
+        bought = np.zeros((len(members), widest, k), dtype=bool)
+        bought[local, rank[rows], item[rows]] = True
+        # The day of each purchase day; padding sorts after every real day and is never an X day.
+        pad = last_start + 2 * window_days + 2
+        days = np.full((len(members), widest), pad, dtype=np.int64)
+        days[local, rank[rows]] = day[rows]
+        x_days = bought & (days <= last_start)[:, :, None]
+        cumulative = np.zeros((len(members), widest + 1, k), dtype=np.int32)
+        np.cumsum(x_days, axis=1, out=cumulative[:, 1:])
+        # The first purchase day at most window_days before each day, found in every row at once.
+        offset = (np.arange(len(members)) * (pad + window_days + 1))[:, None]
+        lower = (np.searchsorted((days + offset).ravel(), (days - window_days + offset).ravel())
+                 .reshape(days.shape) - (np.arange(len(members)) * widest)[:, None])
+        # X bought on a purchase day in [day - N, day - 1]: counted before this day, not before `lower`.
+        recent_x = (cumulative[:, :widest] - np.take_along_axis(cumulative, lower[:, :, None], axis=1)) > 0
+        pairs = np.matmul(recent_x.transpose(0, 2, 1).astype(np.float32), bought.astype(np.float32)) > 0
+        then += pairs.sum(axis=0)
+        customers_x += x_days.any(axis=1).sum(axis=0)
+        customers_y += bought.any(axis=1).sum(axis=0)
+    return then, customers_x, customers_y
 
 
 # --------------------------------------------------------------------------- the analysis

@@ -42,7 +42,8 @@ import pyarrow as pa
 from ..config import ENGINE_NAMES, EngineConfig
 from ..data import TRANSACTIONS
 
-__all__ = ["ENGINE_NAMES", "EngineUnavailable", "connect", "java_available", "lines", "memtable", "to_pandas"]
+__all__ = ["ENGINE_NAMES", "EngineUnavailable", "batches", "connect", "java_available", "lines", "memtable",
+           "to_pandas"]
 
 # Ibis 12 reads a pandas option that pandas 3.1 deprecates, on every conversion;
 # the notebooks would show the warning under every table.
@@ -152,3 +153,16 @@ def to_pandas(expr) -> pd.DataFrame:
     """Run an Ibis expression on its backend and return the (small) result as pandas."""
     # Through Arrow: pyarrow's conversion of a million-row result is several times faster than Ibis's own.
     return expr.to_pyarrow().to_pandas()
+
+
+def batches(expr, rows: int = 1_000_000):
+    """Run an Ibis expression and read its result as Arrow record batches of about ``rows`` rows.
+
+    For results too large to hold twice (as Arrow and as the arrays made of it).
+    """
+    backend = expr._find_backend(use_default=True)
+    if backend.name != "duckdb":
+        return expr.to_pyarrow_batches(chunk_size=rows)
+    # Ibis 12 streams DuckDB results with a cursor method DuckDB 2.0 no longer has; DuckDB's own reader.
+    backend._run_pre_execute_hooks(expr)
+    return backend.con.sql(backend.compile(expr)).to_arrow_reader(rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import memtable, to_pandas
+from . import batches, memtable, to_pandas
 from .customers import day_number
 
 
@@ -46,13 +46,36 @@ def _positions(items) -> "ibis.Table":
     return memtable(pd.DataFrame({"item": pd.Index(items).tolist(), "position": np.arange(len(items))}))
 
 
-def _codes(column) -> np.ndarray:
-    """Dense codes 0..n-1 (int32) of a column sorted by its value: a new code wherever the value changes."""
-    values = column.to_numpy()
-    codes = np.zeros(len(values), dtype=np.int32)
-    if len(values) > 1:
-        np.cumsum(values[1:] != values[:-1], out=codes[1:])
-    return codes
+def _sorted_codes(expr, key: str, columns: dict[str, type], batch_rows: int = 2_000_000):
+    """Run ``expr`` (ordered by ``key`` first) and read it batch by batch.
+
+    Returns dense int32 codes 0..n-1 of ``key`` (a new code wherever the value
+    changes) and the other ``columns`` as NumPy arrays of the given dtypes.
+    Only one Arrow batch is held at a time besides the compact arrays: at 150M
+    lines a whole Arrow result with 64-bit ids would take more memory than the
+    arrays it becomes.
+    """
+    codes, parts = [], {name: [] for name in columns}
+    last, n_codes = None, 0
+    for batch in batches(expr, batch_rows):
+        if batch.num_rows == 0:
+            continue
+        values = batch.column(key).to_numpy(zero_copy_only=False)
+        new = np.empty(len(values), dtype=bool)
+        new[0] = last is None or values[0] != last
+        np.not_equal(values[1:], values[:-1], out=new[1:])
+        codes.append((n_codes - 1 + np.cumsum(new)).astype(np.int32))
+        n_codes, last = int(codes[-1][-1]) + 1, values[-1]
+        for name, dtype in columns.items():
+            parts[name].append(batch.column(name).to_numpy().astype(dtype))
+    empty = np.zeros(0, dtype=np.int32)
+    return (np.concatenate(codes) if codes else empty,
+            *(np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+              for name, dtype in columns.items()))
+
+
+def _smallest_int(largest: int) -> type:
+    return np.int16 if largest < 2**15 else np.int32
 
 
 def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]:
@@ -60,17 +83,13 @@ def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]
 
     ``column`` (int32) is the position of the item in ``items``; ``basket`` (int32) numbers
     the baskets 0..n-1 in order of ``order_id``. Only these integers leave the
-    engine, sorted by basket.
+    engine, sorted by basket and column.
     """
     pairs = _basket_items(t, level).join(_positions(items), "item")
     sizes = pairs.group_by("order_id").agg(n=pairs.count())
     multi = sizes.filter(sizes.n >= 2).select("order_id")
     kept = pairs.join(multi, "order_id").select("order_id", "position").order_by(["order_id", "position"])
-    # Arrow columns straight to compact NumPy arrays: at 150M lines these are the largest arrays of the report.
-    kept = kept.to_pyarrow()
-    basket = _codes(kept.column("order_id").to_pandas())
-    column = kept.column("position").to_numpy().astype(np.int32)
-    return basket, column
+    return _sorted_codes(kept, "order_id", {"position": np.int32})
 
 
 def item_categories(t, products) -> pd.Series:
@@ -99,11 +118,10 @@ def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.
     top = (buyers.sort_values(["customers", "item"], ascending=[False, True], kind="stable")
            .head(max_items).set_index("item")["customers"].astype("int64"))
     kept = (events.join(_positions(top.index), "item").select("customer_id", "day", "position")
-            .order_by(["customer_id", "day", "position"])).to_pyarrow()
-    frame = pd.DataFrame({"customer": _codes(kept.column("customer_id").to_pandas()),
-                          "day": kept.column("day").to_numpy().astype(np.int32),
-                          "item": kept.column("position").to_numpy().astype(np.int32)})
-    del kept
+            .order_by(["customer_id", "day", "position"]))
+    customer, day, item = _sorted_codes(kept, "customer_id", {"day": _smallest_int(last_day - first_day),
+                                                              "position": _smallest_int(len(top))})
+    frame = pd.DataFrame({"customer": customer, "day": day, "item": item}, copy=False)
     return frame, top, n_customers, first_day, last_day
 
 
