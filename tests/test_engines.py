@@ -14,6 +14,7 @@ import pytest
 
 from conftest import FIXTURE
 from crmlab import clv, data, deciles, engine, segments
+from crmlab import config as config_module
 from crmlab.config import ConfigError, EngineConfig, parse_config
 from crmlab.engine import customers
 from crmlab.runner import run
@@ -123,6 +124,17 @@ def test_engine_section_is_checked_before_anything_runs():
         EngineConfig.from_mapping({"name": "spark", "masters": "local[2]"})
     with pytest.raises(ConfigError, match="engine.threads"):
         EngineConfig.from_mapping({"threads": 0})
+
+
+def test_reports_running_together_share_the_memory_limit(tmp_path):
+    config = fixture_config(tmp_path, {"name": "duckdb", "memory_limit": "6GB"})
+    assert config.engine_settings()["memory_limit"] == "6GB"
+    assert config.engine_settings(share=2)["memory_limit"] == f"{6 * 10**9 // 2 // 2**20}MiB"
+    # Unset: DuckDB's own default, 80% of the RAM, split the same way.
+    unset = fixture_config(tmp_path, {"name": "duckdb"}).engine_settings(share=2)["memory_limit"]
+    assert abs(int(unset[:-3]) * 2**20 * 2 - 0.8 * config_module.physical_memory()) < 2 * 2**20
+    with pytest.raises(ConfigError, match="engine.memory_limit"):
+        EngineConfig.from_mapping({"memory_limit": "lots"})
 
 
 def test_duckdb_spills_below_the_data_dir(tmp_path):

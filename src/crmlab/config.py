@@ -35,6 +35,8 @@ import codecs
 import dataclasses
 import hashlib
 import json
+import os
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -213,6 +215,29 @@ class DatasetConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_bytes(text: str) -> int:
+    """A memory size as DuckDB writes it ("8GB", "6.5 GiB", "500MB") in bytes.
+
+    Examples
+    --------
+    >>> memory_bytes("8GB"), memory_bytes("1.5 GiB")
+    (8000000000, 1610612736)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in MEMORY_UNITS:
+        raise ValueError(f"expected a size such as 8GB, 500MB or 6GiB, got {text!r}")
+    return int(float(match.group(1)) * MEMORY_UNITS[unit])
+
+
+def physical_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Where the per-line work runs: the ``engine:`` section of a config.
@@ -224,8 +249,8 @@ class EngineConfig:
     """
 
     name: str = "duckdb"
-    # DuckDB: its memory limit ("8GB"; DuckDB's own default, 80% of RAM, when unset),
-    # threads (all cores when unset).
+    # DuckDB: its memory limit ("8GB"; DuckDB's own default, 80% of RAM, when unset), shared
+    # by the reports that run at the same time; threads (all cores when unset).
     memory_limit: str | None = None
     threads: int | None = None
     # Scratch files: where DuckDB spills beyond its limit, and Spark's local and warehouse folders.
@@ -250,6 +275,11 @@ class EngineConfig:
         for key in ("memory_limit", "temp_directory", "master"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 problems.append(f"engine.{key}: expected text, got {raw[key]!r}")
+        if isinstance(raw.get("memory_limit"), str):
+            try:
+                memory_bytes(raw["memory_limit"])
+            except ValueError as exc:
+                problems.append(f"engine.memory_limit: {exc}")
         threads = raw.get("threads")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             problems.append(f"engine.threads: expected a whole number >= 1, got {threads!r}")
@@ -296,9 +326,18 @@ class Config:
             "engine": self.engine.to_dict(),
         }
 
-    def engine_settings(self) -> dict[str, Any]:
-        """The ``engine:`` section as the notebooks get it: scratch files go below ``data_dir``."""
+    def engine_settings(self, share: int = 1) -> dict[str, Any]:
+        """The ``engine:`` section as a notebook gets it: scratch files go below ``data_dir``.
+
+        ``share``: notebooks running at the same time. Each runs its own DuckDB,
+        so each gets that fraction of ``memory_limit`` (of DuckDB's default,
+        80% of the RAM, when unset): the limit holds for the whole run.
+        """
         settings = self.engine.to_dict()
+        if self.engine.name == "duckdb" and share > 1:
+            budget = (memory_bytes(self.engine.memory_limit) if self.engine.memory_limit
+                      else int(0.8 * physical_memory()))
+            settings["memory_limit"] = f"{budget // share // 2**20}MiB"
         if not self.engine.temp_directory:
             settings["temp_directory"] = str((self.data_dir / ".engine-tmp").resolve())
         return settings

@@ -299,7 +299,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             "metrics_path": str((run_dir / "metrics" / f"{name}.json").resolve()),
             "currency": config.dataset.currency,
             "min_group_customers": config.min_group_customers,
-            "engine_settings": config.engine_settings(),
+            "engine_settings": config.engine_settings(share=min(jobs, len(names))),
         }
         (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
         reports[name] = _Report(name, run_dir, params)
