@@ -7,9 +7,11 @@ What it does, for each scale N:
    order + k * 10^11), dates and items unchanged. Built from the prepared
    complete_journey table (``make report`` prepares it; this script does too).
 2. **prepare**: ``crmlab data prepare`` on that file.
-3. **profile, clv, deciles, segments, baskets**: ``crmlab run --only NAME``,
-   one report per process, so that each step has its own wall time and peak
-   memory.
+3. **profile, clv, deciles, segments, baskets**: one ``crmlab run`` of the
+   whole bundle, as ``make report`` runs it (two reports at a time, each
+   report's DuckDB with half the memory limit, baskets with the segments'
+   export). Each report's wall time is the runner's (``run.json``); its peak
+   memory is the peak of the run while it ran.
 4. **rfm summary**: ``crmlab.clv.rfm_summary`` on the prepared folder against
    lifetimes' ``summary_data_from_transaction_data`` on the same lines in
    pandas (both outputs must be equal), up to ``--lifetimes-max``.
@@ -22,10 +24,10 @@ figures are compared (counts exactly, floats to 1e-6 relative; the timings
 left out).
 
 Peak memory is the largest sum of resident memory (PSS: pages shared by forked
-processes counted once) over the step's whole process tree (the crmlab process,
-its notebook kernel and the miner's workers), sampled every 0.2 s.
+processes counted once) over the whole process tree (the crmlab process, its
+notebook kernels and the miner's workers), sampled every 0.2 s.
 
-    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--memory-limit 6GB] [--bench-dir build/scale]
+    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--memory-limit 6GB] [--bench-dir build/scale] [--reuse]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -85,23 +88,24 @@ def _tree_rss(pid: int) -> int:
 
 
 def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict:
-    """Run ``command``; its wall time, the peak resident memory of its process tree, its exit code."""
+    """Run ``command``: its wall time, the peak resident memory of its process tree, its exit code,
+    and the memory samples (wall-clock time, bytes) for splitting the peak by step."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = [0]
+    samples: list[tuple[float, int]] = []
 
     def sample():
         while process.poll() is None:
-            peak[0] = max(peak[0], _tree_rss(process.pid))
+            samples.append((time.time(), _tree_rss(process.pid)))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.communicate()[0]
     sampler.join()
-    return {"seconds": time.perf_counter() - start, "peak_bytes": peak[0], "exit": process.returncode,
-            "tail": output.strip().splitlines()[-3:]}
+    return {"seconds": time.perf_counter() - start, "peak_bytes": max((b for _, b in samples), default=0),
+            "exit": process.returncode, "tail": output.strip().splitlines()[-3:], "samples": samples}
 
 
 # --------------------------------------------------------------------------- data
@@ -125,6 +129,11 @@ def build(scale: int, out: Path, memory_limit: str) -> dict:
         ) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
     lines = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
     return {"seconds": time.perf_counter() - start, "lines": lines}
+
+
+def reused(out: Path) -> dict:
+    lines = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
+    return {"seconds": 0.0, "lines": lines}
 
 
 def write_config(folder: Path, data_file: Path, memory_limit: str | None) -> Path:
@@ -152,20 +161,35 @@ def baseline_checkout(bench: Path) -> Path:
 
 
 def bundle(label: str, folder: Path, config: Path, cwd: Path, env: dict | None) -> tuple[dict, dict]:
-    """prepare + each report in its own process; the steps' measurements and the recorded metrics."""
+    """``crmlab data prepare``, then one ``crmlab run`` of every report, as ``make report`` runs them
+    (two at a time on two cores, the later ones reading the earlier ones' exports).
+
+    Each report's wall time comes from the run's ``run.json``; its peak memory
+    is the peak of the whole run while it ran (with another report beside it).
+    """
     steps, metrics = {}, {}
     crmlab = [sys.executable, "-m", "crmlab.cli"]
     steps["prepare"] = measured(crmlab + ["data", "prepare", "--config", str(config)], cwd, env)
     _print_step(label, "prepare", steps["prepare"])
     if steps["prepare"]["exit"] != 0:
         return steps, metrics
+    whole = measured(crmlab + ["run", "--config", str(config), "--out", str(folder / "reports")], cwd, env)
+    latest = folder / "reports" / "latest"
+    run_info = json.loads((latest / "run.json").read_text()) if whole["exit"] == 0 else {"notebooks": {}}
     for name in REPORTS:
-        steps[name] = measured(crmlab + ["run", "--config", str(config), "--only", name,
-                                         "--out", str(folder / "reports")], cwd, env)
+        info = run_info["notebooks"].get(name)
+        if info is None:
+            continue
+        begin, end = (datetime.fromisoformat(info[k]).timestamp() for k in ("started_at", "finished_at"))
+        during = [b for t, b in whole["samples"] if begin <= t <= end]
+        steps[name] = {"seconds": info["seconds"], "peak_bytes": max(during, default=0),
+                       "exit": 0 if info["status"] == "ok" else 1, "tail": [info["status"]]}
         _print_step(label, name, steps[name])
-        recorded = folder / "reports" / "latest" / "metrics" / f"{name}.json"
-        if steps[name]["exit"] == 0 and recorded.exists():
-            metrics.update(json.loads(recorded.read_text()))
+    steps["run"] = whole
+    _print_step(label, "run (all)", whole)
+    metrics_file = latest / "metrics.json"
+    if whole["exit"] == 0 and metrics_file.exists():
+        metrics = json.loads(metrics_file.read_text())
     return steps, metrics
 
 
@@ -227,6 +251,7 @@ def main() -> None:
     parser.add_argument("--baseline-max", type=int, default=10, help="largest scale the pandas path runs at")
     parser.add_argument("--lifetimes-max", type=int, default=10, help="largest scale lifetimes' summary runs at")
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "scale")
+    parser.add_argument("--reuse", action="store_true", help="keep a data file an earlier run built")
     args = parser.parse_args()
     bench = args.bench_dir.resolve()
     baseline = baseline_checkout(bench) if args.baseline_max >= min(args.scales) else None
@@ -234,7 +259,8 @@ def main() -> None:
     for scale in args.scales:
         folder = bench / f"x{scale}"
         data_file = folder / "complete_journey.parquet"
-        built = build(scale, data_file, args.memory_limit)
+        built = (reused(data_file) if args.reuse and data_file.exists()
+                 else build(scale, data_file, args.memory_limit))
         print(f"x{scale}: {built['lines']:,} lines, built by DuckDB in {built['seconds']:.1f} s", flush=True)
         engine_dir = folder / "engine"
         steps, metrics = bundle("engine", engine_dir, write_config(engine_dir, data_file, args.memory_limit),
@@ -246,7 +272,7 @@ def main() -> None:
                                               write_config(pandas_dir, data_file, None), baseline,
                                               {"PYTHONPATH": str(baseline / "src")})
             row["pandas"] = base_steps
-            for step in ("prepare", *REPORTS):
+            for step in ("prepare", *REPORTS, "run"):
                 if step in steps and step in base_steps:
                     print(f"  {step:<9} engine / pandas wall time: {steps[step]['seconds'] / base_steps[step]['seconds']:.2f}"
                           f"   peak memory: {steps[step]['peak_bytes'] / max(base_steps[step]['peak_bytes'], 1):.2f}")
@@ -262,11 +288,16 @@ def main() -> None:
                       f"identical: {rfm['identical']}")
             else:
                 print(f"  rfm summary: {rfm['error']}")
-        totals = {side: (sum(s["seconds"] for s in row[side].values()), max(s["peak_bytes"] for s in row[side].values()))
+        totals = {side: (sum(row[side][s]["seconds"] for s in ("prepare", "run") if s in row[side]),
+                         max(s["peak_bytes"] for s in row[side].values()))
                   for side in ("engine", "pandas") if side in row}
         for side, (seconds, peak) in totals.items():
             print(f"  x{scale} {side}: whole bundle {seconds:.0f} s ({seconds / 60:.1f} min), peak {_gb(peak)}")
         table.append(row)
+    for row in table:
+        for side in ("engine", "pandas"):
+            for step in row.get(side, {}).values():
+                step.pop("samples", None)
     (bench / "results.json").write_text(json.dumps(table, indent=2, default=str))
     print(f"results: {bench / 'results.json'}")
 

@@ -498,10 +498,12 @@ def _sequence_pairs(customer: np.ndarray, day: np.ndarray, item: np.ndarray, k: 
     new_day[1:] = (customer[1:] != customer[:-1]) | (day[1:] != day[:-1])
     n = int(customer[-1]) + 1
     starts = np.searchsorted(customer, np.arange(n + 1))
-    day_starts = np.cumsum(new_day) - 1  # the purchase day (over all customers) of each purchase
-    first_of_customer = day_starts[starts[:-1].clip(max=len(customer) - 1)]
     days_of = np.bincount(customer[new_day], minlength=n)
-    rank = day_starts - np.repeat(first_of_customer, np.diff(starts))  # purchase day within its customer
+    # The purchase day of each purchase within its customer (0, 1, ...); 32 bits, as these arrays
+    # have one entry per purchase (100M at 150M lines).
+    rank = np.cumsum(new_day, dtype=np.int32)
+    del new_day
+    rank -= np.repeat(rank[starts[:-1]], np.diff(starts).astype(np.int32))
     order = np.argsort(days_of, kind="stable")
     position = 0
     while position < n:
