@@ -104,7 +104,7 @@ def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.
 
     Returns the purchases (``customer`` code in order of customer id, ``day``
     from the first day of the data, ``item`` position in the top list),
-    sorted by customer, the top items with their
+    sorted by customer and day (day and item in 16 bits when they fit), the top items with their
     customer counts (ties by item ascending), the number of customers in the
     data, and the first and last day of the data.
     """
