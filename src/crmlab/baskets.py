@@ -505,23 +505,23 @@ def _sequence_pairs(customer: np.ndarray, day: np.ndarray, item: np.ndarray, k: 
     del new_day
     rank -= np.repeat(rank[starts[:-1]], np.diff(starts).astype(np.int32))
     order = np.argsort(days_of, kind="stable")
+    # Fills the days of a customer's unused slots: after every real day, so never an X day.
+    pad = last_start + 2 * window_days + 2
     position = 0
     while position < n:
-        widest = int(days_of[order[min(n, position + chunk) - 1]])
-        size = max(1, min(chunk, SEQUENCE_CHUNK_CELLS // max(widest * k, k * k)))
-        members = order[position:position + size]
-        position += size
+        # Customers come in order of width, so the widest of the next `chunk` bounds this chunk's width.
+        bound = int(days_of[order[min(n, position + chunk) - 1]])
+        members = order[position:position + max(1, min(chunk, SEQUENCE_CHUNK_CELLS // max(bound * k, k * k)))]
+        position += len(members)
         widest = int(days_of[members[-1]])
+        # The purchases of these customers: customer m's run starts[m]:starts[m + 1], one after another.
         lengths = starts[members + 1] - starts[members]
-        rows = (np.repeat(starts[members] - np.cumsum(lengths) + lengths, lengths)
-                + np.arange(int(lengths.sum())))
-        local = np.repeat(np.arange(len(members)), lengths)
+        lines = np.repeat(starts[members] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+        member, slot = np.repeat(np.arange(len(members)), lengths), rank[lines]
         bought = np.zeros((len(members), widest, k), dtype=bool)
-        bought[local, rank[rows], item[rows]] = True
-        # The day of each purchase day; padding sorts after every real day and is never an X day.
-        pad = last_start + 2 * window_days + 2
+        bought[member, slot, item[lines]] = True
         days = np.full((len(members), widest), pad, dtype=np.int64)
-        days[local, rank[rows]] = day[rows]
+        days[member, slot] = day[lines]
         x_days = bought & (days <= last_start)[:, :, None]
         cumulative = np.zeros((len(members), widest + 1, k), dtype=np.int32)
         np.cumsum(x_days, axis=1, out=cumulative[:, 1:])
