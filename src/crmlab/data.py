@@ -402,6 +402,54 @@ def _to_datetime(text: pd.Series, fmt: str | None, utc: bool = False) -> pd.Seri
         return pd.to_datetime(text, format=fmt, utc=utc, errors="coerce")
 
 
+def _date_format(text: pd.Series, fmt: str | None) -> tuple[str | None, bool, list[str]]:
+    """The one format the column is read with, whether it was inferred, and a note when it is ambiguous."""
+    if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
+        return "%Y%m%d", False, []  # compact dates (CDNOW) would otherwise be misread as epoch numbers
+    if fmt is None:
+        fmt, notes = _inferred_format(text)
+        return fmt, True, notes
+    return fmt, False, []
+
+
+def _has_offset(text: pd.Series) -> pd.Series:
+    return text.str.contains(_OFFSET, regex=True).fillna(False)
+
+
+def _read_dates(text: pd.Series, fmt: str | None, target=None) -> tuple[pd.Series, pd.Series, Any]:
+    """Stripped text dates as naive local time: the dates, which carried an offset, and the zone they went to.
+
+    Offsets are converted to ``target``, by default the zone of the first
+    offset that parses; the zone is None when nothing was converted.
+    """
+    has_offset = _has_offset(text)
+    if not has_offset.any():
+        return _to_datetime(text, fmt).astype("datetime64[ns]"), has_offset, None
+    aware = _to_datetime(text.where(has_offset), fmt, utc=True)
+    parsed = aware.dropna()
+    if parsed.empty:
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"), has_offset, None
+    if target is None:
+        target = pd.Timestamp(text[parsed.index[0]]).tzinfo or timezone.utc
+    local = aware.dt.tz_convert(target).dt.tz_localize(None).astype("datetime64[ns]")
+    naive = _to_datetime(text.where(~has_offset), fmt).astype("datetime64[ns]")
+    return local.where(has_offset, naive), has_offset, target
+
+
+def _offsets(text: pd.Series, has_offset: pd.Series) -> set[str]:
+    return set(text[has_offset].str.extract(f"({_OFFSET.pattern})", expand=False).dropna())
+
+
+def _offset_notes(with_offset: int, offsets: set[str], without: int, target, zone: str | None) -> list[str]:
+    shown = ", ".join(sorted(offsets)[:6]) + (", ..." if len(offsets) > 6 else "")
+    how = "dataset.timezone" if zone else "the first offset seen; set dataset.timezone to choose the zone"
+    notes = [f"{with_offset:,} timestamps carry a UTC offset ({shown}); they were converted to "
+             f"{_zone_name(target)} local time ({how})."]
+    if without:
+        notes.append(f"{without:,} timestamps have no offset and were taken as {_zone_name(target)} local time.")
+    return notes
+
+
 def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) -> tuple[pd.Series, list[str]]:
     """Order dates as naive local wall-clock time, and notes on any time-zone conversion.
 
@@ -421,38 +469,14 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
         # A spreadsheet's date cells arrive as datetime objects: no format applies to them.
         return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), notes
     text = values.astype("string").str.strip()
-    if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
-        fmt = "%Y%m%d"  # compact dates (CDNOW) would otherwise be misread as epoch numbers
-    inferred = fmt is None
-    if inferred:
-        fmt, note = _inferred_format(text)
-        notes += note
-    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
-    if has_offset.any() and inferred and fmt != "ISO8601":
+    fmt, inferred, notes = _date_format(text, fmt)
+    if inferred and fmt != "ISO8601" and _has_offset(text).any():
         fmt = None  # the inferred format has no offset part: read each timestamp as it comes
-    has_offset = text.str.contains(_OFFSET, regex=True).fillna(False)
-    if not has_offset.any():
-        return _to_datetime(text, fmt).astype("datetime64[ns]"), notes
-    aware = _to_datetime(text.where(has_offset), fmt, utc=True)
-    parsed = aware.dropna()
-    if parsed.empty:
-        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), notes
-    if zone:
-        target = zoneinfo.ZoneInfo(zone)
-    else:
-        first = text[parsed.index[0]]
-        target = pd.Timestamp(first).tzinfo or timezone.utc
-    local = aware.dt.tz_convert(target).dt.tz_localize(None).astype("datetime64[ns]")
-    naive = _to_datetime(text.where(~has_offset), fmt).astype("datetime64[ns]")
-    offsets = sorted(set(text[has_offset].str.extract(f"({_OFFSET.pattern})", expand=False).dropna()))
-    shown = ", ".join(offsets[:6]) + (", ..." if len(offsets) > 6 else "")
-    how = "dataset.timezone" if zone else "the first offset seen; set dataset.timezone to choose the zone"
-    notes.append(f"{int(has_offset.sum()):,} timestamps carry a UTC offset ({shown}); they were converted to "
-                 f"{_zone_name(target)} local time ({how}).")
-    if (~has_offset).any():
-        notes.append(f"{int((~has_offset).sum()):,} timestamps have no offset and were taken as "
-                     f"{_zone_name(target)} local time.")
-    return local.where(has_offset, naive), notes
+    dates, has_offset, target = _read_dates(text, fmt, zoneinfo.ZoneInfo(zone) if zone else None)
+    if target is not None:
+        notes += _offset_notes(int(has_offset.sum()), _offsets(text, has_offset), int((~has_offset).sum()),
+                               target, zone)
+    return dates, notes
 
 
 def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | None = None,

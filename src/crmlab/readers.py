@@ -173,13 +173,20 @@ def sniff_decimal(values: list[pd.Series]) -> str:
     >>> sniff_decimal([pd.Series(["3.50", "1,234.00", "7"])])
     '.'
     """
+    comma_decimal, point_decimal = decimal_shapes(values)
+    return "," if comma_decimal and not point_decimal else "."
+
+
+def decimal_shapes(values: list[pd.Series]) -> tuple[bool, bool]:
+    """Whether any amount is written like a decimal comma (``3,50``), and any like a decimal point (``3.50``).
+
+    Read file in chunks, the shapes of all chunks together decide as :func:`sniff_decimal` does.
+    """
     text = pd.concat([v.dropna().astype(str).str.strip() for v in values]) if values else pd.Series([], dtype=str)
     # "1,234" and "1.234" could be either (a thousands group); only other shapes decide.
     comma_decimal = text.str.contains(r"\d,(?:\d{1,2}|\d{4,})$|^[+-]?,\d+$", regex=True)
     point_decimal = text.str.contains(r"\d\.(?:\d{1,2}|\d{4,})$|^[+-]?\.\d+$", regex=True)
-    if comma_decimal.any() and not point_decimal.any():
-        return ","
-    return "."
+    return bool(comma_decimal.any()), bool(point_decimal.any())
 
 
 def parse_amounts(values: pd.Series, decimal: str = ".") -> pd.Series:
@@ -235,12 +242,12 @@ def id_text(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- files
 
 
-def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> SourceTable:
-    """Read a delimited text file into text columns (ids keep their leading zeros).
+def csv_dialect(path: Path, *, encoding: str | None = None,
+                delimiter: str | None = None) -> tuple[str, str, list[str]]:
+    """The encoding and delimiter to read ``path`` with, and notes on what was detected.
 
-    Blank rows and copies of the header row (two extracts pasted into one
-    file) are dropped and counted; a trailing delimiter at the end of lines
-    is tolerated; quoted fields may hold the delimiter and line breaks.
+    Reads the file once to check its encoding (block by block) and its first
+    64 KiB to sniff the delimiter; never loads it.
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -255,6 +262,24 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
         if delimiter != ",":
             notes.append(f"The file is {DELIMITER_NAMES[delimiter]}-separated (detected; set dataset.delimiter "
                          "to override).")
+    return encoding, delimiter, notes
+
+
+def _tidy_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # The empty column a trailing delimiter on the header line makes.
+    return frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
+
+
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> SourceTable:
+    """Read a delimited text file into text columns (ids keep their leading zeros).
+
+    Blank rows and copies of the header row (two extracts pasted into one
+    file) are dropped and counted; a trailing delimiter at the end of lines
+    is tolerated; quoted fields may hold the delimiter and line breaks.
+    """
+    path = Path(path)
+    encoding, delimiter, notes = csv_dialect(path, encoding=encoding, delimiter=delimiter)
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str,
                             # index_col=False: a trailing delimiter must not turn the first column into an index
@@ -262,18 +287,55 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
     except pd.errors.EmptyDataError:
         raise ReadError("has no header row and no data rows") from None
     except pd.errors.ParserError as exc:
-        frame = _read_with_trailing_delimiters(path, encoding, delimiter, exc)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
-    table = SourceTable(frame, notes=notes)
+        width = _width_with_trailing_delimiters(path, encoding, delimiter, exc)
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str, index_col=False,
+                            usecols=range(width), skip_blank_lines=True, engine="c", low_memory=False)
+    table = SourceTable(_tidy_columns(frame), notes=notes)
     return _drop_layout_rows(table)
 
 
-def _read_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, exc: Exception) -> pd.DataFrame:
-    """Read again when the only extra fields are empty ones (some lines end with a delimiter).
+def read_csv_chunks(path: Path, encoding: str, delimiter: str, rows: int, width: int | None = None):
+    """The file's rows as text frames of at most ``rows`` rows each, in file order, layout rows still in.
+
+    For files too large to load. ``width`` (the header's number of fields)
+    reads only that many fields of each line, for files with trailing
+    delimiters.
+
+    Raises
+    ------
+    TrailingDelimiters
+        When some lines end with empty extra fields: read again with its ``width``.
+    ReadError
+        When the file cannot be read as a table.
+    """
+    try:
+        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str, index_col=False,
+                             usecols=range(width) if width else None, skip_blank_lines=True, engine="c",
+                             chunksize=rows)
+        with reader:
+            for frame in reader:
+                yield _tidy_columns(frame)
+    except pd.errors.EmptyDataError:
+        raise ReadError("has no header row and no data rows") from None
+    except pd.errors.ParserError as exc:
+        if width:
+            raise _parser_error(exc, delimiter) from None
+        raise TrailingDelimiters(_width_with_trailing_delimiters(path, encoding, delimiter, exc)) from None
+
+
+class TrailingDelimiters(Exception):
+    """Some lines end with empty extra fields; ``width`` is the header's number of fields."""
+
+    def __init__(self, width: int):
+        self.width = width
+        super().__init__(width)
+
+
+def _width_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, exc: Exception) -> int:
+    """The header's number of fields, when the only extra fields are empty ones (some lines end with a delimiter).
 
     Pandas accepts a trailing delimiter only when the first data line has one
-    too; here every line is checked, and a line whose extra fields hold text
+    too; here every line is checked (streaming), and a line whose extra fields hold text
     is an error naming it.
     """
     if not re.search(r"Expected \d+ fields in line \d+", str(exc)):
@@ -288,8 +350,7 @@ def _read_with_trailing_delimiters(path: Path, encoding: str, delimiter: str, ex
         raise ReadError(f"has {len(overfull):,} line(s) with more fields than the header's {width} "
                         f"(separated by '{DELIMITER_NAMES.get(delimiter, delimiter)}'): an unquoted delimiter "
                         "inside a value, or a wrong dataset.delimiter", [lines])
-    return pd.read_csv(path, sep=delimiter, encoding=encoding, dtype=str, index_col=False, usecols=range(width),
-                       skip_blank_lines=True, engine="c", low_memory=False)
+    return width
 
 
 def _parser_error(exc: Exception, delimiter: str) -> ReadError:
@@ -302,22 +363,35 @@ def _parser_error(exc: Exception, delimiter: str) -> ReadError:
                      f"{text.splitlines()[-1]}")
 
 
-def _drop_layout_rows(table: SourceTable) -> SourceTable:
-    frame = table.frame
-    if frame.empty:
-        return table
+def layout_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of the rows that are blank (every field empty) and of those that repeat the header."""
     blank = frame.isna().all(axis=1)
     if frame.dtypes.map(lambda d: d == object or pd.api.types.is_string_dtype(d)).all():
         blank |= frame.apply(lambda s: s.astype("string").str.strip().fillna("") == "").all(axis=1)
     header_names = pd.Series([str(c) for c in frame.columns], index=frame.columns)
     repeated = frame.astype("string").apply(lambda s: s.str.strip() == header_names[s.name]).fillna(False).all(axis=1)
-    for mask, what in ((blank, "blank rows (every field empty) were dropped"),
-                       (repeated & ~blank, "rows repeat the header (extracts pasted together) and were dropped")):
+    return blank.to_numpy(), (repeated & ~blank).to_numpy()
+
+
+LAYOUT_WHAT = ("blank rows (every field empty) were dropped",
+               "rows repeat the header (extracts pasted together) and were dropped")
+
+
+def layout_note(count: int, first_rows: list[int], what: str) -> str:
+    """The note on dropped layout rows; ``first_rows`` are 0-based data-row positions (the file line is 2 more)."""
+    rows = ", ".join(str(i + 2) for i in first_rows[:N_EXAMPLES])
+    return f"{count:,} {what} (file lines near {rows})."
+
+
+def _drop_layout_rows(table: SourceTable) -> SourceTable:
+    frame = table.frame
+    if frame.empty:
+        return table
+    blank, repeated = layout_rows(frame)
+    for mask, what in zip((blank, repeated), LAYOUT_WHAT):
         if mask.any():
-            rows = ", ".join(str(i + 2) for i in np.flatnonzero(mask.to_numpy())[:N_EXAMPLES])
-            table.notes.append(f"{int(mask.sum()):,} {what} (file lines near {rows}).")
-    keep = ~(blank | repeated)
-    table.frame = frame.loc[keep].reset_index(drop=True)
+            table.notes.append(layout_note(int(mask.sum()), np.flatnonzero(mask)[:N_EXAMPLES].tolist(), what))
+    table.frame = frame.loc[~(blank | repeated)].reset_index(drop=True)
     return table
 
 
@@ -344,9 +418,7 @@ def read_excel(path: Path, *, sheet: str | int | None = None) -> SourceTable:
         chosen = sheet
     else:
         raise ReadError(f"has no sheet '{sheet}' (it has: {', '.join(names)}); set dataset.sheet")
-    frame = pd.read_excel(path, sheet_name=chosen, dtype=object, engine="openpyxl")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[:, [not (c.startswith("Unnamed: ") and frame[c].isna().all()) for c in frame.columns]]
+    frame = _tidy_columns(pd.read_excel(path, sheet_name=chosen, dtype=object, engine="openpyxl"))
     notes = [f"Read the sheet '{chosen}' of {len(names)}."] if len(names) > 1 else []
     return _drop_layout_rows(SourceTable(frame, notes=notes))
 
