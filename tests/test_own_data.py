@@ -69,8 +69,12 @@ class Project:
         return data.load_manifest(self.root / "data" / "processed" / "shop")["quality"]["notes"]
 
 
-@pytest.fixture
-def project(tmp_path):
+@pytest.fixture(params=["whole", "in chunks"])
+def project(tmp_path, request, monkeypatch):
+    """Each case twice: a CSV read whole by pandas, and read in chunks of 2 rows as a large file is."""
+    if request.param == "in chunks":
+        monkeypatch.setattr(data, "STREAM_CSV_BYTES", 0)
+        monkeypatch.setattr(data, "CSV_CHUNK_ROWS", 2)
     return Project(tmp_path)
 
 
@@ -359,3 +363,60 @@ def test_ambiguous_dates_say_how_they_were_read(project, capsys):
     project.write(csv_text([r.replace("2010-12-01", "12/01/2010") for r in ROWS]))
     assert project.prepare(capsys)[0] == 0
     assert any("MM/DD/YYYY hh:mm, month first" in note for note in project.notes())
+
+
+# --------------------------------------------------------------------------- large files, read in chunks
+
+
+def _later_rows(rows, old, new, start=3):
+    return rows[:start] + [r.replace(old, new) for r in rows[start:]]
+
+
+# Files whose first chunk (2 rows) decides differently from the whole file: the chunked reading must
+# notice and read again, so that its table and notes equal the whole file's.
+CHUNKED_CASES = {
+    "plain": csv_text(),
+    "layout rows": csv_text([ROWS[0], "", ROWS[1] + ",", ",,,,,,,", HEADER,
+                             ROWS[2].replace("HAND WARMER UNION JACK", '"HAND WARMER\nUNION JACK, RED"'),
+                             *ROWS[3:]]),
+    "a decimal comma first seen late": csv_text(
+        [r.replace(",2.55,", ",2,").replace(",3.39,", ",3,").replace(",1.85,", ",1,") for r in ROWS[:3]]
+        + [r.replace(",1.69,", ',"1,69",').replace(",4.25,", ',"4,25",').replace(",5.95,", ',"5,95",')
+           for r in ROWS[3:]]),
+    "offsets first seen late under a day-first format": csv_text(
+        [r.replace("2010-12-01", "13/12/2010") for r in ROWS[:3]]
+        + [r.replace("2010-12-01 08:34", "2010-12-01T08:34:00+02:00").replace(
+            "2010-12-01 08:35", "2010-12-01T08:35:00+02:00") for r in ROWS[3:]]),
+    "compact dates, then not": csv_text(
+        [r.replace("2010-12-01 08:2", "2010120") for r in ROWS[:3]] + ROWS[3:]),
+    "semicolons in Windows-1252": "\n".join(
+        [HEADER.replace(",", ";"), *[r.replace(",", ";").replace("LANTERN", "LANTERN \xe9t\xe9") for r in ROWS]]
+    ) + "\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHUNKED_CASES))
+def test_a_csv_read_in_chunks_gives_what_the_whole_file_gives(tmp_path, capsys, monkeypatch, case):
+    outcomes = []
+    staged = []
+    real_stage_csv = data.stage_csv
+    monkeypatch.setattr(data, "stage_csv", lambda *a, **k: staged.append(1) or real_stage_csv(*a, **k))
+    for size, rows in ((10**12, 10**6), (0, 2)):
+        monkeypatch.setattr(data, "STREAM_CSV_BYTES", size)
+        monkeypatch.setattr(data, "CSV_CHUNK_ROWS", rows)
+        (tmp_path / str(size)).mkdir()
+        project = Project(tmp_path / str(size))
+        content = CHUNKED_CASES[case]
+        project.write(content.encode("cp1252") if "1252" in case else content.encode())
+        code, err = project.prepare(capsys)
+        if code:
+            outcomes.append(("refused", err))
+        else:
+            outcomes.append((project.table(), project.notes()))
+    assert staged == [1]  # the second preparation, and only it, read the file in chunks
+    (whole, whole_notes), (chunked, chunked_notes) = outcomes
+    if isinstance(whole, str):
+        assert chunked == whole and chunked_notes == whole_notes
+        return
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked_notes == whole_notes

@@ -54,6 +54,12 @@ TRANSACTIONS = "transactions.parquet"
 RETURNS = "returns.parquet"
 CUSTOMER_ATTRIBUTES = "customer_attributes.parquet"
 N_EXAMPLES = 5
+# A CSV file larger than this is read in chunks of CSV_CHUNK_ROWS rows and checked by DuckDB queries
+# (stage_csv, prepare_streaming); a smaller one is read whole by pandas. Both give the same table.
+STREAM_CSV_BYTES = 256 * 2**20
+CSV_CHUNK_ROWS = 1_000_000
+# A CSV's dates and amounts as written, kept beside the parsed values so that examples show the text.
+WRITTEN_PREFIX = "_written_"
 
 # What each dropped-line reason means, for messages and the profile report.
 DROP_REASONS = {
@@ -737,6 +743,206 @@ def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
     return mapping
 
 
+_AMOUNTS = ("quantity", "revenue", "unit_price", "discount", "cost")
+
+
+@dataclass
+class _CsvReading:
+    """How a CSV file read in chunks is parsed: the decisions the pandas path takes on whole columns.
+
+    The first chunks decide; what the later chunks show is gathered, and when
+    the whole file overturns a decision (a decimal comma, compact dates, an
+    offset under an inferred format), the file is read again with the whole
+    file's decision. So the table equals the one the pandas path makes.
+    """
+
+    # Decisions: kept from one reading to the next.
+    decimal: str | None = None
+    compact: bool | None = None  # every date written YYYYMMDD
+    each_date_alone: bool = False  # offsets under an inferred non-ISO format: each timestamp read as it comes
+    # Found while reading, afresh on each reading.
+    date_format: str | None = None
+    inferred: bool = False
+    format_decided: bool = False
+    parsed_with_format: bool = False
+    target: Any = None
+    comma: bool = False
+    point: bool = False
+    all_compact: bool = True
+    with_offset: int = 0
+    without_offset: int = 0
+    offsets: set = field(default_factory=set)
+    date_notes: list = field(default_factory=list)
+    settled_now: bool = True
+
+    def begin(self) -> None:
+        fresh = _CsvReading(decimal=self.decimal, compact=self.compact, each_date_alone=self.each_date_alone)
+        self.__dict__.update(fresh.__dict__)
+
+    def dates(self, values: pd.Series, cfg: DatasetConfig) -> pd.Series:
+        text = values.astype("string").str.strip()
+        compact = bool(text.str.fullmatch(r"\d{8}").fillna(False).all())
+        self.all_compact &= compact
+        if self.compact is None:
+            self.compact = compact
+        if not self.format_decided and text.notna().any():
+            fmt = "%Y%m%d" if (cfg.date_format is None and self.compact) else cfg.date_format
+            self.date_format, self.inferred, self.date_notes = _date_format(text, fmt)
+            self.format_decided = True
+        has_offset = _has_offset(text)
+        if self.inferred and self.date_format != "ISO8601" and has_offset.any() and not self.each_date_alone:
+            self.each_date_alone = True
+            # Dates already read with the format must be read again, each alone.
+            self.settled_now &= not self.parsed_with_format
+        fmt = None if (self.each_date_alone and self.inferred) else self.date_format
+        if fmt is not None and fmt != "ISO8601" and text.notna().any():
+            self.parsed_with_format = True
+        zone = zoneinfo.ZoneInfo(cfg.timezone) if cfg.timezone else self.target
+        dates, has_offset, target = _read_dates(text, fmt, zone)
+        if target is not None:
+            self.target = target
+            self.offsets |= _offsets(text, has_offset)
+        self.with_offset += int(has_offset.sum())
+        self.without_offset += int((~has_offset).sum())
+        return dates
+
+    def amounts(self, values: pd.Series, cfg: DatasetConfig) -> pd.Series:
+        comma, point = readers.decimal_shapes([values])
+        self.comma, self.point = self.comma or comma, self.point or point
+        if self.decimal is None:
+            self.decimal = cfg.decimal or ("," if comma and not point else ".")
+        return readers.parse_amounts(values, self.decimal)
+
+    def settled(self, cfg: DatasetConfig) -> bool:
+        """True when the whole file confirms the decisions; else they are corrected for another reading."""
+        settled = self.settled_now
+        if cfg.decimal is None and (self.comma or self.point):
+            whole = "," if self.comma and not self.point else "."
+            settled &= whole == self.decimal
+            self.decimal = whole
+        if cfg.date_format is None and self.compact != self.all_compact:
+            self.compact, settled = self.all_compact, False
+        return settled
+
+    def notes(self, cfg: DatasetConfig, text_amounts: bool) -> list[str]:
+        notes = list(self.date_notes)
+        if self.target is not None:
+            notes += _offset_notes(self.with_offset, self.offsets, self.without_offset, self.target, cfg.timezone)
+        if text_amounts and self.decimal == "," and not cfg.decimal:
+            notes.append("Amounts are written with a decimal comma (3,50); detected, set dataset.decimal "
+                         "to override.")
+        return notes
+
+
+def stage_csv(cfg: DatasetConfig, path: Path, staging: Path, *,
+              rows: int | None = None) -> tuple[Path, dict[str, str], list[str]]:
+    """Convert a CSV export, chunk by chunk, into a typed Parquet file for :func:`prepare_streaming`.
+
+    Each chunk is read and parsed as :func:`read_lines` and :func:`validate`
+    read the whole file (the same encoding, delimiter, layout rows, date
+    format, time zones and decimal mark), so that memory holds one chunk,
+    whatever the file's size. The file has the mapped columns under their
+    canonical names, ``_row`` (the 1-based data row, as messages count rows)
+    and the dates and amounts as written (``_written_<column>``).
+
+    Returns
+    -------
+    staged : Path
+    labels : dict
+        Canonical -> source column names, for messages.
+    notes : list of str
+        What reading decided (encoding, delimiter, dropped layout rows, date
+        format, time zones, decimal mark), in the pandas path's order.
+    """
+    source = source_label(cfg)
+    staged = Path(staging) / "lines.parquet"
+    rows = rows or CSV_CHUNK_ROWS
+    try:
+        encoding, delimiter, notes = readers.csv_dialect(path, encoding=cfg.encoding, delimiter=cfg.delimiter)
+        reading, width = _CsvReading(), None
+        while True:
+            reading.begin()
+            try:
+                mapping, layout = _write_csv_chunks(cfg, path, encoding, delimiter, width, reading, staged, rows)
+            except readers.TrailingDelimiters as found:
+                width = found.width
+                continue
+            if reading.settled(cfg):
+                break
+    except readers.ReadError as exc:
+        staged.unlink(missing_ok=True)
+        raise DataError([Problem("", exc.what, 0, 0, exc.examples)], source=source) from None
+    text_amounts = any(c in mapping for c in _AMOUNTS)
+    return staged, dict(mapping), notes + layout + reading.notes(cfg, text_amounts)
+
+
+def _write_csv_chunks(cfg: DatasetConfig, path: Path, encoding: str, delimiter: str, width: int | None,
+                      reading: _CsvReading, staged: Path, rows: int) -> tuple[dict[str, str], list[str]]:
+    """One reading of the file into ``staged``; returns the column mapping and the notes on layout rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer, mapping, schema = None, None, None
+    read = kept = 0  # rows read (layout rows included) and data rows kept
+    layout = [[0, []], [0, []]]  # blank rows, repeated headers: count and first positions
+    try:
+        for frame in readers.read_csv_chunks(path, encoding, delimiter, rows, width):
+            blank, repeated = readers.layout_rows(frame)
+            for found, mask in zip(layout, (blank, repeated)):
+                found[0] += int(mask.sum())
+                found[1] += (np.flatnonzero(mask)[:N_EXAMPLES] + read).tolist()[:N_EXAMPLES - len(found[1])]
+            read += len(frame)
+            frame = frame.loc[~(blank | repeated)]
+            if mapping is None:
+                try:
+                    mapping = _column_mapping(cfg, list(frame.columns), 0)
+                except DataError:
+                    # Counted as the pandas path counts them: every data row lacks the column.
+                    _column_mapping(cfg, list(frame.columns), len(frame) + _rows_left(
+                        path, encoding, delimiter, rows, width, after=read))
+            chunk = {"_row": np.arange(kept + 1, kept + len(frame) + 1, dtype="int64")}
+            for canon, src in mapping.items():
+                values = frame[src]
+                if canon == "order_date":
+                    chunk[canon] = reading.dates(values, cfg).astype("datetime64[us]")
+                    chunk[WRITTEN_PREFIX + canon] = values.astype("string")
+                elif canon in _AMOUNTS:
+                    chunk[canon] = reading.amounts(values, cfg)
+                    chunk[WRITTEN_PREFIX + canon] = values.astype("string")
+                else:
+                    chunk[canon] = values.astype("string")
+            kept += len(frame)
+            table = pa.Table.from_pandas(pd.DataFrame(chunk), preserve_index=False)
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(staged, schema)
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if mapping is None:  # a header and no rows
+        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)],
+                        source=source_label(cfg))
+    notes = [readers.layout_note(n, first, what) for (n, first), what in zip(layout, readers.LAYOUT_WHAT) if n]
+    return mapping, notes
+
+
+def _rows_left(path: Path, encoding: str, delimiter: str, rows: int, width: int | None, after: int) -> int:
+    """The data rows after the first ``after`` rows (layout rows left out), counted chunk by chunk."""
+    left, read = 0, 0
+    for frame in readers.read_csv_chunks(path, encoding, delimiter, rows, width):
+        blank, repeated = readers.layout_rows(frame)
+        skip = max(0, min(len(frame), after - read))
+        left += int((~(blank | repeated))[skip:].sum())
+        read += len(frame)
+    return left
+
+
+def large_csv(cfg: DatasetConfig, path: Path) -> bool:
+    """True for a CSV file of at least ``STREAM_CSV_BYTES``: read in chunks rather than whole."""
+    return cfg.source == "file" and cfg.file_format == "csv" and Path(path).stat().st_size >= STREAM_CSV_BYTES
+
+
 class _Query:
     """The staged source as a DuckDB view ``source`` (``_row``: 1-based data row), and the checks on it."""
 
@@ -746,34 +952,43 @@ class _Query:
     def count(self, table: str, where: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
 
-    def examples(self, table: str, where: str, column: str) -> list[str]:
+    def examples(self, table: str, where: str, column: str, *, as_written: bool = False) -> list[str]:
+        """A few offending rows; ``as_written`` shows the value as the file wrote it (a CSV's text), when kept."""
         sample = self.con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY _row LIMIT {N_EXAMPLES}").df()
         positions = (sample.pop("_row").to_numpy() - 1).tolist()
+        written = WRITTEN_PREFIX + column
+        if as_written and written in sample.columns:
+            sample[column] = sample[written]
         for name in sample.columns:
             if sample[name].dtype == object:  # a missing text shows as pandas shows it, nan
                 sample[name] = sample[name].astype("str").where(sample[name].notna())
         return _examples(sample, pd.Series(True, index=sample.index), column, self.labels, positions)
 
     def problem(self, table: str, where: str, column: str, what: str, total: int, *,
-                fatal: bool = True) -> Problem | None:
+                fatal: bool = True, as_written: bool = False) -> Problem | None:
         n = self.count(table, where)
         if not n:
             return None
         return Problem(_label(column, self.labels), what, n, total,
-                       self.examples(table, where, column), fatal=fatal)
+                       self.examples(table, where, column, as_written=as_written), fatal=fatal)
 
 
 def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], staging: Path, *,
+                      labels: dict[str, str] | None = None, notes: list[str] = (),
                       memory_limit: str | None = None, today: date | None = None) -> tuple[Quality, dict[str, Any]]:
     """Validate a typed Parquet file with DuckDB queries and write the canonical table, never loading it.
 
     The same checks, drops and messages as :func:`validate`, each a query
-    that counts the offending rows and samples a few. Writes
-    ``transactions.parquet`` and ``returns.parquet`` into ``staging`` (the
-    caller moves them into place). Returns the quality record and the
-    canonical table's summary (lines, customers, orders, dates, id types).
+    that counts the offending rows and samples a few. ``path`` is the user's
+    typed Parquet file, or a CSV file :func:`stage_csv` converted (it has a
+    ``_row`` column and the dates and amounts as written, which the examples
+    show). Writes ``transactions.parquet`` and ``returns.parquet`` into
+    ``staging`` (the caller moves them into place). Returns the quality
+    record and the canonical table's summary (lines, customers, orders,
+    dates, id types).
     """
     import duckdb
+    import pyarrow.parquet as pq
 
     source = source_label(cfg)
     spill = staging / "spill"
@@ -782,20 +997,27 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     if memory_limit:
         settings["memory_limit"] = memory_limit
     con = duckdb.connect(config=settings)
-    labels = {canon: src for canon, src in mapping.items()}
+    labels = labels or {canon: src for canon, src in mapping.items()}
     q = _Query(con, labels)
     columns = ", ".join(f"{_sql_name(src)} AS {canon}" for canon, src in mapping.items())
-    con.execute(f"CREATE VIEW source AS SELECT file_row_number + 1 AS _row, {columns} "
-                f"FROM read_parquet('{path}', file_row_number = true)")
+    names = pq.read_schema(path).names
+    if "_row" in names:  # converted from CSV: rows numbered as read, the text as written kept for examples
+        written = "".join(f", {n}" for n in names if n.startswith(WRITTEN_PREFIX))
+        con.execute(f"CREATE VIEW source AS SELECT _row, {columns}{written} FROM read_parquet('{path}')")
+    else:
+        con.execute(f"CREATE VIEW source AS SELECT file_row_number + 1 AS _row, {columns} "
+                    f"FROM read_parquet('{path}', file_row_number = true)")
     total = int(con.execute("SELECT count(*) FROM source").fetchone()[0])
-    quality = Quality(input_lines=total)
+    quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
         raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)], source=source)
 
-    problems = [q.problem("source", "order_date IS NULL", "order_date", "have a missing or unparseable date", total)]
+    how = f" with format '{cfg.date_format}'" if cfg.date_format else ""
+    problems = [q.problem("source", "order_date IS NULL", "order_date", f"have a missing or unparseable date{how}",
+                          total, as_written=True)]
     numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in mapping]
     problems += [q.problem("source", f"{c} IS NULL OR isnan(CAST({c} AS DOUBLE))", c,
-                           "have a missing or non-numeric amount", total) for c in numeric]
+                           "have a missing or non-numeric amount", total, as_written=True) for c in numeric]
     if "discount" in mapping:
         problems.append(q.problem("source", "discount < 0", "discount",
                                   "have a negative discount (a discount is the amount taken off, >= 0)", total))
@@ -803,12 +1025,14 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
         end = pd.Timestamp(cfg.observation_end)
         limit = end + pd.Timedelta(days=1) if end == end.normalize() else end
         problems.append(q.problem("source", f"order_date >= TIMESTAMP '{limit}'", "order_date",
-                                  f"are dated after the observation end {cfg.observation_end}", total))
+                                  f"are dated after the observation end {cfg.observation_end}", total,
+                                  as_written=True))
     else:
         today = today or date.today()
         problems.append(q.problem("source", f"order_date >= TIMESTAMP '{today + timedelta(days=1)}'", "order_date",
                                   f"are dated after today ({today.isoformat()}), the day of the run; if the "
-                                  "extract really ends later, set dataset.observation_end", total))
+                                  "extract really ends later, set dataset.observation_end", total,
+                                  as_written=True))
     problems = [p for p in problems if p]
     if problems:
         raise DataError(problems, source=source)
@@ -990,6 +1214,14 @@ def prepare(config: Config) -> dict[str, Any]:
             # A typed Parquet file: DuckDB validates and writes it, however many lines it has.
             quality, summary = prepare_streaming(cfg, paths["transactions"], mapping, Path(staging),
                                                  memory_limit=config.engine.memory_limit)
+        elif large_csv(cfg, paths["transactions"]):
+            # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
+            lines_file, labels, notes = stage_csv(cfg, paths["transactions"], Path(staging))
+            mapping = {canon: canon for canon in labels}
+            quality, summary = prepare_streaming(cfg, lines_file, mapping, Path(staging), labels=labels,
+                                                 notes=notes, memory_limit=config.engine.memory_limit)
+            lines_file.unlink()
+        if mapping is not None:
             id_like = pd.Series([], dtype="int64" if summary["integer_ids"] else "string")
         else:
             lines, labels, notes = read_lines(cfg, paths)
@@ -1075,6 +1307,10 @@ def load_transactions(processed_dir: str | Path) -> pd.DataFrame:
         # Tables DuckDB wrote hold these as plain text; pandas users get categories either way.
         if column in table.columns and not isinstance(table[column].dtype, pd.CategoricalDtype):
             table[column] = table[column].astype("category")
+    for column in ("customer_id", "order_id", "product_id"):
+        # Text ids in one dtype, whether pandas (string, missing as <NA>) or DuckDB (str) wrote them.
+        if column in table.columns and pd.api.types.is_string_dtype(table[column].dtype):
+            table[column] = table[column].astype("string")
     return table
 
 

@@ -365,6 +365,8 @@ def _parser_error(exc: Exception, delimiter: str) -> ReadError:
 
 def layout_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks of the rows that are blank (every field empty) and of those that repeat the header."""
+    if frame.empty:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     blank = frame.isna().all(axis=1)
     if frame.dtypes.map(lambda d: d == object or pd.api.types.is_string_dtype(d)).all():
         blank |= frame.apply(lambda s: s.astype("string").str.strip().fillna("") == "").all(axis=1)
