@@ -160,7 +160,8 @@ def sniff_delimiter(sample: str) -> str:
 
 def _amount_pattern(decimal: str) -> re.Pattern:
     group = "." if decimal == "," else ","
-    return re.compile(rf"^[+-]?(\d{{1,3}}(\{group}\d{{3}})+|\d*)(\{decimal}\d+)?$")
+    # An exponent too: exports written from floating-point columns carry values like 4.4e-16.
+    return re.compile(rf"^[+-]?(\d{{1,3}}(\{group}\d{{3}})+|\d*)(\{decimal}\d+)?([eE][+-]?\d+)?$")
 
 
 def sniff_decimal(values: list[pd.Series]) -> str:
@@ -196,8 +197,8 @@ def parse_amounts(values: pd.Series, decimal: str = ".") -> pd.Series:
     --------
     >>> parse_amounts(pd.Series(["1.234,50", "-3,5", "7"]), ",").tolist()
     [1234.5, -3.5, 7.0]
-    >>> parse_amounts(pd.Series(["1,234.50", "abc"]), ".").tolist()
-    [1234.5, nan]
+    >>> parse_amounts(pd.Series(["1,234.50", "abc", "4.4e-16"]), ".").tolist()
+    [1234.5, nan, 4.4e-16]
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")

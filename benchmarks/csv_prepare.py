@@ -1,0 +1,119 @@
+"""CSV prepare: a large CSV export read in chunks against the same file read whole by pandas, in one run.
+
+For each scale N, DuckDB writes complete_journey x N as one CSV file, as a
+till system would export it (new customer and order ids per copy, dates as
+``YYYY-MM-DD hh:mm:ss``, product ids as text). Then ``crmlab data prepare``
+runs twice on it, each in a fresh process:
+
+- **chunked**: the file read 1M rows at a time (``stage_csv``) and checked by
+  DuckDB queries, what ``prepare`` does for any CSV of 256 MiB or more;
+- **whole** (the baseline): the file read whole by pandas and checked in
+  pandas, what ``prepare`` does below 256 MiB and did for every CSV before.
+
+Prints wall time and peak memory (PSS of the process tree, sampled every
+0.2 s) of each, their ratios, and whether both prepared tables and quality
+records are equal. The whole path is skipped beyond ``--whole-max``.
+
+    .venv/bin/python benchmarks/csv_prepare.py [--scales 1 10] [--bench-dir build/csv_prepare]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import CUSTOMER_STEP, ORDER_STEP, ROOT, _gb, measured  # noqa: E402
+
+PREPARE = """
+import sys
+from crmlab import cli, data
+data.STREAM_CSV_BYTES = {threshold}
+sys.exit(cli.main(["data", "prepare", "--config", {config!r}]))
+"""
+
+COMPARE = """
+import json
+from crmlab import data
+a, b = (data.load_transactions(f) for f in {folders!r})
+qa, qb = (data.load_manifest(f)["quality"] for f in {folders!r})
+print(json.dumps({{"lines": len(a), "tables_equal": bool(a.equals(b)), "quality_equal": qa == qb}}))
+"""
+
+
+def build_csv(scale: int, out: Path) -> dict:
+    source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
+    if not source.exists():
+        subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", "configs/default.yaml"],
+                       cwd=ROOT, check=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    con = duckdb.connect(config={"temp_directory": str(out.parent / ".spill")})
+    con.execute(f"""
+        COPY (
+            SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
+                   strftime(t.order_date, '%Y-%m-%d %H:%M:%S') AS order_date, CAST(t.product_id AS VARCHAR) AS product_id,
+                   t.category, t.department, t.quantity, t.revenue, t.discount
+            FROM read_parquet('{source}') AS t, range({scale}) AS copies(k)
+        ) TO '{out}' (FORMAT csv, HEADER true)""")
+    return {"seconds": time.perf_counter() - start, "bytes": out.stat().st_size}
+
+
+def write_config(folder: Path, data_file: Path) -> Path:
+    config = {"dataset": {"name": "complete_journey_csv", "source": "file", "path": str(data_file)},
+              "data_dir": str(folder / "data"), "notebooks": {"profile": {}}}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--whole-max", type=int, default=10, help="largest scale the whole-file path runs at")
+    parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "csv_prepare")
+    args = parser.parse_args()
+    results = {}
+    for scale in args.scales:
+        data_file = args.bench_dir / f"x{scale}" / "lines.csv"
+        built = build_csv(scale, data_file)
+        print(f"x{scale}: {built['bytes'] / 2**30:.2f} GiB of CSV, written by DuckDB in {built['seconds']:.1f} s",
+              flush=True)
+        runs, folders = {}, []
+        for label, threshold in (("chunked", 0), ("whole", 10**15)):
+            if label == "whole" and scale > args.whole_max:
+                continue
+            folder = args.bench_dir / f"x{scale}" / label
+            config = write_config(folder, data_file)
+            runs[label] = measured([sys.executable, "-c", PREPARE.format(threshold=threshold, config=str(config))],
+                                   ROOT)
+            runs[label].pop("samples")
+            status = "" if runs[label]["exit"] == 0 else f"  EXIT {runs[label]['exit']}: {runs[label]['tail']}"
+            print(f"  {label:<8} prepare {runs[label]['seconds']:8.1f} s  {_gb(runs[label]['peak_bytes']):>9}{status}",
+                  flush=True)
+            folders.append(str(folder / "data" / "processed" / "complete_journey_csv"))
+        if len(runs) == 2 and all(r["exit"] == 0 for r in runs.values()):
+            c, w = runs["chunked"], runs["whole"]
+            print(f"  chunked / whole   wall time: {c['seconds'] / w['seconds']:.2f}   "
+                  f"peak memory: {c['peak_bytes'] / w['peak_bytes']:.2f}")
+            same = subprocess.run([sys.executable, "-c", COMPARE.format(folders=folders)], cwd=ROOT,
+                                  capture_output=True, text=True)
+            runs["comparison"] = json.loads(same.stdout.strip().splitlines()[-1]) if same.returncode == 0 else {
+                "error": same.stderr.strip().splitlines()[-1]}
+            print(f"  prepared tables: {runs['comparison']}")
+        results[f"x{scale}"] = {"build": built, **runs}
+    out = args.bench_dir / "results.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
