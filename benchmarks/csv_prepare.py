@@ -14,7 +14,7 @@ Prints wall time and peak memory (PSS of the process tree, sampled every
 0.2 s) of each, their ratios, and whether both prepared tables and quality
 records are equal. The whole path is skipped beyond ``--whole-max``.
 
-    .venv/bin/python benchmarks/csv_prepare.py [--scales 1 10] [--bench-dir build/csv_prepare]
+    .venv/bin/python benchmarks/csv_prepare.py [--scales 1 10] [--memory-limit 6GB] [--bench-dir build/csv_prepare]
 """
 
 from __future__ import annotations
@@ -66,9 +66,10 @@ def build_csv(scale: int, out: Path) -> dict:
     return {"seconds": time.perf_counter() - start, "bytes": out.stat().st_size}
 
 
-def write_config(folder: Path, data_file: Path) -> Path:
+def write_config(folder: Path, data_file: Path, memory_limit: str) -> Path:
     config = {"dataset": {"name": "complete_journey_csv", "source": "file", "path": str(data_file)},
-              "data_dir": str(folder / "data"), "notebooks": {"profile": {}}}
+              "data_dir": str(folder / "data"), "notebooks": {"profile": {}},
+              "engine": {"name": "duckdb", "memory_limit": memory_limit}}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -79,6 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--whole-max", type=int, default=10, help="largest scale the whole-file path runs at")
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB's memory limit (engine.memory_limit)")
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "csv_prepare")
     args = parser.parse_args()
     results = {}
@@ -92,7 +94,7 @@ def main() -> None:
             if label == "whole" and scale > args.whole_max:
                 continue
             folder = args.bench_dir / f"x{scale}" / label
-            config = write_config(folder, data_file)
+            config = write_config(folder, data_file, args.memory_limit)
             runs[label] = measured([sys.executable, "-c", PREPARE.format(threshold=threshold, config=str(config))],
                                    ROOT)
             runs[label].pop("samples")
