@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -44,6 +46,17 @@ def day_of(value: Any) -> int:
     if isinstance(value, (int, np.integer)):
         return int(value)
     return int(np.datetime64(pd.Timestamp(value).floor("D").to_datetime64(), "D").astype(np.int64))
+
+
+@ibis.udf.agg.builtin(name="min_by")
+def _min_by(value: dt.int64, key: dt.int32) -> dt.int64:
+    """The value on the row with the smallest key: the engine's own ``min_by`` (DuckDB's ``arg_min``, Spark's).
+
+    Ibis's ``argmin`` compiles to ``FIRST(value ORDER BY key)`` on DuckDB, an
+    ordered aggregate that sorts every group: 0.6 of 1.9 s of the RFM summary
+    of 10M lines (1.6M customers). Used where the key is unique in its group
+    (one row per purchase day), so no tie decides the value.
+    """
 
 
 def _per_customer(expr) -> pd.DataFrame:
@@ -95,7 +108,7 @@ def purchase_days(t, *, after_day: int | None = None, through_day: int | None = 
     per_day = d.group_by(["customer_id", "day"]).agg(money=d.money.sum())
     per_customer = per_day.group_by("customer_id").agg(
         first_day=per_day.day.min(), last_day=per_day.day.max(), days=per_day.count(),
-        revenue=per_day.money.sum(), first_day_revenue=per_day.money.argmin(per_day.day))
+        revenue=per_day.money.sum(), first_day_revenue=_min_by(per_day.money, per_day.day))
     frame = _per_customer(per_customer)
     frame["revenue"] = from_micros(frame["revenue"])
     frame["first_day_revenue"] = from_micros(frame["first_day_revenue"])
