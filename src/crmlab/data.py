@@ -974,15 +974,15 @@ class _Query:
 
 
 def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], staging: Path, *,
-                      labels: dict[str, str] | None = None, notes: list[str] = (),
+                      from_csv: bool = False, labels: dict[str, str] | None = None, notes: list[str] = (),
                       memory_limit: str | None = None, today: date | None = None) -> tuple[Quality, dict[str, Any]]:
     """Validate a typed Parquet file with DuckDB queries and write the canonical table, never loading it.
 
     The same checks, drops and messages as :func:`validate`, each a query
     that counts the offending rows and samples a few. ``path`` is the user's
-    typed Parquet file, or a CSV file :func:`stage_csv` converted (it has a
-    ``_row`` column and the dates and amounts as written, which the examples
-    show). Writes ``transactions.parquet`` and ``returns.parquet`` into
+    typed Parquet file, or with ``from_csv`` a CSV file :func:`stage_csv`
+    converted (it has a ``_row`` column and the dates and amounts as written,
+    which the examples show; ``labels`` and ``notes`` come with it). Writes ``transactions.parquet`` and ``returns.parquet`` into
     ``staging`` (the caller moves them into place). Returns the quality
     record and the canonical table's summary (lines, customers, orders,
     dates, id types).
@@ -1000,9 +1000,8 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     labels = labels or {canon: src for canon, src in mapping.items()}
     q = _Query(con, labels)
     columns = ", ".join(f"{_sql_name(src)} AS {canon}" for canon, src in mapping.items())
-    names = pq.read_schema(path).names
-    if "_row" in names:  # converted from CSV: rows numbered as read, the text as written kept for examples
-        written = "".join(f", {n}" for n in names if n.startswith(WRITTEN_PREFIX))
+    if from_csv:  # rows numbered as read, the text as written kept for examples
+        written = "".join(f", {n}" for n in pq.read_schema(path).names if n.startswith(WRITTEN_PREFIX))
         con.execute(f"CREATE VIEW source AS SELECT _row, {columns}{written} FROM read_parquet('{path}')")
     else:
         con.execute(f"CREATE VIEW source AS SELECT file_row_number + 1 AS _row, {columns} "
@@ -1218,8 +1217,8 @@ def prepare(config: Config) -> dict[str, Any]:
             # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
             lines_file, labels, notes = stage_csv(cfg, paths["transactions"], Path(staging))
             mapping = {canon: canon for canon in labels}
-            quality, summary = prepare_streaming(cfg, lines_file, mapping, Path(staging), labels=labels,
-                                                 notes=notes, memory_limit=config.engine.memory_limit)
+            quality, summary = prepare_streaming(cfg, lines_file, mapping, Path(staging), from_csv=True,
+                                                 labels=labels, notes=notes, memory_limit=config.engine.memory_limit)
             lines_file.unlink()
         if mapping is not None:
             id_like = pd.Series([], dtype="int64" if summary["integer_ids"] else "string")
