@@ -181,7 +181,7 @@ def sniff_decimal(values: list[pd.Series]) -> str:
 def decimal_shapes(values: list[pd.Series]) -> tuple[bool, bool]:
     """Whether any amount is written like a decimal comma (``3,50``), and any like a decimal point (``3.50``).
 
-    Read file in chunks, the shapes of all chunks together decide as :func:`sniff_decimal` does.
+    For a file read in chunks: the shapes of all chunks together decide, as :func:`sniff_decimal` decides on one.
     """
     text = pd.concat([v.dropna().astype(str).str.strip() for v in values]) if values else pd.Series([], dtype=str)
     # "1,234" and "1.234" could be either (a thousands group); only other shapes decide.
