@@ -773,6 +773,7 @@ class _CsvReading:
     without_offset: int = 0
     offsets: set = field(default_factory=set)
     date_notes: list = field(default_factory=list)
+    first_values: dict = field(default_factory=dict)
     settled_now: bool = True
 
     def begin(self) -> None:
@@ -798,7 +799,20 @@ class _CsvReading:
         if fmt is not None and fmt != "ISO8601" and text.notna().any():
             self.parsed_with_format = True
         zone = zoneinfo.ZoneInfo(cfg.timezone) if cfg.timezone else self.target
-        dates, has_offset, target = _read_dates(text, fmt, zone)
+        anchors = []
+        if fmt is None:
+            # Without a format pandas reads a column in the format it guesses from the column's first
+            # value (one for the values with an offset, one for those without). Each chunk gets the
+            # file's first values in front, so that it is read as the whole column would be.
+            for kind, mask in (("naive", ~has_offset), ("offset", has_offset)):
+                found = text[mask].dropna()
+                if self.first_values.get(kind) is None and len(found):
+                    self.first_values[kind] = found.iloc[0]
+            anchors = [v for v in self.first_values.values() if v is not None]
+        padded = pd.concat([pd.Series(anchors, dtype="string"), text], ignore_index=True)
+        dates, has_offset, target = _read_dates(padded, fmt, zone)
+        dates = dates.iloc[len(anchors):].set_axis(text.index)
+        has_offset = has_offset.iloc[len(anchors):].set_axis(text.index)
         if target is not None:
             self.target = target
             self.offsets |= _offsets(text, has_offset)
