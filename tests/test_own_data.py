@@ -368,8 +368,9 @@ def test_ambiguous_dates_say_how_they_were_read(project, capsys):
 # --------------------------------------------------------------------------- large files, read in chunks
 
 
-# Files whose first chunk (2 rows) decides differently from the whole file: the chunked reading must
-# notice and read again, so that its table and notes equal the whole file's.
+# Files whose first chunks (2 rows each) show less than the whole file: a decimal comma, offsets or
+# non-compact dates appear only later. The chunked reading must end with the whole file's table and notes
+# (reading again where needed; "a decimal comma first seen late" fails without that).
 CHUNKED_CASES = {
     "plain": csv_text(),
     "layout rows": csv_text([ROWS[0], "", ROWS[1] + ",", ",,,,,,,", HEADER,
