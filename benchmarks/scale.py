@@ -111,22 +111,26 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
 # --------------------------------------------------------------------------- data
 
 
-def build(scale: int, out: Path, memory_limit: str) -> dict:
-    """complete_journey x ``scale`` as one Parquet file, new ids per copy."""
+def copies_query(scale: int) -> str:
+    """The SQL of complete_journey x ``scale``, new customer and order ids per copy (prepared first if need be)."""
     source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
     if not source.exists():
         subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", "configs/default.yaml"],
                        cwd=ROOT, check=True)
+    return f"""
+        SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
+               t.order_date, t.product_id, t.category, t.department, t.quantity, t.revenue, t.discount
+        FROM read_parquet('{source}') AS t, range({scale}) AS copies(k)"""
+
+
+def build(scale: int, out: Path, memory_limit: str) -> dict:
+    """complete_journey x ``scale`` as one Parquet file, new ids per copy."""
+    query = copies_query(scale)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # Spilled pages go beside the output (DuckDB's default is ./.tmp, wherever the script runs).
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(out.parent / ".spill")})
-    con.execute(f"""
-        COPY (
-            SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
-                   t.order_date, t.product_id, t.category, t.department, t.quantity, t.revenue, t.discount
-            FROM read_parquet('{source}') AS t, range({scale}) AS copies(k)
-        ) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
+    con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)")
     lines = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]
     return {"seconds": time.perf_counter() - start, "lines": lines}
 
