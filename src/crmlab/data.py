@@ -1223,23 +1223,23 @@ def prepare(config: Config) -> dict[str, Any]:
         staged = stage_sources(files, Path(staging))
         paths = {role: Path(entry["path"]) for role, entry in staged.items()}
         mapping = streamable(cfg, paths["transactions"])
+        streamed = mapping is not None or large_csv(cfg, paths["transactions"])
         if mapping is not None:
             # A typed Parquet file: DuckDB validates and writes it, however many lines it has.
             quality, summary = prepare_streaming(cfg, paths["transactions"], mapping, Path(staging),
                                                  memory_limit=config.engine.memory_limit)
-        elif large_csv(cfg, paths["transactions"]):
+        elif streamed:
             # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
             lines_file, labels, notes = stage_csv(cfg, paths["transactions"], Path(staging))
-            mapping = {canon: canon for canon in labels}
-            quality, summary = prepare_streaming(cfg, lines_file, mapping, Path(staging), from_csv=True,
-                                                 labels=labels, notes=notes, memory_limit=config.engine.memory_limit)
+            quality, summary = prepare_streaming(cfg, lines_file, {canon: canon for canon in labels}, Path(staging),
+                                                 from_csv=True, labels=labels, notes=notes,
+                                                 memory_limit=config.engine.memory_limit)
             lines_file.unlink()
-        if mapping is not None:
-            id_like = pd.Series([], dtype="int64" if summary["integer_ids"] else "string")
         else:
             lines, labels, notes = read_lines(cfg, paths)
             table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg), notes=notes)
-            id_like = table["customer_id"]
+        id_like = (pd.Series([], dtype="int64" if summary["integer_ids"] else "string") if streamed
+                   else table["customer_id"])
         attributes = read_customer_attributes(cfg, paths)
         if attributes is not None:
             attributes["customer_id"] = _align_ids(attributes["customer_id"], id_like)
@@ -1252,7 +1252,7 @@ def prepare(config: Config) -> dict[str, Any]:
             "observation_end": cfg.observation_end,
             "raw_files": {role: {"source": source_label(cfg, role), **entry} for role, entry in snapshot.items()},
         }
-        if mapping is not None:
+        if streamed:
             return write_streamed(config.processed_dir, Path(staging), quality, attributes, provenance, summary)
     return write_processed(config.processed_dir, table, returns, quality, attributes, provenance)
 
