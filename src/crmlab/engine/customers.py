@@ -18,6 +18,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import numpy as np
 import pandas as pd
 
@@ -33,6 +34,18 @@ def micros(column):
 
 def from_micros(values) -> Any:
     return np.asarray(values, dtype="float64") / MICROS
+
+
+def micros_sum(column):
+    """The sum of whole millionths, cast to int64 by the engine itself.
+
+    DuckDB sums BIGINT into a 128-bit HUGEINT: slow to aggregate further (per
+    customer-day sums summed per customer took 0.35 s instead of 0.23 s for
+    1.6M customers) and cast to int64 only in Python, one more array per
+    column. ``.cast("int64")`` on an int64 expression is dropped by Ibis, so
+    the cast is built as an operation.
+    """
+    return ops.Cast(column.sum(), to=dt.int64).to_expr()
 
 
 def day_number(t):
@@ -105,15 +118,16 @@ def purchase_days(t, *, after_day: int | None = None, through_day: int | None = 
         d = d.filter(d.day > after_day)
     if through_day is not None:
         d = d.filter(d.day <= through_day)
-    per_day = d.group_by(["customer_id", "day"]).agg(money=d.money.sum())
+    per_day = d.group_by(["customer_id", "day"]).agg(money=micros_sum(d.money))
+    # Every column leaves the engine in its final type: at a million customers and more, each
+    # conversion in Python is one more array to allocate and fill.
     per_customer = per_day.group_by("customer_id").agg(
-        first_day=per_day.day.min(), last_day=per_day.day.max(), days=per_day.count(),
-        revenue=per_day.money.sum(), first_day_revenue=_min_by(per_day.money, per_day.day))
+        first_day=per_day.day.min().cast("int64"), last_day=per_day.day.max().cast("int64"),
+        days=per_day.count(), revenue=micros_sum(per_day.money),
+        first_day_revenue=_min_by(per_day.money, per_day.day))
     frame = _per_customer(per_customer)
     frame["revenue"] = from_micros(frame["revenue"])
     frame["first_day_revenue"] = from_micros(frame["first_day_revenue"])
-    for column in ("first_day", "last_day", "days"):
-        frame[column] = frame[column].astype("int64")
     return frame
 
 
