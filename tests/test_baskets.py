@@ -69,6 +69,27 @@ def test_parallel_and_single_process_agree():
     assert encoded.n_baskets == lines.dropna(subset=["category"])["order_id"].nunique()
 
 
+@pytest.mark.parametrize("level", ["category", "product_id"])
+def test_groups_encoded_in_one_pass_equal_each_group_encoded_apart(level):
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    # Three groups of customers, as RFM segments would be; an order shared by two groups counts in each.
+    lines["group"] = np.array(["a", "b", "c"])[pd.factorize(lines["customer_id"])[0] % 3]
+    lines.loc[lines.index[:5], "order_id"] = lines["order_id"].iloc[-1]
+    min_counts = {"a": 20, "b": 30, "c": 10_000}
+    together = baskets.encode_groups(lines, level, "group", min_counts)
+    assert list(together) == ["a", "b", "c"]
+    for group, min_count in min_counts.items():
+        apart = baskets.encode(lines[lines["group"] == group], level, min_count)
+        one = together[group]
+        assert one.baskets.shape == apart.baskets.shape and (one.baskets != apart.baskets).nnz == 0
+        assert list(one.items) == list(apart.items) and list(one.values) == list(apart.values)
+        assert (one.item_counts == apart.item_counts).all()
+        assert (one.n_baskets, one.n_items, one.min_count) == (apart.n_baskets, apart.n_items, apart.min_count)
+    # The groups differ, and c's threshold leaves it nothing to mine.
+    assert together["a"].baskets.shape[0] > 100 and together["a"].n_baskets != together["b"].n_baskets
+    assert together["c"].baskets.shape == (0, 0)
+
+
 def test_baskets_without_the_item_level_do_not_count():
     lines = pd.DataFrame({"order_id": [1, 1, 2, 3], "category": ["x", "y", None, "x"]})
     encoded = baskets.encode(lines, "category", 1)

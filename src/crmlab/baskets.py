@@ -188,12 +188,53 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     if not (isinstance(min_support, (int, np.integer)) or min_support >= 1):
         min_count = max(min_count, min_support_baskets)
     frequent = counts[counts >= min_count]
-    if len(frequent) >= 2 and matrix:
+    if _minable(frequent) and matrix:
         basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
         basket = column = np.zeros(0, dtype=np.int32)
-    return Encoded(_basket_matrix(basket, column, len(frequent)), readable_names(t, level, frequent.index),
-                   frequent.to_numpy(), n_baskets, len(counts), min_count, level, frequent.index.to_numpy())
+    return _encoded(basket, column, frequent, counts, n_baskets, min_count, level,
+                    readable_names(t, level, frequent.index))
+
+
+def _minable(frequent: pd.Series) -> bool:
+    """Whether any pair can be frequent (the baskets' pairs are worth fetching)."""
+    return len(frequent) >= 2
+
+
+def _encoded(basket: np.ndarray, column: np.ndarray, frequent: pd.Series, counts: pd.Series, n_baskets: int,
+             min_count: int, level: str, names: np.ndarray) -> Encoded:
+    return Encoded(_basket_matrix(basket, column, len(frequent)), names, frequent.to_numpy(), n_baskets,
+                   len(counts), min_count, level, frequent.index.to_numpy())
+
+
+def encode_groups(transactions, level: str, by: str, min_counts: dict[Any, int], *,
+                  matrix: bool = True) -> dict[Any, Encoded]:
+    """:func:`encode` within each group of column ``by`` (an RFM segment, say), in one pass over the lines.
+
+    ``min_counts`` gives the groups to encode and each one's minimum support
+    as a basket count; the baskets of a group are its lines' orders. The
+    engine counts the items of every group in one query and fetches the
+    pruned pairs of all groups in another, where encoding each group's lines
+    apart would scan all lines twice per group. Each result equals
+    ``encode(group's lines, level, min_count)``.
+    """
+    t = engine.lines(transactions)
+    _check_level(t, level)
+    counts, n_baskets = item_tables.group_item_counts(t, level, by)
+    by_group = {group: part.set_index("item")["baskets"].rename_axis(None)
+                for group, part in counts.groupby(by, sort=False)}
+    frequent = {group: by_group[group][by_group[group] >= min_count] for group, min_count in min_counts.items()
+                if group in by_group}
+    wanted = {group: items.index.tolist() for group, items in frequent.items() if _minable(items)}
+    pairs = item_tables.group_frequent_item_baskets(t, level, by, wanted) if wanted and matrix else {}
+    # One look-up of the readable names for the items of all groups.
+    values = pd.Index(pd.unique(np.concatenate([items.index.to_numpy() for items in frequent.values()]
+                                                or [np.zeros(0)])))
+    names = pd.Series(readable_names(t, level, values), index=values)
+    empty = np.zeros(0, dtype=np.int32)
+    return {group: _encoded(*pairs.get(group, (empty, empty)), items, by_group[group], int(n_baskets[group]),
+                            min_counts[group], level, names.loc[items.index].to_numpy())
+            for group, items in frequent.items()}
 
 
 def _basket_matrix(basket: np.ndarray, column: np.ndarray, n_items: int) -> sparse.csr_array:
@@ -712,13 +753,19 @@ def rules_by_segment(transactions, segments: pd.DataFrame, analysis: "BasketAnal
     lines = t.join(engine.memtable(segments[["customer_id", "rfm_segment"]]), "customer_id")
     sizes = engine.to_pandas(lines.group_by("rfm_segment").agg(baskets=lines.order_id.nunique()))
     sizes = sizes.sort_values(["baskets", "rfm_segment"], ascending=[False, True], kind="stable")
+    sizes = sizes[sizes["baskets"] >= min_baskets]
+    min_counts = {segment: max(min_basket_count(analysis.min_support, int(baskets)), min_rule_baskets)
+                  for segment, baskets in zip(sizes["rfm_segment"], sizes["baskets"])}
+    on_spark = item_tables.runs_on_spark(lines)
+    # Counted and encoded in one pass for all segments; on Spark, FPGrowth then mines each segment's baskets there.
+    encoded_by_segment = encode_groups(lines, analysis.level_, "rfm_segment", min_counts, matrix=not on_spark)
     rows = []
-    for segment, baskets in zip(sizes["rfm_segment"], sizes["baskets"]):
-        if baskets < min_baskets:
-            continue
-        part = lines.filter(lines.rfm_segment == segment)
-        relative = min_basket_count(analysis.min_support, int(baskets))
-        itemsets, encoded, _ = _mine(part, analysis.level_, max(relative, min_rule_baskets), 1, analysis, workers=1)
+    for segment, encoded in encoded_by_segment.items():
+        if on_spark:
+            itemsets = mine_in_engine(lines.filter(lines.rfm_segment == segment), encoded, analysis.max_len,
+                                      analysis.min_confidence)
+        else:
+            itemsets = mine(encoded, analysis.max_len, analysis.miner, workers=1)
         rules = association_rules(itemsets, encoded.n_baskets,
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)

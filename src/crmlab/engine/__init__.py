@@ -152,7 +152,7 @@ def memtable(frame: pd.DataFrame):
 def to_pandas(expr) -> pd.DataFrame:
     """Run an Ibis expression on its backend and return the (small) result as pandas."""
     # Through Arrow: pyarrow's conversion of a million-row result is several times faster than Ibis's own.
-    return expr.to_pyarrow().to_pandas()
+    return expr.to_pyarrow().to_pandas(use_threads=False)
 
 
 def batches(expr, rows: int = 1_000_000):

@@ -8,6 +8,8 @@ The engine counts items and prunes the rare ones; only the pruned pairs
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -15,9 +17,11 @@ from . import batches, memtable, to_pandas
 from .customers import day_number
 
 
-def _basket_items(t, level: str):
+def _basket_items(t, level: str, by: str | None = None):
+    """Distinct (basket, item) pairs; with ``by``, (group, basket, item), each group's baskets apart."""
     items = t.filter(t[level].notnull())
-    return items.select(order_id=items.order_id, item=items[level]).distinct()
+    columns = {"order_id": items.order_id, "item": items[level]}
+    return items.select(**({by: items[by]} if by else {}), **columns).distinct()
 
 
 def multi_item_baskets(t, level: str) -> int:
@@ -41,31 +45,50 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     return counts.set_index("item")["baskets"].astype("int64"), n_baskets
 
 
+def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`item_counts` of every group of ``by`` at once (one pass over the lines).
+
+    Returns the counts (columns ``by``, ``item``, ``baskets``; within a group
+    from the rarest item to the most common, ties by item ascending) and the
+    baskets with any item per group.
+    """
+    pairs = _basket_items(t, level, by)
+    counts = to_pandas(pairs.group_by([by, "item"]).agg(baskets=pairs.count()))
+    n_baskets = to_pandas(pairs.group_by(by).agg(n=pairs.order_id.nunique()))
+    counts = counts.sort_values([by, "baskets", "item"], kind="stable", ignore_index=True)
+    counts["baskets"] = counts["baskets"].astype("int64")
+    return counts, n_baskets.set_index(by)["n"].astype("int64")
+
+
 def _positions(items) -> "ibis.Table":
     """A small table item -> its column position, joined in the engine so that only integers come back."""
     return memtable(pd.DataFrame({"item": pd.Index(items).tolist(), "position": np.arange(len(items))}))
 
 
-def _sorted_codes(expr, key: str, columns: dict[str, type], batch_rows: int = 2_000_000):
+def _sorted_codes(expr, key: str | tuple[str, ...], columns: dict[str, type], batch_rows: int = 2_000_000):
     """Run ``expr`` (ordered by ``key`` first) and read it batch by batch.
 
-    Returns dense int32 codes 0..n-1 of ``key`` (a new code wherever the value
-    changes) and the other ``columns`` as NumPy arrays of the given dtypes.
+    Returns dense int32 codes 0..n-1 of ``key`` (a new code wherever the value,
+    or one of the values of a tuple of key columns, changes) and the other
+    ``columns`` as NumPy arrays of the given dtypes.
     Only one Arrow batch is held at a time besides the compact arrays: at 150M
     lines a whole Arrow result with 64-bit ids would take more memory than the
     arrays it becomes.
     """
+    keys = (key,) if isinstance(key, str) else key
     codes, parts = [], {name: [] for name in columns}
     last, n_codes = None, 0
     for batch in batches(expr, batch_rows):
         if batch.num_rows == 0:
             continue
-        values = batch.column(key).to_numpy(zero_copy_only=False)
-        new = np.empty(len(values), dtype=bool)
-        new[0] = last is None or values[0] != last
-        np.not_equal(values[1:], values[:-1], out=new[1:])
+        new = np.zeros(batch.num_rows, dtype=bool)
+        for name in keys:
+            values = batch.column(name).to_numpy(zero_copy_only=False)
+            new[0] |= last is None or values[0] != last[name]
+            new[1:] |= values[1:] != values[:-1]
         codes.append((n_codes - 1 + np.cumsum(new)).astype(np.int32))
-        n_codes, last = int(codes[-1][-1]) + 1, values[-1]
+        n_codes = int(codes[-1][-1]) + 1
+        last = {name: batch.column(name)[-1].as_py() for name in keys}
         for name, dtype in columns.items():
             parts[name].append(batch.column(name).to_numpy().astype(dtype))
     empty = np.zeros(0, dtype=np.int32)
@@ -90,6 +113,36 @@ def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]
     multi = sizes.filter(sizes.n >= 2).select("order_id")
     kept = pairs.join(multi, "order_id").select("order_id", "position").order_by(["order_id", "position"])
     return _sorted_codes(kept, "order_id", {"position": np.int32})
+
+
+def group_frequent_item_baskets(t, level: str, by: str,
+                                items: dict[Any, list]) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+    """:func:`frequent_item_baskets` of several groups of ``by`` in one query.
+
+    ``items`` gives each group its frequent items, in column order; the
+    result gives each group its (basket, column) codes, baskets numbered
+    0..n-1 within the group in order of ``order_id``.
+    """
+    groups = list(items)
+    positions = memtable(pd.DataFrame({
+        "_group": np.repeat(np.arange(len(groups)), [len(items[g]) for g in groups]),
+        "item": [item for g in groups for item in items[g]],
+        "position": np.concatenate([np.arange(len(items[g])) for g in groups] or [np.zeros(0, int)])}))
+    labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups))}))
+    pairs = (_basket_items(t, level, by).join(labels, by)
+             .join(positions, ["_group", "item"]).select("_group", "order_id", "position"))
+    sizes = pairs.group_by(["_group", "order_id"]).agg(n=pairs.count())
+    multi = sizes.filter(sizes.n >= 2).select("_group", "order_id")
+    kept = (pairs.join(multi, ["_group", "order_id"]).select("_group", "order_id", "position")
+            .order_by(["_group", "order_id", "position"]))
+    basket, group, column = _sorted_codes(kept, ("_group", "order_id"), {"_group": np.int32, "position": np.int32})
+    bounds = np.searchsorted(group, np.arange(len(groups) + 1))
+    out = {}
+    for code, name in enumerate(groups):
+        part = slice(bounds[code], bounds[code + 1])
+        # Codes run on across groups; each group's baskets start again from 0.
+        out[name] = (basket[part] - (basket[part][0] if bounds[code + 1] > bounds[code] else 0), column[part])
+    return out
 
 
 def item_categories(t, products) -> pd.Series:
