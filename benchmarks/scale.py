@@ -27,7 +27,11 @@ Peak memory is the largest sum of resident memory (PSS: pages shared by forked
 processes counted once) over the whole process tree (the crmlab process, its
 notebook kernels and the miner's workers), sampled every 0.2 s.
 
-    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--memory-limit 6GB] [--bench-dir build/scale] [--reuse]
+With ``--rounds N`` each scale the pandas path runs at is run N times on
+each side, taking turns, and every step counts its median: one run of a
+30-second bundle varies by a few seconds on this machine.
+
+    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--rounds 3] [--memory-limit 6GB] [--bench-dir build/scale] [--reuse]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -197,6 +202,21 @@ def bundle(label: str, folder: Path, config: Path, cwd: Path, env: dict | None) 
     return steps, metrics
 
 
+def median_steps(label: str, runs: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """Several :func:`bundle` runs as one: each step's median wall time and largest peak, the last run's metrics."""
+    if len(runs) == 1:
+        return runs[0]
+    steps = {}
+    for step in runs[0][0]:
+        done = [r[0][step] for r in runs if step in r[0]]
+        steps[step] = {"seconds": statistics.median(d["seconds"] for d in done),
+                       "peak_bytes": max(d["peak_bytes"] for d in done),
+                       "exit": max(d["exit"] for d in done), "tail": done[-1]["tail"],
+                       "rounds": [round(d["seconds"], 2) for d in done]}
+        print(f"  {label:<8} {step:<9} median {steps[step]['seconds']:6.1f} s of {steps[step]['rounds']}", flush=True)
+    return steps, runs[-1][1]
+
+
 def rfm_summaries(folder: Path) -> dict:
     """crmlab's engine summary against lifetimes' on the same prepared lines, in a fresh process."""
     script = f"""
@@ -256,6 +276,8 @@ def main() -> None:
     parser.add_argument("--lifetimes-max", type=int, default=10, help="largest scale lifetimes' summary runs at")
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "scale")
     parser.add_argument("--reuse", action="store_true", help="keep a data file an earlier run built")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each side where the pandas path runs too; each step counts its median")
     args = parser.parse_args()
     bench = args.bench_dir.resolve()
     baseline = baseline_checkout(bench) if args.baseline_max >= min(args.scales) else None
@@ -266,15 +288,23 @@ def main() -> None:
         built = (reused(data_file) if args.reuse and data_file.exists()
                  else build(scale, data_file, args.memory_limit))
         print(f"x{scale}: {built['lines']:,} lines, built by DuckDB in {built['seconds']:.1f} s", flush=True)
-        engine_dir = folder / "engine"
-        steps, metrics = bundle("engine", engine_dir, write_config(engine_dir, data_file, args.memory_limit),
-                                ROOT, None)
+        with_baseline = baseline is not None and scale <= args.baseline_max
+        rounds = args.rounds if with_baseline else 1
+        engine_runs, pandas_runs = [], []
+        for n in range(1, rounds + 1):
+            # Each round from nothing (its own data folder, so it prepares too), the two sides taking
+            # turns, so that whatever else the machine does falls on both alike.
+            engine_dir, pandas_dir = ((folder / side / f"round-{n}" if rounds > 1 else folder / side)
+                                      for side in ("engine", "pandas"))
+            engine_runs.append(bundle("engine", engine_dir, write_config(engine_dir, data_file, args.memory_limit),
+                                      ROOT, None))
+            if with_baseline:
+                pandas_runs.append(bundle("pandas", pandas_dir, write_config(pandas_dir, data_file, None), baseline,
+                                          {"PYTHONPATH": str(baseline / "src")}))
+        steps, metrics = median_steps("engine", engine_runs)
         row = {"scale": scale, "lines": built["lines"], "engine": steps}
-        if baseline is not None and scale <= args.baseline_max:
-            pandas_dir = folder / "pandas"
-            base_steps, base_metrics = bundle("pandas", pandas_dir,
-                                              write_config(pandas_dir, data_file, None), baseline,
-                                              {"PYTHONPATH": str(baseline / "src")})
+        if with_baseline:
+            base_steps, base_metrics = median_steps("pandas", pandas_runs)
             row["pandas"] = base_steps
             for step in ("prepare", *REPORTS, "run"):
                 if step in steps and step in base_steps:

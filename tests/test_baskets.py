@@ -88,6 +88,13 @@ def test_groups_encoded_in_one_pass_equal_each_group_encoded_apart(level):
     # The groups differ, and c's threshold leaves it nothing to mine.
     assert together["a"].baskets.shape[0] > 100 and together["a"].n_baskets != together["b"].n_baskets
     assert together["c"].baskets.shape == (0, 0)
+    # Mined in two processes or one, each group's itemsets are those of its own encoding.
+    two, one = baskets.mine_groups(together, workers=2), baskets.mine_groups(together, workers=1)
+    assert list(two) == ["a", "b", "c"]
+    for group in min_counts:
+        pd.testing.assert_frame_equal(two[group], one[group])
+        pd.testing.assert_frame_equal(two[group], baskets.mine(together[group]))
+    assert (two["a"]["size"] > 1).any() and (two["c"]["size"] == 1).all()
 
 
 def test_baskets_without_the_item_level_do_not_count():

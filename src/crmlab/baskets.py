@@ -348,6 +348,37 @@ def _mine_projected(X: sparse.csr_array, min_count: int, n_baskets: int, max_len
         _SHARED.clear()
 
 
+# The groups the worker processes of :func:`mine_groups` mine, inherited through fork.
+_GROUPS: dict[Any, Any] = {}
+
+
+def _mine_group(group) -> pd.DataFrame:
+    return mine(_GROUPS["encoded"][group], _GROUPS["max_len"], _GROUPS["miner"], workers=1)
+
+
+def mine_groups(encoded: dict[Any, Encoded], max_len: int | None = None, miner: str = "hmine-projected",
+                workers: int | None = None) -> dict[Any, pd.DataFrame]:
+    """:func:`mine` of several groups' baskets (from :func:`encode_groups`), the groups shared among processes.
+
+    Each group is mined in one process (``workers``: default the machine's
+    cores, up to 4 and the number of groups), largest group first.
+    """
+    groups = sorted(encoded, key=lambda g: -encoded[g].baskets.nnz)
+    if workers is None:
+        cells = sum(e.baskets.shape[0] * e.baskets.shape[1] for e in encoded.values())
+        workers = min(4, os.cpu_count() or 1, len(groups)) if cells >= PARALLEL_CELLS else 1
+    _GROUPS.update(encoded=encoded, max_len=max_len, miner=miner)
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                found = dict(zip(groups, pool.imap(_mine_group, groups, chunksize=1)))
+        else:
+            found = {group: _mine_group(group) for group in groups}
+    finally:
+        _GROUPS.clear()
+    return {group: found[group] for group in encoded}
+
+
 def _mine_frame(X: np.ndarray, encoded: Encoded, max_len: int | None,
                 miner: str) -> list[tuple[tuple[int, ...], int]]:
     from mlxtend.frequent_patterns import apriori, fpgrowth, hmine
@@ -759,13 +790,15 @@ def rules_by_segment(transactions, segments: pd.DataFrame, analysis: "BasketAnal
     on_spark = item_tables.runs_on_spark(lines)
     # Counted and encoded in one pass for all segments; on Spark, FPGrowth then mines each segment's baskets there.
     encoded_by_segment = encode_groups(lines, analysis.level_, "rfm_segment", min_counts, matrix=not on_spark)
+    if on_spark:
+        itemsets_by_segment = {segment: mine_in_engine(lines.filter(lines.rfm_segment == segment), encoded,
+                                                       analysis.max_len, analysis.min_confidence)
+                               for segment, encoded in encoded_by_segment.items()}
+    else:
+        itemsets_by_segment = mine_groups(encoded_by_segment, analysis.max_len, analysis.miner)
     rows = []
     for segment, encoded in encoded_by_segment.items():
-        if on_spark:
-            itemsets = mine_in_engine(lines.filter(lines.rfm_segment == segment), encoded, analysis.max_len,
-                                      analysis.min_confidence)
-        else:
-            itemsets = mine(encoded, analysis.max_len, analysis.miner, workers=1)
+        itemsets = itemsets_by_segment[segment]
         rules = association_rules(itemsets, encoded.n_baskets,
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)
