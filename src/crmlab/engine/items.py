@@ -108,33 +108,34 @@ def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]
     the baskets 0..n-1 in order of ``order_id``. Only these integers leave the
     engine, sorted by basket and column.
     """
-    pairs = _basket_items(t, level).join(_positions(items), "item")
-    sizes = pairs.group_by("order_id").agg(n=pairs.count())
-    multi = sizes.filter(sizes.n >= 2).select("order_id")
-    kept = pairs.join(multi, "order_id").select("order_id", "position").order_by(["order_id", "position"])
+    pairs = _basket_items(t, level).join(_positions(items), "item").select("order_id", "position")
+    kept = _in_baskets_of_two(pairs, ["order_id"]).order_by(["order_id", "position"])
     return _sorted_codes(kept, "order_id", {"position": np.int32})
+
+
+def _in_baskets_of_two(pairs, basket: list[str]):
+    """The (``basket``, position) pairs of the baskets with two or more positions."""
+    sizes = pairs.group_by(basket).agg(n=pairs.count())
+    return pairs.join(sizes.filter(sizes.n >= 2).select(*basket), basket).select(*basket, "position")
 
 
 def group_frequent_item_baskets(t, level: str, by: str,
                                 items: dict[Any, list]) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
     """:func:`frequent_item_baskets` of several groups of ``by`` in one query.
 
-    ``items`` gives each group its frequent items, in column order; the
-    result gives each group its (basket, column) codes, baskets numbered
-    0..n-1 within the group in order of ``order_id``.
+    ``items`` (not empty) gives each group its frequent items, in column
+    order; the result gives each group its (basket, column) codes, baskets
+    numbered 0..n-1 within the group in order of ``order_id``.
     """
     groups = list(items)
     positions = memtable(pd.DataFrame({
         "_group": np.repeat(np.arange(len(groups)), [len(items[g]) for g in groups]),
         "item": [item for g in groups for item in items[g]],
-        "position": np.concatenate([np.arange(len(items[g])) for g in groups] or [np.zeros(0, int)])}))
+        "position": np.concatenate([np.arange(len(items[g])) for g in groups])}))
     labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups))}))
     pairs = (_basket_items(t, level, by).join(labels, by)
              .join(positions, ["_group", "item"]).select("_group", "order_id", "position"))
-    sizes = pairs.group_by(["_group", "order_id"]).agg(n=pairs.count())
-    multi = sizes.filter(sizes.n >= 2).select("_group", "order_id")
-    kept = (pairs.join(multi, ["_group", "order_id"]).select("_group", "order_id", "position")
-            .order_by(["_group", "order_id", "position"]))
+    kept = _in_baskets_of_two(pairs, ["_group", "order_id"]).order_by(["_group", "order_id", "position"])
     basket, group, column = _sorted_codes(kept, ("_group", "order_id"), {"_group": np.int32, "position": np.int32})
     bounds = np.searchsorted(group, np.arange(len(groups) + 1))
     out = {}
