@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -83,3 +84,20 @@ def own_data_config(path: Path, data_dir: Path, **dataset) -> dict:
                         "date_format": "%m/%d/%Y %H:%M", **dataset},
             "data_dir": str(data_dir),
             "notebooks": {"profile": {}, "clv": {}, "deciles": {}, "segments": {}, "baskets": {}}}
+
+
+def write_parquet_folder(lines: pd.DataFrame, folder, parts: int = 3, partition: str | None = None):
+    """A Parquet folder as Spark writes one: part files in name order, a _SUCCESS marker, .crc checksums.
+
+    With ``partition``, the parts go into Hive partition folders (``month=2017-01/``) by that column.
+    """
+    groups = (lines.groupby(partition, sort=True) if partition
+              else [(None, lines.iloc[rows]) for rows in np.array_split(np.arange(len(lines)), parts)])
+    for n, (key, chunk) in enumerate(groups):
+        where = folder / f"{partition}={key}" if partition else folder
+        where.mkdir(parents=True, exist_ok=True)
+        chunk.drop(columns=[partition] if partition else []).to_parquet(where / f"part-{n:05d}.snappy.parquet",
+                                                                        index=False)
+        (where / f".part-{n:05d}.snappy.parquet.crc").write_bytes(b"not data")
+    (folder / "_SUCCESS").write_text("")
+    return folder

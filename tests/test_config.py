@@ -34,6 +34,12 @@ def test_default_config_is_complete_journey():
     ({"dataset": {"source": "cdnow", "columns": {"customer": "Id"}}}, "unknown canonical column(s) ['customer']"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"nope": {}}}, "notebooks.nope: no such notebook"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"clv": [1]}}, "notebooks.clv: expected a mapping"),
+    ({"dataset": {"source": "table"}}, "dataset.table: expected a table name such as db.transactions"),
+    ({"dataset": {"source": "table", "table": "sales; DROP TABLE x"}}, "dataset.table: expected a table name"),
+    ({"dataset": {"source": "table", "table": "db.sales", "path": "x.csv"}}, "a table is named by dataset.table"),
+    ({"dataset": {"source": "file", "path": "x.csv", "table": "db.sales"}}, "dataset.table is for dataset.source"),
+    ({"dataset": {"source": "table", "table": "db.sales"}}, "'table' reads db.sales from the Spark cluster, so it "
+                                                           "needs engine: {name: spark"),
 ])
 def test_schema_errors(raw, message):
     with pytest.raises(ConfigError) as info:

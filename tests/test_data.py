@@ -3,11 +3,12 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import FIXTURE, MAPPING, good_rows
+from conftest import FIXTURE, MAPPING, good_rows, write_parquet_folder
 from crmlab import cli, data
 from crmlab.config import parse_config
 
@@ -183,6 +184,83 @@ def test_excel_and_parquet_sources(tmp_path):
         frame.to_excel(path, index=False) if name.endswith("xlsx") else frame.to_parquet(path)
         config = file_config(path, tmp_path / name.split(".")[1])
         assert data.prepare(config)["lines"] == 5
+
+
+def folder_config(path, tmp_path, name="export", **dataset):
+    return parse_config({"dataset": {"name": name, "source": "file", "path": str(path), **dataset},
+                         "data_dir": str(tmp_path / f"data-{name}")})
+
+
+@pytest.mark.parametrize("layout", ["parts", "hive partitions", "text dates (read whole)"])
+def test_a_parquet_folder_gives_the_table_of_the_same_lines_in_one_file(tmp_path, layout):
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    one_file = tmp_path / "lines.parquet"
+    lines.to_parquet(one_file, index=False)
+    if layout == "hive partitions":
+        parted = lines.assign(month=lines["order_date"].dt.strftime("%Y-%m"))
+        folder = write_parquet_folder(parted, tmp_path / "export", partition="month")
+    elif layout == "parts":
+        folder = write_parquet_folder(lines, tmp_path / "export")
+    else:
+        folder = write_parquet_folder(lines.assign(order_date=lines["order_date"].astype(str)), tmp_path / "export")
+    config = folder_config(folder, tmp_path)
+    assert config.dataset.file_format == "parquet"
+    # Typed columns are checked by DuckDB's queries; text dates need the pandas path's parsing.
+    assert (data.streamable(config.dataset, folder) is None) == layout.startswith("text dates")
+    manifest = data.prepare(config)
+    expected = folder_config(one_file, tmp_path, name="one")
+    data.prepare(expected)
+    pd.testing.assert_frame_equal(data.load_transactions(config.processed_dir),
+                                  data.load_transactions(expected.processed_dir))
+    assert manifest["lines"] == len(lines) and manifest["customers"] == lines["customer_id"].nunique()
+    # The raw copy holds the data files only, read-only; the user's folder is as it was.
+    raw = Path(manifest["raw_files"]["transactions"]["path"])
+    kept = data.parquet_parts(raw)
+    assert [p.relative_to(raw) for p in kept] == [p.relative_to(folder) for p in data.parquet_parts(folder)]
+    assert len(kept) == (6 if layout == "hive partitions" else 3)
+    assert not list(raw.rglob("_SUCCESS")) and all(not os.stat(p).st_mode & stat.S_IWUSR for p in kept)
+    assert (folder / "_SUCCESS").exists() and os.stat(folder / "part-00000.snappy.parquet" if layout != "hive partitions"
+                                                        else next(folder.rglob("part-*.parquet"))).st_mode & stat.S_IWUSR
+    assert manifest["raw_files"]["transactions"]["source"] == str(folder)
+
+
+def test_a_bad_line_in_a_parquet_folder_is_named_by_its_row_across_the_parts(tmp_path):
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet").head(30)
+    lines.loc[lines.index[13], "order_date"] = pd.NaT  # the fourth line of the second part (rows 11-20)
+    folder = write_parquet_folder(lines, tmp_path / "export")
+    config = folder_config(folder, tmp_path)
+    with pytest.raises(data.DataError) as info:
+        data.prepare(config)
+    text = str(info.value)
+    assert text.startswith(f"{folder}: 1 problem(s) stop the data preparation")
+    assert "column 'order_date': 1 of 30 rows have a missing or unparseable date" in text
+    assert "row 14: order_date=" in text
+    assert not config.processed_dir.exists() and not config.raw_dir.exists()
+
+
+def test_a_new_part_file_means_preparing_again(tmp_path):
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    folder = write_parquet_folder(lines.head(100), tmp_path / "export", parts=2)
+    config = folder_config(folder, tmp_path)
+    first = data.prepare(config)
+    assert not data.needs_prepare(config)
+    later = os.stat(config.processed_dir / data.TRANSACTIONS).st_mtime + 10
+    lines.iloc[100:150].to_parquet(folder / "part-00002.snappy.parquet", index=False)
+    os.utime(folder / "part-00002.snappy.parquet", (later, later))
+    assert data.needs_prepare(config)
+    second = data.prepare(config)
+    assert second["lines"] == 150
+    assert second["raw_files"]["transactions"]["sha256"] != first["raw_files"]["transactions"]["sha256"]
+
+
+def test_a_folder_without_data_files_or_in_another_format_is_refused(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "_SUCCESS").write_text("")
+    text = str(prepare_error(empty, tmp_path))
+    assert "is a folder without data files" in text
+    folder = write_parquet_folder(pd.read_parquet(FIXTURE / "transactions.parquet").head(10), tmp_path / "x")
+    assert "dataset.format is 'csv'" in str(prepare_error(folder, tmp_path, format="csv"))
 
 
 def test_cdnow_bundled():

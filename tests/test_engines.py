@@ -8,11 +8,13 @@ have Java, so a missing one there is an error, not a silent skip.
 import json
 import math
 import os
+import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import FIXTURE
+from conftest import FIXTURE, write_parquet_folder
 from crmlab import clv, data, deciles, engine, segments
 from crmlab import config as config_module
 from crmlab.config import ConfigError, EngineConfig, parse_config
@@ -31,9 +33,9 @@ def spark_or_skip():
     pytest.skip("no Java on this machine: the Spark engine needs Java 17")
 
 
-def fixture_config(tmp_path, engine_section):
+def fixture_config(tmp_path, engine_section, path=FIXTURE / "transactions.parquet"):
     raw = {"dataset": {"name": "sample", "source": "file",
-                       "path": str(FIXTURE / "transactions.parquet"),
+                       "path": str(path),
                        "customers_path": str(FIXTURE / "customer_attributes.parquet")},
            "data_dir": str(tmp_path / "data"), "engine": engine_section,
            # The committed fixture config's segment features, so every engine query runs.
@@ -73,9 +75,11 @@ def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
 @pytest.mark.slow
 def test_spark_gives_the_same_metrics_as_duckdb(tmp_path):
     spark_or_skip()
+    # The lines come as a cluster's export writes them: a Parquet folder of part files.
+    folder = write_parquet_folder(pd.read_parquet(FIXTURE / "transactions.parquet"), tmp_path / "export", parts=4)
     runs = {}
     for name, section in (("duckdb", {"name": "duckdb"}), ("spark", {"name": "spark", "master": "local[2]"})):
-        config = fixture_config(tmp_path / name, section)
+        config = fixture_config(tmp_path / name, section, folder)
         result = run(config, out_dir=tmp_path / name / "reports", log=lambda _: None)
         run_json = json.loads((result.run_dir / "run.json").read_text())
         assert run_json["config"]["engine"]["name"] == name
@@ -89,6 +93,48 @@ def test_spark_gives_the_same_metrics_as_duckdb(tmp_path):
     assert runs["duckdb"]["baskets"]["miner"].startswith("hmine-projected")
     # The figures are the fixture's, not empty ones that agree.
     assert runs["spark"]["profile"]["customers"] == 190 and runs["spark"]["baskets"]["rules"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("timezone", [None, "America/New_York"])
+def test_a_spark_table_is_prepared_from_a_snapshot_as_its_lines_in_a_file_are(tmp_path, timezone):
+    spark_or_skip()
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    lines = lines.astype({c: "object" for c in lines.select_dtypes("category").columns})
+    spark = {"name": "spark", "master": "local[2]"}
+    session = engine.connect(EngineConfig.from_mapping(spark))._session
+    name = f"sales_{uuid.uuid4().hex[:8]}"
+    # Naive pandas times become Spark TIMESTAMPs (instants) in the session's zone, UTC.
+    session.createDataFrame(lines).write.saveAsTable(name)
+    try:
+        zone = {"timezone": timezone} if timezone else {}
+        config = parse_config({"dataset": {"name": "from_table", "source": "table", "table": name, **zone},
+                               "engine": spark, "data_dir": str(tmp_path / "data")})
+        manifest = data.prepare(config)
+    finally:
+        session.sql(f"DROP TABLE {name}")
+    expected = lines.copy()
+    if timezone:  # the instants as New York's wall-clock times, some on the day before
+        expected["order_date"] = (expected["order_date"].dt.tz_localize("UTC").dt.tz_convert(timezone)
+                                  .dt.tz_localize(None))
+    path = tmp_path / "lines.parquet"
+    expected.to_parquet(path, index=False)
+    from_file = parse_config({"dataset": {"name": "from_file", "source": "file", "path": str(path)},
+                              "data_dir": str(tmp_path / "data")})
+    data.prepare(from_file)
+    table = data.load_transactions(config.processed_dir)
+
+    def in_line_order(t):  # a table's rows have no order: lines alike but for the product may come either way
+        return t.sort_values(list(t.columns), ignore_index=True)
+
+    pd.testing.assert_frame_equal(in_line_order(table), in_line_order(data.load_transactions(from_file.processed_dir)))
+    assert manifest["lines"] == len(lines) and manifest["raw_files"]["transactions"]["source"] == f"table {name}"
+    assert any(f"Read from the table {name}" in note for note in manifest["quality"]["notes"])
+    # The snapshot is the raw copy: Spark's part files, kept read-only.
+    raw = Path(manifest["raw_files"]["transactions"]["path"])
+    assert data.parquet_parts(raw) and all(not os.stat(p).st_mode & 0o222 for p in data.parquet_parts(raw))
+    if timezone:  # the comparison above is one that a shift of the day would fail
+        assert (expected["order_date"].dt.date != lines["order_date"].dt.date).any()
 
 
 def test_pandas_ibis_and_a_prepared_folder_give_the_same_tables(tmp_path):

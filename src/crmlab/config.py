@@ -46,6 +46,10 @@ from typing import Any
 import yaml
 
 BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
+# A user's own data: a file (or Parquet folder), or a table of the Spark cluster.
+USER_SOURCES = ("file", "table")
+# A table name as Spark's catalog takes it: table, db.table or catalog.db.table.
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 FILE_FORMATS = ("csv", "parquet", "excel")
 RETURNS_POLICIES = ("exclude", "keep")
 ENGINE_NAMES = ("duckdb", "spark")
@@ -64,10 +68,17 @@ CANONICAL_COLUMNS = (
 EXTRA_MAPPABLE = ("unit_price", "department", "cost")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+# The canonical table in a prepared dataset folder (written by the data layer, scanned by the engine).
+TRANSACTIONS = "transactions.parquet"
 
 
 def format_from_suffix(path: str | Path) -> str | None:
-    """``csv``, ``parquet`` or ``excel`` from a file name; the bare suffix otherwise."""
+    """``csv``, ``parquet`` or ``excel`` from a file name; the bare suffix otherwise.
+
+    A folder is a Parquet folder (part files, as Spark and warehouse exports write them).
+    """
+    if Path(path).is_dir():
+        return "parquet"
     suffix = Path(path).suffix.lower()
     return {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".xlsx": "excel", ".xls": "excel"}.get(suffix, suffix.lstrip(".") or None)
@@ -86,10 +97,14 @@ class DatasetConfig:
     name : str
         Folder name under ``data/raw`` and ``data/processed``.
     source : str
-        A bundled dataset (``complete_journey``, ``cdnow``, ``cdnow_sample``)
-        or ``file`` for a CSV, Parquet or Excel file of your own.
+        A bundled dataset (``complete_journey``, ``cdnow``, ``cdnow_sample``),
+        ``file`` for a CSV, Parquet or Excel file (or a Parquet folder) of
+        your own, or ``table`` for a table the Spark cluster already has
+        (with ``engine: {name: spark}``).
     path : str, optional
-        The file, when ``source`` is ``file``.
+        The file or folder, when ``source`` is ``file``.
+    table : str, optional
+        The table (``db.transactions``), when ``source`` is ``table``.
     format : str, optional
         ``csv``, ``parquet`` or ``excel``; taken from the file suffix when absent.
     columns : dict
@@ -138,6 +153,7 @@ class DatasetConfig:
     name: str
     source: str = "complete_journey"
     path: str | None = None
+    table: str | None = None
     format: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None
@@ -154,11 +170,19 @@ class DatasetConfig:
     timezone: str | None = None
 
     def __post_init__(self) -> None:
-        if self.source not in (*BUNDLED_SOURCES, "file"):
+        if self.source not in (*BUNDLED_SOURCES, *USER_SOURCES):
             raise ConfigError(
                 f"dataset.source: {self.source!r} is neither a bundled dataset "
-                f"({', '.join(BUNDLED_SOURCES)}) nor 'file'"
+                f"({', '.join(BUNDLED_SOURCES)}) nor 'file' or 'table'"
             )
+        if self.source == "table":
+            if not self.table or not TABLE_NAME.fullmatch(self.table):
+                raise ConfigError(f"dataset.table: expected a table name such as db.transactions when "
+                                  f"dataset.source is 'table', got {self.table!r}")
+            if self.path or self.format:
+                raise ConfigError("dataset.path and dataset.format are for files; a table is named by dataset.table")
+        elif self.table:
+            raise ConfigError("dataset.table is for dataset.source: table")
         if self.source == "file":
             if not self.path:
                 raise ConfigError("dataset.path is required when dataset.source is 'file'")
@@ -205,6 +229,8 @@ class DatasetConfig:
 
     @property
     def file_format(self) -> str | None:
+        if self.source == "table":
+            return "parquet"  # the table is prepared from a Parquet snapshot of it
         if self.format:
             return self.format
         return format_from_suffix(self.path) if self.path else None
@@ -443,6 +469,9 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None,
         problems.append(f"sharing.min_group_customers: expected a whole number >= 0, got {min_group!r}")
     try:
         engine = EngineConfig.from_mapping(raw.get("engine"))
+        if dataset.source == "table" and engine.name != "spark":
+            problems.append(f"dataset.source: 'table' reads {dataset.table} from the Spark cluster, so it needs "
+                            "engine: {name: spark, master: ...}")
     except ConfigError as exc:
         problems.append(str(exc))
     if problems:

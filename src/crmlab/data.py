@@ -47,10 +47,10 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from . import readers
-from .config import CANONICAL_COLUMNS, EXTRA_MAPPABLE, Config, DatasetConfig, format_from_suffix
+from .config import (CANONICAL_COLUMNS, EXTRA_MAPPABLE, TRANSACTIONS, USER_SOURCES, Config, DatasetConfig,
+                     EngineConfig, format_from_suffix)
 
 MANIFEST = "manifest.json"
-TRANSACTIONS = "transactions.parquet"
 RETURNS = "returns.parquet"
 CUSTOMER_ATTRIBUTES = "customer_attributes.parquet"
 N_EXAMPLES = 5
@@ -152,7 +152,8 @@ def source_files(cfg: DatasetConfig) -> dict[str, Path]:
         return {"transactions": _package_file("lifetimes", "datasets/CDNOW_master.txt")}
     if cfg.source == "cdnow_sample":
         return {"transactions": _package_file("lifetimes", "datasets/CDNOW_sample.txt")}
-    files = {"transactions": Path(cfg.path)}
+    # A table has no file: a snapshot of it is taken when the dataset is prepared (snapshot_table).
+    files = {"transactions": Path(cfg.path)} if cfg.source == "file" else {}
     if cfg.customers_path:
         files["customers"] = Path(cfg.customers_path)
     return files
@@ -166,6 +167,36 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def parquet_parts(folder: Path) -> list[Path]:
+    """The data files of a Parquet folder, as Spark, Hive and warehouse exports write them, in name order.
+
+    Names starting with ``_`` or ``.`` (``_SUCCESS``, ``.part-0.crc``,
+    ``_temporary/``) are not data, as pyarrow and Spark read such folders.
+    Partition folders (``year=2017/``) are followed.
+    """
+    folder = Path(folder)
+    return sorted(path for path in folder.rglob("*") if path.is_file()
+                  and not any(name.startswith(("_", ".")) for name in path.relative_to(folder).parts))
+
+
+def source_checksum(path: Path) -> str:
+    """The sha256 of a file; of a folder, of its data files' names and checksums (a new part is a new version)."""
+    path = Path(path)
+    if not path.is_dir():
+        return file_checksum(path)
+    digest = hashlib.sha256()
+    for part in parquet_parts(path):
+        digest.update(f"{part.relative_to(path).as_posix()} {file_checksum(part)}\n".encode())
+    return digest.hexdigest()
+
+
+def _last_modified(path: Path) -> float:
+    """When a file, or the newest data file of a folder, was last written."""
+    path = Path(path)
+    return max([path.stat().st_mtime] + [part.stat().st_mtime for part in
+                                         (parquet_parts(path) if path.is_dir() else [])])
+
+
 def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, str]]:
     """Copy each source file into ``staging`` and checksum the copy.
 
@@ -174,14 +205,24 @@ def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, 
     """
     staged = {}
     for role, src in files.items():
-        if not Path(src).exists():
+        src = Path(src)
+        if not src.exists():
             raise DataError([Problem("", "the file does not exist", 0, 0)], source=str(src))
-        if Path(src).is_dir():
-            raise DataError([Problem("", "is a folder, not a file", 0, 0)], source=str(src))
-        target = staging / role / Path(src).name
-        target.parent.mkdir(parents=True)
-        shutil.copyfile(src, target)
-        staged[role] = {"path": str(target), "sha256": file_checksum(target)}
+        target = staging / role / src.name
+        if src.is_dir():
+            # A Parquet folder: its data files, partition folders and all.
+            parts = parquet_parts(src)
+            if not parts:
+                raise DataError([Problem("", "is a folder without data files (a Parquet folder holds part "
+                                         "files, e.g. part-00000.parquet)", 0, 0)], source=str(src))
+            for part in parts:
+                copy = target / part.relative_to(src)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(part, copy)
+        else:
+            target.parent.mkdir(parents=True)
+            shutil.copyfile(src, target)
+        staged[role] = {"path": str(target), "sha256": source_checksum(target)}
     return staged
 
 
@@ -198,7 +239,8 @@ def keep_raw(staged: dict[str, dict[str, str]], raw_dir: Path) -> dict[str, dict
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged_path, target)
-            target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+            for kept_file in (parquet_parts(target) if target.is_dir() else [target]):
+                kept_file.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         kept[role] = {"path": str(target), "sha256": entry["sha256"]}
     return kept
 
@@ -307,8 +349,12 @@ def source_label(cfg: DatasetConfig, role: str = "transactions") -> str:
     >>> source_label(DatasetConfig(name="cdnow", source="cdnow")).startswith("lifetimes ")
     True
     """
+    if role == "customers" and cfg.source in USER_SOURCES:
+        return str(cfg.customers_path)
     if cfg.source == "file":
-        return str(cfg.path if role == "transactions" else cfg.customers_path)
+        return str(cfg.path)
+    if cfg.source == "table":
+        return f"table {cfg.table}"
     from importlib import metadata
 
     package = _BUNDLED_PACKAGES[cfg.source]
@@ -714,16 +760,16 @@ def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
     numbers or text. Text dates and amounts need the pandas path's format
     inference and decimal sniffing; zoned timestamps its time-zone notes.
     """
-    if cfg.source != "file" or cfg.file_format != "parquet":
+    if cfg.source not in USER_SOURCES or cfg.file_format != "parquet":
         return None
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        schema, rows = _parquet_schema(path)
     except Exception:  # not Parquet after all: the pandas path names the problem
         return None
-    mapping = _column_mapping(cfg, schema.names, pq.ParquetFile(path).metadata.num_rows)
+    mapping = _column_mapping(cfg, schema.names, rows)
 
     def kind(t):
         return t.value_type if pa.types.is_dictionary(t) else t
@@ -741,6 +787,72 @@ def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
         if not ok:
             return None
     return mapping
+
+
+def snapshot_table(cfg: DatasetConfig, settings: EngineConfig, folder: Path) -> list[str]:
+    """Write the cluster's table ``cfg.table`` into ``folder`` as Parquet: what is then checked, prepared and kept.
+
+    The snapshot is the table's raw copy, as a file's copy is: the prepared
+    dataset can always be traced to the lines it came from, whatever the
+    table holds later. A Spark ``TIMESTAMP`` is an instant; it is written
+    as the wall-clock time in ``dataset.timezone`` (UTC when unset), without
+    a zone, since the day an order falls on is the local day. On a cluster,
+    ``folder`` (under ``data_dir``) must be on storage the executors share.
+    Returns the notes for the quality record.
+    """
+    # Ibis and Spark are loaded only when a table is read.
+    from pyspark.sql import functions as F
+
+    from .engine import connect
+
+    session = connect(settings)._session
+    table = session.table(cfg.table)
+    zone = cfg.timezone or "UTC"
+    instants = [f.name for f in table.schema.fields if f.dataType.typeName() == "timestamp"]
+    for name in instants:
+        table = table.withColumn(name, F.from_utc_timestamp(F.col(name), zone).cast("timestamp_ntz"))
+    table.write.parquet(str(folder))
+    notes = [f"Read from the table {cfg.table} of the Spark cluster: a snapshot taken when the dataset was "
+             "prepared, kept as its raw copy."]
+    if instants:
+        notes.append(f"The table's timestamps ({', '.join(instants)}) are instants; they were read as {zone} "
+                     "local time" + ("" if cfg.timezone else " (set dataset.timezone for another zone)") + ".")
+    return notes
+
+
+def _parquet_schema(path: Path):
+    """The schema and row count of a Parquet file or folder (partition columns included), from metadata."""
+    import pyarrow.dataset as ds
+
+    path = Path(path)
+    files = [str(part) for part in parquet_parts(path)] if path.is_dir() else [str(path)]
+    dataset = ds.dataset(files, format="parquet", partitioning="hive",
+                         partition_base_dir=str(path) if path.is_dir() else None)
+    return dataset.schema, dataset.count_rows()
+
+
+def _parquet_scan(con, path: Path) -> str:
+    """The SQL that reads a Parquet file or folder with ``_row``: its 1-based data row.
+
+    A folder's rows are numbered across its data files in name order, as
+    pandas reads the folder; DuckDB numbers rows within each file, so each
+    file's first row number comes from a small table of the files.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_dir():
+        return (f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
+                f"FROM read_parquet('{path}', file_row_number = true))")
+    parts = [str(part) for part in parquet_parts(path)]
+    sizes = [pq.ParquetFile(part).metadata.num_rows for part in parts]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype("int64")
+    con.execute("CREATE TEMP TABLE _parts (filename VARCHAR, first_row BIGINT)")
+    con.executemany("INSERT INTO _parts VALUES (?, ?)", [[p, int(s)] for p, s in zip(parts, starts)])
+    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in parts)
+    return (f"(SELECT _parts.first_row + s.file_row_number + 1 AS _row, s.* EXCLUDE (file_row_number, filename) "
+            f"FROM read_parquet([{listed}], file_row_number = true, filename = true, hive_partitioning = true) AS s "
+            f"JOIN _parts USING (filename))")
 
 
 _AMOUNTS = ("quantity", "revenue", "unit_price", "discount", "cost")
@@ -1018,8 +1130,7 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
         written = "".join(f", {n}" for n in pq.read_schema(path).names if n.startswith(WRITTEN_PREFIX))
         con.execute(f"CREATE VIEW source AS SELECT _row, {columns}{written} FROM read_parquet('{path}')")
     else:
-        con.execute(f"CREATE VIEW source AS SELECT file_row_number + 1 AS _row, {columns} "
-                    f"FROM read_parquet('{path}', file_row_number = true)")
+        con.execute(f"CREATE VIEW source AS SELECT _row, {columns} FROM {_parquet_scan(con, path)}")
     total = int(con.execute("SELECT count(*) FROM source").fetchone()[0])
     quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
@@ -1189,17 +1300,19 @@ def write_json(obj: Any, path: str | Path) -> Path:
 
 
 def needs_prepare(config: Config) -> bool:
-    """True when the canonical table is missing, older than its source, or from another config."""
+    """True when the canonical table is missing, older than its source, or from another config.
+
+    A cluster's table cannot tell when it last changed, so it is always taken afresh.
+    """
     manifest_path = config.processed_dir / MANIFEST
     table = config.processed_dir / TRANSACTIONS
-    if not manifest_path.exists() or not table.exists():
+    if not manifest_path.exists() or not table.exists() or config.dataset.source == "table":
         return True
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("config_fingerprint") != config.dataset.fingerprint():
         return True
     built = table.stat().st_mtime
-    return any(Path(p).exists() and Path(p).stat().st_mtime > built
-               for p in source_files(config.dataset).values())
+    return any(Path(p).exists() and _last_modified(p) > built for p in source_files(config.dataset).values())
 
 
 def prepare(config: Config) -> dict[str, Any]:
@@ -1220,14 +1333,22 @@ def prepare(config: Config) -> dict[str, Any]:
     files = source_files(cfg)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=config.data_dir) as staging:
+        if cfg.source == "file" and Path(files["transactions"]).is_dir() and cfg.file_format != "parquet":
+            raise DataError([Problem("", f"is a folder, read as the part files of a Parquet folder, but "
+                                     f"dataset.format is '{cfg.file_format}'", 0, 0)], source=source_label(cfg))
         staged = stage_sources(files, Path(staging))
+        notes = []
+        if cfg.source == "table":
+            snapshot = Path(staging) / "transactions" / cfg.table
+            notes = snapshot_table(cfg, config.engine, snapshot)
+            staged["transactions"] = {"path": str(snapshot), "sha256": source_checksum(snapshot)}
         paths = {role: Path(entry["path"]) for role, entry in staged.items()}
         mapping = streamable(cfg, paths["transactions"])
         streamed = mapping is not None or large_csv(cfg, paths["transactions"])
         if mapping is not None:
-            # A typed Parquet file: DuckDB validates and writes it, however many lines it has.
+            # A typed Parquet file or folder: DuckDB validates and writes it, however many lines it has.
             quality, summary = prepare_streaming(cfg, paths["transactions"], mapping, Path(staging),
-                                                 memory_limit=config.engine.memory_limit)
+                                                 notes=notes, memory_limit=config.engine.memory_limit)
         elif streamed:
             # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
             lines_file, labels, notes = stage_csv(cfg, paths["transactions"], Path(staging))
@@ -1236,8 +1357,9 @@ def prepare(config: Config) -> dict[str, Any]:
                                                  memory_limit=config.engine.memory_limit)
             lines_file.unlink()
         else:
-            lines, labels, notes = read_lines(cfg, paths)
-            table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg), notes=notes)
+            lines, labels, read_notes = read_lines(cfg, paths)
+            table, returns, quality = validate(lines, cfg, labels, source=source_label(cfg),
+                                               notes=[*notes, *read_notes])
         id_like = (pd.Series([], dtype="int64" if summary["integer_ids"] else "string") if streamed
                    else table["customer_id"])
         attributes = read_customer_attributes(cfg, paths)

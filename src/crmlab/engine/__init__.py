@@ -39,8 +39,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from ..config import ENGINE_NAMES, EngineConfig
-from ..data import TRANSACTIONS
+from ..config import ENGINE_NAMES, TRANSACTIONS, EngineConfig
 
 __all__ = ["ENGINE_NAMES", "EngineUnavailable", "batches", "connect", "java_available", "lines", "memtable",
            "to_pandas"]
