@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -271,6 +272,29 @@ def tiny_notebooks(folder, *, fail_in=None):
     return folder
 
 
+def live_kernels() -> int:
+    """Kernel processes this test process started that are still running (not yet ended)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        count += parent == str(os.getpid()) and state != "Z" and b"ipykernel_launcher" in command
+    return count
+
+
+def test_a_failure_ends_the_kernels_started_ahead_for_reports_that_never_ran(tmp_path):
+    _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "broken", fail_in="first"))
+    # One at a time: while first runs, second's kernel is started ahead; first fails, so second never runs.
+    with pytest.raises(NotebookFailed) as info:
+        run(config, out_dir=tmp_path / "reports", notebooks_dir=tmp_path / "broken", jobs=1, log=lambda _: None)
+    assert info.value.notebook == "first"
+    assert json.loads((info.value.run_dir / "run.json").read_text())["not_run"] == ["second"]
+    assert live_kernels() == 0
+
+
 def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path):
     _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "good"))
     out = tmp_path / "reports"
@@ -286,6 +310,9 @@ def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path)
     assert (out / "latest").resolve() == before_latest
     assert folder_digest(config.processed_dir) == before
     assert error.executed.exists()  # kept for debugging
+    # second ran in a kernel started ahead: its warm-up counted no execution (In [4] above), and every
+    # kernel of the run has ended.
+    assert live_kernels() == 0
     info = json.loads((error.run_dir / "run.json").read_text())
     assert info["status"] == "failed" and info["notebooks"]["first"]["status"] == "ok"
     assert info["notebooks"]["second"]["cell"].startswith("cell 4") and "ValueError" in info["notebooks"]["second"]["error"]
