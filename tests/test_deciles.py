@@ -1,9 +1,11 @@
 """Customer value analysis: hand-computed examples and properties that must hold for any data."""
 
+import random
+
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crmlab import deciles
@@ -110,6 +112,8 @@ revenues = st.lists(st.floats(min_value=0.01, max_value=1e5, allow_nan=False), m
 
 @settings(max_examples=60, deadline=None)
 @given(revenues, st.randoms(use_true_random=False))
+# Equal values, where the Gini's sum of trapezoids once came out a rounding below 0.
+@example(amounts=[0.01] * 11, rnd=random.Random(0))
 def test_properties_hold_for_any_data(amounts, rnd):
     rows = [(i % 37, i, "2021-01-01" if i % 2 else "2021-06-01", a, 0.0) for i, a in enumerate(amounts)]
     frame = tx(rows)
