@@ -188,17 +188,13 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     if not (isinstance(min_support, (int, np.integer)) or min_support >= 1):
         min_count = max(min_count, min_support_baskets)
     frequent = counts[counts >= min_count]
-    if _minable(frequent) and matrix:
+    # With fewer than two frequent items no pair can be frequent: no baskets to fetch.
+    if len(frequent) >= 2 and matrix:
         basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
         basket = column = np.zeros(0, dtype=np.int32)
     return _encoded(basket, column, frequent, counts, n_baskets, min_count, level,
                     readable_names(t, level, frequent.index))
-
-
-def _minable(frequent: pd.Series) -> bool:
-    """Whether any pair can be frequent (the baskets' pairs are worth fetching)."""
-    return len(frequent) >= 2
 
 
 def _encoded(basket: np.ndarray, column: np.ndarray, frequent: pd.Series, counts: pd.Series, n_baskets: int,
@@ -225,7 +221,7 @@ def encode_groups(transactions, level: str, by: str, min_counts: dict[Any, int],
                 for group, part in counts.groupby(by, sort=False)}
     frequent = {group: by_group[group][by_group[group] >= min_count] for group, min_count in min_counts.items()
                 if group in by_group}
-    wanted = {group: items.index.tolist() for group, items in frequent.items() if _minable(items)}
+    wanted = {group: items.index.tolist() for group, items in frequent.items() if len(items) >= 2}
     pairs = item_tables.group_frequent_item_baskets(t, level, by, wanted) if wanted and matrix else {}
     # One look-up of the readable names for the items of all groups.
     values = pd.Index(pd.unique(np.concatenate([items.index.to_numpy() for items in frequent.values()]
@@ -748,8 +744,8 @@ class BasketAnalysis:
         return rules_export(self.rules_)
 
 
-def _mine(transactions, level: str, min_support, min_support_baskets: int, analysis: "BasketAnalysis",
-          workers: int | None = None) -> tuple[pd.DataFrame, Encoded, str]:
+def _mine(transactions, level: str, min_support, min_support_baskets: int,
+          analysis: "BasketAnalysis") -> tuple[pd.DataFrame, Encoded, str]:
     """Itemsets with the analysis's settings, and which miner found them: Spark's FPGrowth on a Spark
     table (the baskets stay in the cluster), else the local miner on the pruned matrix."""
     if item_tables.runs_on_spark(transactions):
@@ -757,7 +753,7 @@ def _mine(transactions, level: str, min_support, min_support_baskets: int, analy
         return (mine_in_engine(transactions, encoded, analysis.max_len, analysis.min_confidence), encoded,
                 f"spark-fpgrowth: {SPARK_MINER}")
     encoded = encode(transactions, level, min_support, min_support_baskets)
-    return (mine(encoded, analysis.max_len, analysis.miner, workers), encoded,
+    return (mine(encoded, analysis.max_len, analysis.miner), encoded,
             f"{analysis.miner}: {MINERS[analysis.miner]}")
 
 

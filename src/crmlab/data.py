@@ -198,7 +198,7 @@ def _last_modified(path: Path) -> float:
 
 
 def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, str]]:
-    """Copy each source file into ``staging`` and checksum the copy.
+    """Copy each source file (or a Parquet folder's data files) into ``staging`` and checksum the copy.
 
     Reading from the copy means what is validated is exactly what
     :func:`keep_raw` keeps, even if the source changes meanwhile.
