@@ -183,6 +183,16 @@ def test_reports_running_together_share_the_memory_limit(tmp_path):
         EngineConfig.from_mapping({"memory_limit": "lots"})
 
 
+def test_duckdb_runs_three_threads_or_one_per_core_unless_told(tmp_path):
+    def threads(settings):
+        backend = engine.connect(settings)
+        return int(backend.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    # Three at least: below that DuckDB's hash aggregation grows one table per thread (see duckdb_threads).
+    assert threads({"name": "duckdb", "memory_limit": "1GB"}) == max(len(os.sched_getaffinity(0)), 3)
+    assert threads({"name": "duckdb", "memory_limit": "1GB", "threads": 1}) == 1
+
+
 def test_duckdb_spills_below_the_data_dir(tmp_path):
     config = fixture_config(tmp_path, {"name": "duckdb", "memory_limit": "1GB"})
     settings = config.engine_settings()

