@@ -252,6 +252,15 @@ def test_sequences_by_hand():
     assert not ((sequences["x"] == "speakers") & (sequences["y"] == "tv")).any()
 
 
+def test_tables_on_the_page_are_ranked_from_one():
+    sequences = pd.DataFrame({"x": list("abcd"), "y": list("efgh"), "lift": [4.0, 3.0, 2.0, 1.0]})
+    table = baskets.sequences_table(sequences, top=3)
+    # A reader sees "rank 1", not pandas' row 0.
+    assert table.index.tolist() == [1, 2, 3] and table.index.name == "rank"
+    assert table["x"].tolist() == ["a", "b", "c"] and list(table.columns) == ["x", "y", "lift"]
+    assert baskets.sequences_table(sequences.iloc[:0]).empty
+
+
 def test_sequences_equal_a_brute_force_count():
     rng = np.random.default_rng(11)
     start = pd.Timestamp("2021-03-01")

@@ -826,6 +826,12 @@ def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
                         index=pd.RangeIndex(1, len(head) + 1, name="rank"))
 
 
+def sequences_table(sequences: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The top sequences as the page shows them, ranked from 1 like :func:`rules_table` (not pandas' row numbers)."""
+    head = sequences.head(top)
+    return head.set_axis(pd.RangeIndex(1, len(head) + 1, name="rank"))
+
+
 def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:
     level = {"product_id": "products", "category": "categories", "department": "departments"}[metrics["level"]]
     text = (f"**{number(metrics['baskets'])} baskets over {number(metrics['items'])} {level}: "
