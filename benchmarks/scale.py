@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -50,6 +49,8 @@ from pathlib import Path
 
 import duckdb
 import yaml
+
+from crmlab.report import metric_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 PANDAS_BASELINE = "57a06fc"
@@ -245,20 +246,6 @@ print(json.dumps({{"crmlab_seconds": ours_s, "lifetimes_seconds": theirs_s, "ide
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def differences(a, b, path="", rel=1e-6) -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        keys = (set(a) & set(b)) - TIMINGS
-        return [d for k in sorted(keys) for d in differences(a[k], b[k], f"{path}.{k}", rel)]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} vs {len(b)} items"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]", rel)]
-    if isinstance(a, float) or isinstance(b, float):
-        ok = a is not None and b is not None and math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
-        return [] if ok else [f"{path}: {a!r} vs {b!r}"]
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
-
-
 def _gb(n: int) -> str:
     return f"{n / 2**30:.2f} GB"
 
@@ -310,7 +297,8 @@ def main() -> None:
                 if step in steps and step in base_steps:
                     print(f"  {step:<9} engine / pandas wall time: {steps[step]['seconds'] / base_steps[step]['seconds']:.2f}"
                           f"   peak memory: {steps[step]['peak_bytes'] / max(base_steps[step]['peak_bytes'], 1):.2f}")
-            diff = differences(base_metrics, metrics)
+            # Figures the baseline predates (it records fewer) are not differences.
+            diff = metric_differences(base_metrics, metrics, rel=1e-6, ignore=TIMINGS, missing_keys=False)
             row["metric_differences"] = diff
             print(f"  metrics.json, engine vs pandas: {len(diff)} figure(s) differ beyond 1e-6"
                   + "".join(f"\n    {d}" for d in diff[:10]))

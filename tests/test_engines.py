@@ -6,7 +6,6 @@ have Java, so a missing one there is an error, not a silent skip.
 """
 
 import json
-import math
 import os
 import uuid
 from pathlib import Path
@@ -19,6 +18,7 @@ from crmlab import clv, data, deciles, engine, segments
 from crmlab import config as config_module
 from crmlab.config import ConfigError, EngineConfig, parse_config
 from crmlab.engine import customers
+from crmlab.report import metric_differences
 from crmlab.runner import run
 
 # Figures that measure the machine, not the data, and the name of the miner (FPGrowth on Spark).
@@ -44,23 +44,8 @@ def fixture_config(tmp_path, engine_section, path=FIXTURE / "transactions.parque
     return parse_config(raw)
 
 
-def differences(a, b, path="", rel=1e-9):
-    """Where two metrics trees differ: counts and text exactly, floats to ``rel`` relative."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = [f"{path}: keys {sorted(set(a) ^ set(b))}"] if set(a) != set(b) else []
-        for key in sorted(set(a) & set(b)):
-            if key not in TIMINGS:
-                out += differences(a[key], b[key], f"{path}.{key}", rel)
-        return out
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} vs {len(b)} items"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]", rel)]
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None or not math.isclose(a, b, rel_tol=rel, abs_tol=1e-12):
-            return [f"{path}: {a!r} vs {b!r}"]
-        return []
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+def differences(a, b, rel=1e-9):
+    return metric_differences(a, b, rel=rel, ignore=TIMINGS)
 
 
 def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
@@ -70,6 +55,9 @@ def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
     assert differences(a, {**a, "customers": 11}) == [".customers: 10 vs 11"]
     assert differences(a, {**a, "share": 0.5 * (1 + 1e-8)})
     assert differences(a, {**a, "rules": [{"lift": 2.1}]})
+    # A figure one side lacks: a difference, unless the other side predates it (an older baseline).
+    assert differences(a, {**a, "miner": "fpgrowth"}) == [": keys ['miner']"]
+    assert metric_differences(a, {**a, "miner": "fpgrowth"}, missing_keys=False) == []
 
 
 @pytest.mark.slow

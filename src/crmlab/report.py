@@ -242,6 +242,38 @@ def record_metrics(notebook: str, metrics: dict[str, Any], path: str | Path | No
     return clean
 
 
+def metric_differences(a: Any, b: Any, *, rel: float = 1e-9, ignore=frozenset(), missing_keys: bool = True,
+                       path: str = "") -> list[str]:
+    """Where two ``metrics.json`` trees differ: counts and text exactly, floats to ``rel`` relative.
+
+    Keys in ``ignore`` (timings, say) are skipped at any depth. With
+    ``missing_keys=False`` a figure only one side records is not a
+    difference: an older run that predates it.
+
+    Examples
+    --------
+    >>> metric_differences({"customers": 10, "share": 0.5}, {"customers": 11, "share": 0.5 + 1e-12})
+    ['.customers: 10 vs 11']
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}: keys {sorted(set(a) ^ set(b))}"] if missing_keys and set(a) != set(b) else []
+        for key in sorted((set(a) & set(b)) - set(ignore)):
+            out += metric_differences(a[key], b[key], rel=rel, ignore=ignore, missing_keys=missing_keys,
+                                      path=f"{path}.{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b))
+                for d in metric_differences(x, y, rel=rel, ignore=ignore, missing_keys=missing_keys,
+                                            path=f"{path}[{i}]")]
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None or not math.isclose(a, b, rel_tol=rel, abs_tol=1e-12):
+            return [f"{path}: {a!r} vs {b!r}"]
+        return []
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
 @contextmanager
 def not_available_page(notebook: str, metrics_path: str | Path | None = None):
     """Around a report's ``fit``: when the data cannot support it, say so instead of failing.
