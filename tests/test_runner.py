@@ -251,8 +251,16 @@ PARAMETERS = ('dataset = "x"\nprocessed_dir = "."\nexports_dir = "exports"\nmetr
               'pause = 0.0')
 
 
-def tiny_notebooks(folder, *, fail_in=None):
-    """Two small report notebooks: ``first`` writes an export and a metric; ``second`` may raise."""
+KERNEL_PROBE = ("import json, os\nfrom ipykernel.kernelapp import IPKernelApp\napp = IPKernelApp.instance()\n"
+                "Path(exports_dir, f'{NAME}-kernel.json').write_text(json.dumps({'transport': app.transport, "
+                "'ip': app.ip, 'mode': oct(os.stat(os.path.dirname(app.ip) or '.').st_mode & 0o777)}))")
+
+
+def tiny_notebooks(folder, *, fail_in=None, probe=False):
+    """Two small report notebooks: ``first`` writes an export and a metric; ``second`` may raise.
+
+    With ``probe``, each also exports how its kernel talks to the runner (``<name>-kernel.json``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     bodies = {
         "first": ["import time\nfrom pathlib import Path\nfrom crmlab.report import record_metrics\n"
@@ -262,6 +270,9 @@ def tiny_notebooks(folder, *, fail_in=None):
     }
     if fail_in:
         bodies[fail_in].append('raise ValueError("the data has gone missing")')
+    if probe:
+        for name in bodies:
+            bodies[name].append("from pathlib import Path\n" + KERNEL_PROBE.replace("{NAME}", name))
     for name, cells in bodies.items():
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "crmlab", "display_name": "Python (crmlab)", "language": "python"}
@@ -293,6 +304,20 @@ def test_a_failure_ends_the_kernels_started_ahead_for_reports_that_never_ran(tmp
     assert info.value.notebook == "first"
     assert json.loads((info.value.run_dir / "run.json").read_text())["not_run"] == ["second"]
     assert live_kernels() == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets: the kernels use TCP on Windows")
+def test_kernels_talk_to_the_runner_over_private_unix_sockets(tmp_path, capfd):
+    notebooks = tiny_notebooks(tmp_path / "probe", probe=True)
+    _, config = fixture_config(tmp_path, notebooks_dir=notebooks)
+    # One at a time: first's kernel is started when it runs, second's ahead of it.
+    result = run(config, out_dir=tmp_path / "reports", notebooks_dir=notebooks, jobs=1, log=lambda _: None)
+    for name in ("first", "second"):
+        seen = json.loads((result.run_dir / "exports" / f"{name}-kernel.json").read_text())
+        assert seen["transport"] == "ipc" and seen["mode"] == "0o700", seen
+        assert not Path(seen["ip"]).parent.exists()  # the socket folder is gone with the run
+    # And ipykernel's warning about unencrypted TCP never reaches the scheduler's log.
+    assert "without encryption" not in capfd.readouterr().err
 
 
 def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path):

@@ -18,7 +18,7 @@ failed run leaves that folder as it was.
 Reports run as a small dependency graph (:func:`crmlab.catalog.needs_within`),
 ``jobs`` at a time, each in its own kernel; the kernels of the reports next
 in line are started, and the kit imported in them, while others run
-(:class:`_WarmKernels`). ``<out>/latest`` is moved to the new folder only
+(:class:`_WarmKernels`, which starts every kernel and connects to it over Unix sockets). ``<out>/latest`` is moved to the new folder only
 when no notebook failed, so a failed run leaves the last good reports in
 place.
 
@@ -37,7 +37,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -219,12 +221,19 @@ class _WarmKernels:
     critical path. Here that happens while the other runs. Each report still
     runs in a kernel of its own, which nothing but those imports has touched
     (they bind no name in the notebook's namespace and count no execution).
+
+    The kernels talk to the runner over Unix sockets in a folder only this
+    user can open, not over TCP on localhost: what they exchange is the
+    customers' data, and ipykernel warns, once per kernel in the scheduler's
+    log, that TCP carries it unencrypted. (Windows has no such sockets: TCP there.)
     """
 
     def __init__(self, notebooks_dir: Path, ahead: int):
         self.notebooks_dir, self.ahead = notebooks_dir, ahead
         self._starting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmlab-kernel")
         self._kernels: dict[str, Future] = {}
+        # Short and private: a socket's path must fit in about 100 bytes, and mkdtemp makes it 0700.
+        self._sockets = tempfile.mkdtemp(prefix="crmlab-") if os.name == "posix" else None
 
     def warm(self, names: list[str]) -> None:
         """Start kernels for the first of ``names`` (in run order), up to ``ahead`` not yet taken."""
@@ -240,7 +249,12 @@ class _WarmKernels:
         analysis = report(name).analysis.split(":")[0]  # empty for a notebook the catalog does not know
         modules = ["crmlab.data", "crmlab.engine", "crmlab.plotting", "crmlab.privacy", "crmlab.report",
                    *([analysis] if analysis else [])]
-        km = KernelManager(kernel_name=KERNEL_NAME)
+        if self._sockets:
+            # Each kernel's sockets are <folder>/<report>-1, -2, ...; an explicit path, because
+            # jupyter_client's default for IPC is relative to the kernel's working folder.
+            km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self._sockets, name))
+        else:
+            km = KernelManager(kernel_name=KERNEL_NAME)
         km.start_kernel(cwd=str(self.notebooks_dir))
         client = km.client()
         client.start_channels()
@@ -257,10 +271,13 @@ class _WarmKernels:
         return km
 
     def take(self, name: str):
-        """The warm kernel's manager for ``name``, or None (the report then starts its own kernel)."""
+        """The kernel manager for ``name``: its warm kernel, else one started now.
+
+        None when starting it failed: the report then runs in a kernel papermill starts.
+        """
         future = self._kernels.pop(name, None)
         try:
-            return future.result() if future is not None else None
+            return future.result() if future is not None else self._start(name)
         except Exception:
             return None
 
@@ -273,6 +290,8 @@ class _WarmKernels:
                 pass
         self._kernels.clear()
         self._starting.shutdown()
+        if self._sockets:
+            shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 def _failure_details(item: _Report, error: BaseException) -> tuple[str, str]:
