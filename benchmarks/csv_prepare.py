@@ -35,7 +35,7 @@ from scale import ROOT, _gb, copies_query, measured  # noqa: E402
 PREPARE = """
 import sys
 from crmlab import cli, data
-data.STREAM_CSV_BYTES = {threshold}
+data.streaming.STREAM_CSV_BYTES = {threshold}
 sys.exit(cli.main(["data", "prepare", "--config", {config!r}]))
 """
 

@@ -73,8 +73,8 @@ class Project:
 def project(tmp_path, request, monkeypatch):
     """Each case twice: a CSV read whole by pandas, and read in chunks of 2 rows as a large file is."""
     if request.param == "in chunks":
-        monkeypatch.setattr(data, "STREAM_CSV_BYTES", 0)
-        monkeypatch.setattr(data, "CSV_CHUNK_ROWS", 2)
+        monkeypatch.setattr(data.streaming, "STREAM_CSV_BYTES", 0)
+        monkeypatch.setattr(data.streaming, "CSV_CHUNK_ROWS", 2)
     return Project(tmp_path)
 
 
@@ -404,8 +404,8 @@ def test_a_csv_read_in_chunks_gives_what_the_whole_file_gives(tmp_path, capsys, 
     monkeypatch.setattr(data, "stage_csv", lambda *a, **k: staged.append(1) or real_stage_csv(*a, **k))
     outcomes = {}
     for how, size, rows in (("whole", 10**12, 10**6), ("in chunks", 0, 2)):
-        monkeypatch.setattr(data, "STREAM_CSV_BYTES", size)
-        monkeypatch.setattr(data, "CSV_CHUNK_ROWS", rows)
+        monkeypatch.setattr(data.streaming, "STREAM_CSV_BYTES", size)
+        monkeypatch.setattr(data.streaming, "CSV_CHUNK_ROWS", rows)
         (tmp_path / how).mkdir()
         project = Project(tmp_path / how)
         content = CHUNKED_CASES[case]
