@@ -171,7 +171,7 @@ def test_reports_running_together_share_the_memory_limit(tmp_path):
         EngineConfig.from_mapping({"memory_limit": "lots"})
 
 
-def test_duckdb_runs_three_threads_or_one_per_core_unless_told(tmp_path):
+def test_duckdb_runs_three_threads_or_one_per_core_unless_told():
     def threads(settings):
         backend = engine.connect(settings)
         return int(backend.con.execute("SELECT current_setting('threads')").fetchone()[0])

@@ -18,9 +18,9 @@ failed run leaves that folder as it was.
 Reports run as a small dependency graph (:func:`crmlab.catalog.needs_within`),
 ``jobs`` at a time, each in its own kernel; the kernels of the reports next
 in line are started, and the kit imported in them, while others run
-(:class:`_WarmKernels`, which starts every kernel and connects to it over Unix sockets). ``<out>/latest`` is moved to the new folder only
-when no notebook failed, so a failed run leaves the last good reports in
-place.
+(:class:`_WarmKernels`, which starts every kernel and reaches it over Unix
+sockets). ``<out>/latest`` is moved to the new folder only when no notebook
+failed, so a failed run leaves the last good reports in place.
 
 A report the data cannot support is a result, not a failure: its notebook
 raises :class:`crmlab.availability.NotAvailable` after showing why, its page
