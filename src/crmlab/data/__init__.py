@@ -45,10 +45,10 @@ import pandas as pd
 
 from ..config import TRANSACTIONS, Config
 from .errors import N_EXAMPLES, DataError, Problem
-from .sources import (_last_modified, file_checksum, keep_raw, parquet_parts, read_customer_attributes, read_lines,
+from .sources import (file_checksum, keep_raw, last_modified, parquet_parts, read_customer_attributes, read_lines,
                       snapshot_table, source_checksum, source_files, source_label, stage_sources)
 from .streaming import large_csv, prepare_streaming, stage_csv, streamable
-from .validation import DROP_REASONS, Quality, _align_ids, validate
+from .validation import DROP_REASONS, Quality, align_ids, validate
 from .writing import CUSTOMER_ATTRIBUTES, MANIFEST, RETURNS, write_atomic, write_exports, write_json, write_table
 
 __all__ = ["CUSTOMER_ATTRIBUTES", "DROP_REASONS", "MANIFEST", "N_EXAMPLES", "RETURNS", "TRANSACTIONS", "DataError",
@@ -72,7 +72,7 @@ def needs_prepare(config: Config) -> bool:
     if manifest.get("config_fingerprint") != config.dataset.fingerprint():
         return True
     built = table.stat().st_mtime
-    return any(Path(p).exists() and _last_modified(p) > built for p in source_files(config.dataset).values())
+    return any(Path(p).exists() and last_modified(p) > built for p in source_files(config.dataset).values())
 
 
 def prepare(config: Config) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def prepare(config: Config) -> dict[str, Any]:
                    else table["customer_id"])
         attributes = read_customer_attributes(cfg, paths)
         if attributes is not None:
-            attributes["customer_id"] = _align_ids(attributes["customer_id"], id_like)
+            attributes["customer_id"] = align_ids(attributes["customer_id"], id_like)
         snapshot = keep_raw(staged, config.raw_dir)
         provenance = {
             "dataset": cfg.name,

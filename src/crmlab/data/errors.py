@@ -51,8 +51,8 @@ class DataError(ValueError):
         super().__init__("\n".join(lines))
 
 
-def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[str, str],
-              positions=None) -> list[str]:
+def row_examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[str, str],
+                 positions=None) -> list[str]:
     """A few offending rows, by 1-based data row number, showing the raw value.
 
     ``positions`` gives the rows' 0-based positions when ``frame`` holds only
@@ -71,7 +71,7 @@ def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, labels: dict[st
     return rows
 
 
-def _label(column: str, labels: dict[str, str]) -> str:
+def column_label(column: str, labels: dict[str, str]) -> str:
     source = labels.get(column, column)
     return column if source == column else f"{column} (source column {source})"
 

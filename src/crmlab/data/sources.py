@@ -77,7 +77,7 @@ def source_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _last_modified(path: Path) -> float:
+def last_modified(path: Path) -> float:
     """When a file, or the newest data file of a folder, was last written."""
     path = Path(path)
     return max([path.stat().st_mtime] + [part.stat().st_mtime for part in
@@ -188,7 +188,7 @@ def _read_user_file(path: Path, fmt: str, cfg: DatasetConfig, role: str) -> read
         raise DataError([Problem("", exc.what, 0, 0, exc.examples)], source=display) from None
 
 
-def _column_mapping(cfg: DatasetConfig, columns: list[str], rows: int) -> dict[str, str]:
+def column_mapping(cfg: DatasetConfig, columns: list[str], rows: int) -> dict[str, str]:
     """Canonical -> source column names for a user file with ``columns``; a missing one is a :class:`DataError`."""
     mapping = dict(cfg.columns)
     # Unmapped canonical columns are taken by their own name when the file has them.
@@ -215,7 +215,7 @@ def _column_mapping(cfg: DatasetConfig, columns: list[str], rows: int) -> dict[s
 def _read_file(cfg: DatasetConfig, path: Path) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     source = _read_user_file(path, cfg.file_format, cfg, "transactions")
     raw = source.frame
-    mapping = _column_mapping(cfg, list(raw.columns), len(raw))
+    mapping = column_mapping(cfg, list(raw.columns), len(raw))
     lines = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()})
     labels = {canon: src for canon, src in mapping.items()}
     return lines, labels, source.notes

@@ -21,9 +21,10 @@ import pandas as pd
 
 from .. import readers
 from ..config import TRANSACTIONS, USER_SOURCES, DatasetConfig
-from .errors import N_EXAMPLES, DataError, Problem, _examples, _label
-from .sources import _column_mapping, parquet_parts, source_label
-from .validation import _COMPACT_ID, Quality, _date_format, _has_offset, _offset_notes, _offsets, _read_dates
+from .errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
+from .sources import column_mapping, parquet_parts, source_label
+from .validation import (COMPACT_ID, Quality, detect_date_format, has_utc_offset, offset_notes, read_dates,
+                         utc_offsets)
 from .writing import RETURNS
 
 # A CSV file larger than this is read in chunks of CSV_CHUNK_ROWS rows and checked by DuckDB queries
@@ -54,7 +55,7 @@ def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
         schema, rows = _parquet_schema(path)
     except Exception:  # not Parquet after all: the pandas path names the problem
         return None
-    mapping = _column_mapping(cfg, schema.names, rows)
+    mapping = column_mapping(cfg, schema.names, rows)
 
     def kind(t):
         return t.value_type if pa.types.is_dictionary(t) else t
@@ -154,9 +155,9 @@ class _CsvReading:
             self.compact = compact
         if not self.format_decided and text.notna().any():
             fmt = "%Y%m%d" if (cfg.date_format is None and self.compact) else cfg.date_format
-            self.date_format, self.inferred, self.date_notes = _date_format(text, fmt)
+            self.date_format, self.inferred, self.date_notes = detect_date_format(text, fmt)
             self.format_decided = True
-        has_offset = _has_offset(text)
+        has_offset = has_utc_offset(text)
         if self.inferred and self.date_format != "ISO8601" and has_offset.any() and not self.each_date_alone:
             self.each_date_alone = True
             # Dates already read with the format must be read again, each alone.
@@ -176,12 +177,12 @@ class _CsvReading:
                     self.first_values[kind] = found.iloc[0]
             anchors = [v for v in self.first_values.values() if v is not None]
         padded = pd.concat([pd.Series(anchors, dtype="string"), text], ignore_index=True)
-        dates, has_offset, target = _read_dates(padded, fmt, zone)
+        dates, has_offset, target = read_dates(padded, fmt, zone)
         dates = dates.iloc[len(anchors):].set_axis(text.index)
         has_offset = has_offset.iloc[len(anchors):].set_axis(text.index)
         if target is not None:
             self.target = target
-            self.offsets |= _offsets(text, has_offset)
+            self.offsets |= utc_offsets(text, has_offset)
         self.with_offset += int(has_offset.sum())
         self.without_offset += int((~has_offset).sum())
         return dates
@@ -207,7 +208,7 @@ class _CsvReading:
     def notes(self, cfg: DatasetConfig, text_amounts: bool) -> list[str]:
         notes = list(self.date_notes)
         if self.target is not None:
-            notes += _offset_notes(self.with_offset, self.offsets, self.without_offset, self.target, cfg.timezone)
+            notes += offset_notes(self.with_offset, self.offsets, self.without_offset, self.target, cfg.timezone)
         if text_amounts and self.decimal == "," and not cfg.decimal:
             notes.append("Amounts are written with a decimal comma (3,50); detected, set dataset.decimal "
                          "to override.")
@@ -275,10 +276,10 @@ def _write_csv_chunks(cfg: DatasetConfig, path: Path, encoding: str, delimiter: 
             frame = frame.loc[~(blank | repeated)]
             if mapping is None:
                 try:
-                    mapping = _column_mapping(cfg, list(frame.columns), 0)
+                    mapping = column_mapping(cfg, list(frame.columns), 0)
                 except DataError:
                     # Counted as the pandas path counts them: every data row lacks the column.
-                    _column_mapping(cfg, list(frame.columns), len(frame) + _rows_left(
+                    column_mapping(cfg, list(frame.columns), len(frame) + _rows_left(
                         path, encoding, delimiter, rows, width, after=read))
             chunk = {"_row": np.arange(kept + 1, kept + len(frame) + 1, dtype="int64")}
             for canon, src in mapping.items():
@@ -342,14 +343,14 @@ class _Query:
         for name in sample.columns:
             if sample[name].dtype == object:  # a missing text shows as pandas shows it, nan
                 sample[name] = sample[name].astype("str").where(sample[name].notna())
-        return _examples(sample, pd.Series(True, index=sample.index), column, self.labels, positions)
+        return row_examples(sample, pd.Series(True, index=sample.index), column, self.labels, positions)
 
     def problem(self, table: str, where: str, column: str, what: str, total: int, *,
                 fatal: bool = True, as_written: bool = False) -> Problem | None:
         n = self.count(table, where)
         if not n:
             return None
-        return Problem(_label(column, self.labels), what, n, total,
+        return Problem(column_label(column, self.labels), what, n, total,
                        self.examples(table, where, column, as_written=as_written), fatal=fatal)
 
 
@@ -470,7 +471,7 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     final = {c: c for c in canonical}
     for column in ("customer_id", "order_id", "product_id"):
         if column in canonical and (column not in text_ids or con.execute(
-                f"SELECT bool_and(regexp_full_match({column}, '{_COMPACT_ID}')) FROM purchases").fetchone()[0]):
+                f"SELECT bool_and(regexp_full_match({column}, '{COMPACT_ID}')) FROM purchases").fetchone()[0]):
             final[column] = f"CAST({column} AS BIGINT) AS {column}"
     if "order_id" not in canonical:
         final["order_id"] = ("CAST(dense_rank() OVER (ORDER BY customer_id, CAST(order_date AS DATE)) - 1 AS BIGINT) "

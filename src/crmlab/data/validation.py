@@ -20,7 +20,7 @@ from pandas.tseries.api import guess_datetime_format
 
 from .. import readers
 from ..config import DatasetConfig
-from .errors import DataError, Problem, _examples, _label
+from .errors import DataError, Problem, column_label, row_examples
 from .writing import RETURNS
 
 # What each dropped-line reason means, for messages and the profile report.
@@ -90,7 +90,7 @@ def _to_datetime(text: pd.Series, fmt: str | None, utc: bool = False) -> pd.Seri
         return pd.to_datetime(text, format=fmt, utc=utc, errors="coerce")
 
 
-def _date_format(text: pd.Series, fmt: str | None) -> tuple[str | None, bool, list[str]]:
+def detect_date_format(text: pd.Series, fmt: str | None) -> tuple[str | None, bool, list[str]]:
     """The one format the column is read with, whether it was inferred, and a note when it is ambiguous."""
     if fmt is None and text.str.fullmatch(r"\d{8}").fillna(False).all():
         return "%Y%m%d", False, []  # compact dates (CDNOW) would otherwise be misread as epoch numbers
@@ -100,17 +100,17 @@ def _date_format(text: pd.Series, fmt: str | None) -> tuple[str | None, bool, li
     return fmt, False, []
 
 
-def _has_offset(text: pd.Series) -> pd.Series:
+def has_utc_offset(text: pd.Series) -> pd.Series:
     return text.str.contains(_OFFSET, regex=True).fillna(False)
 
 
-def _read_dates(text: pd.Series, fmt: str | None, target=None) -> tuple[pd.Series, pd.Series, Any]:
+def read_dates(text: pd.Series, fmt: str | None, target=None) -> tuple[pd.Series, pd.Series, Any]:
     """Stripped text dates as naive local time: the dates, which carried an offset, and the zone they went to.
 
     Offsets are converted to ``target``, by default the zone of the first
     offset that parses; the zone is None when nothing was converted.
     """
-    has_offset = _has_offset(text)
+    has_offset = has_utc_offset(text)
     if not has_offset.any():
         return _to_datetime(text, fmt).astype("datetime64[ns]"), has_offset, None
     aware = _to_datetime(text.where(has_offset), fmt, utc=True)
@@ -124,11 +124,11 @@ def _read_dates(text: pd.Series, fmt: str | None, target=None) -> tuple[pd.Serie
     return local.where(has_offset, naive), has_offset, target
 
 
-def _offsets(text: pd.Series, has_offset: pd.Series) -> set[str]:
+def utc_offsets(text: pd.Series, has_offset: pd.Series) -> set[str]:
     return set(text[has_offset].str.extract(f"({_OFFSET.pattern})", expand=False).dropna())
 
 
-def _offset_notes(with_offset: int, offsets: set[str], without: int, target, zone: str | None) -> list[str]:
+def offset_notes(with_offset: int, offsets: set[str], without: int, target, zone: str | None) -> list[str]:
     shown = ", ".join(sorted(offsets)[:6]) + (", ..." if len(offsets) > 6 else "")
     how = "dataset.timezone" if zone else "the first offset seen; set dataset.timezone to choose the zone"
     notes = [f"{with_offset:,} timestamps carry a UTC offset ({shown}); they were converted to "
@@ -157,12 +157,12 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
         # A spreadsheet's date cells arrive as datetime objects: no format applies to them.
         return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]"), notes
     text = values.astype("string").str.strip()
-    fmt, inferred, notes = _date_format(text, fmt)
-    if inferred and fmt != "ISO8601" and _has_offset(text).any():
+    fmt, inferred, notes = detect_date_format(text, fmt)
+    if inferred and fmt != "ISO8601" and has_utc_offset(text).any():
         fmt = None  # the inferred format has no offset part: read each timestamp as it comes
-    dates, has_offset, target = _read_dates(text, fmt, zoneinfo.ZoneInfo(zone) if zone else None)
+    dates, has_offset, target = read_dates(text, fmt, zoneinfo.ZoneInfo(zone) if zone else None)
     if target is not None:
-        notes += _offset_notes(int(has_offset.sum()), _offsets(text, has_offset), int((~has_offset).sum()),
+        notes += offset_notes(int(has_offset.sum()), utc_offsets(text, has_offset), int((~has_offset).sum()),
                                target, zone)
     return dates, notes
 
@@ -228,9 +228,9 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     bad = dates.isna()
     if bad.any():
         how = f"with format '{cfg.date_format}'" if cfg.date_format else ""
-        problems.append(Problem(_label("order_date", labels),
+        problems.append(Problem(column_label("order_date", labels),
                                 f"have a missing or unparseable date {how}".rstrip(),
-                                int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+                                int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
 
     numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in df.columns]
     texts = [df[c] for c in numeric if not pd.api.types.is_numeric_dtype(df[c])]
@@ -242,8 +242,8 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         parsed = readers.parse_amounts(df[column], decimal)
         bad = parsed.isna()
         if bad.any():
-            problems.append(Problem(_label(column, labels), "have a missing or non-numeric amount",
-                                    int(bad.sum()), total, _examples(df, bad, column, labels)))
+            problems.append(Problem(column_label(column, labels), "have a missing or non-numeric amount",
+                                    int(bad.sum()), total, row_examples(df, bad, column, labels)))
         df[column] = parsed.astype("float64")
     if "unit_price" in df.columns:
         df["revenue"] = df["quantity"] * df["unit_price"]
@@ -251,27 +251,27 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     if "discount" in df.columns:
         bad = df["discount"] < 0
         if bad.any():
-            problems.append(Problem(_label("discount", labels),
+            problems.append(Problem(column_label("discount", labels),
                                     "have a negative discount (a discount is the amount taken off, >= 0)",
-                                    int(bad.sum()), total, _examples(df, bad, "discount", labels)))
+                                    int(bad.sum()), total, row_examples(df, bad, "discount", labels)))
     if cfg.observation_end:
         end = pd.Timestamp(cfg.observation_end)
         # A bare date means the whole of that day.
         limit = end + pd.Timedelta(days=1) if end == end.normalize() else end
         bad = dates >= limit
         if bad.any():
-            problems.append(Problem(_label("order_date", labels),
+            problems.append(Problem(column_label("order_date", labels),
                                     f"are dated after the observation end {cfg.observation_end}",
-                                    int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+                                    int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
     else:
         # A future line would make the data period end in the future and every customer look lapsed.
         today = today or date.today()
         bad = dates >= pd.Timestamp(today + timedelta(days=1))
         if bad.any():
-            problems.append(Problem(_label("order_date", labels),
+            problems.append(Problem(column_label("order_date", labels),
                                     f"are dated after today ({today.isoformat()}), the day of the run; if the "
                                     "extract really ends later, set dataset.observation_end",
-                                    int(bad.sum()), total, _examples(df, bad, "order_date", labels)))
+                                    int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
     if problems:
         raise DataError(problems, source=source)
     df["order_date"] = dates
@@ -279,10 +279,10 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     missing_customer = df["customer_id"].isna() | (df["customer_id"].astype("string").str.strip() == "")
     if missing_customer.any():
         quality.dropped["missing_customer_id"] = int(missing_customer.sum())
-        quality.notes.append(Problem(_label("customer_id", labels),
+        quality.notes.append(Problem(column_label("customer_id", labels),
                                      "have no customer id (guest lines) and were dropped",
                                      int(missing_customer.sum()), total,
-                                     _examples(df, missing_customer, "customer_id", labels),
+                                     row_examples(df, missing_customer, "customer_id", labels),
                                      fatal=False).message())
         df = df.loc[~missing_customer]
 
@@ -292,7 +292,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
             quality.dropped["duplicate"] = int(duplicated.sum())
             quality.notes.append(Problem("all columns", "are exact duplicates of an earlier line and were dropped",
                                          int(duplicated.sum()), total,
-                                         _examples(df, duplicated, "customer_id", labels),
+                                         row_examples(df, duplicated, "customer_id", labels),
                                          fatal=False).message())
             df = df.loc[~duplicated]
         else:
@@ -313,7 +313,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
                                          "are returns or cancellations (negative) and were kept "
                                          f"out of purchase counts (saved to {RETURNS})",
                                          int(negative.sum()), total,
-                                         _examples(df, negative, "revenue", labels), fatal=False).message())
+                                         row_examples(df, negative, "revenue", labels), fatal=False).message())
             df = df.loc[~negative]
         else:
             quality.notes.append(f"{int(negative.sum()):,} return lines were kept as negative lines (returns: keep).")
@@ -345,7 +345,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
 
 
 # An id that an int64 holds exactly as written: no leading zero, at most 18 digits.
-_COMPACT_ID = r"0|[1-9]\d{0,17}"
+COMPACT_ID = r"0|[1-9]\d{0,17}"
 
 
 def _tidy_ids(ids: pd.Series) -> pd.Series:
@@ -365,17 +365,17 @@ def _tidy_ids(ids: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(ids):
         return ids.astype("int64")
     text = readers.id_text(ids)
-    if text.notna().all() and text.str.fullmatch(_COMPACT_ID).all():
+    if text.notna().all() and text.str.fullmatch(COMPACT_ID).all():
         return text.astype("int64")
     return text
 
 
-def _align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
+def align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     """Customer ids of an attributes file in the transaction table's type, so the two join."""
     ids = _tidy_ids(ids)
     if pd.api.types.is_integer_dtype(like) and not pd.api.types.is_integer_dtype(ids):
         # Ids with a leading zero cannot match an integer id: they become missing, not another customer.
-        return ids.where(ids.str.fullmatch(_COMPACT_ID).fillna(False)).astype("Int64")
+        return ids.where(ids.str.fullmatch(COMPACT_ID).fillna(False)).astype("Int64")
     if not pd.api.types.is_integer_dtype(like):
         return readers.id_text(ids)
     return ids
