@@ -823,13 +823,18 @@ def rules_table(rules: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     return pd.DataFrame({"rule": [rule_text(a, c) for a, c in zip(head["antecedent"], head["consequent"])],
                          "baskets": head["count"].to_numpy(), "support": head["support"].to_numpy(),
                          "confidence": head["confidence"].to_numpy(), "lift": head["lift"].to_numpy()},
-                        index=pd.RangeIndex(1, len(head) + 1, name="rank"))
+                        index=_ranks(len(head)))
 
 
 def sequences_table(sequences: pd.DataFrame, top: int = 15) -> pd.DataFrame:
-    """The top sequences as the page shows them, ranked from 1 like :func:`rules_table` (not pandas' row numbers)."""
+    """The top sequences as the page shows them, ranked from 1 like :func:`rules_table`."""
     head = sequences.head(top)
-    return head.set_axis(pd.RangeIndex(1, len(head) + 1, name="rank"))
+    return head.set_axis(_ranks(len(head)))
+
+
+def _ranks(n: int) -> pd.RangeIndex:
+    """Row labels 1..n named ``rank``: a reader sees "rank 1", not pandas' row 0."""
+    return pd.RangeIndex(1, n + 1, name="rank")
 
 
 def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:

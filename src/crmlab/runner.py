@@ -18,7 +18,7 @@ failed run leaves that folder as it was.
 Reports run as a small dependency graph (:func:`crmlab.catalog.needs_within`),
 ``jobs`` at a time, each in its own kernel; the kernels of the reports next
 in line are started, and the kit imported in them, while others run
-(:class:`_WarmKernels`, which starts every kernel and reaches it over Unix
+(:class:`_Kernels`, which starts every kernel and reaches it over Unix
 sockets). ``<out>/latest`` is moved to the new folder only when no notebook
 failed, so a failed run leaves the last good reports in place.
 
@@ -212,8 +212,8 @@ class _Report:
                 and self.recorded().get("status") == "not_available")
 
 
-class _WarmKernels:
-    """Kernels started, and the kit imported in them, ahead of the reports that will run in them.
+class _Kernels:
+    """The reports' kernels: started, and the kit imported in them, ahead of the reports where possible.
 
     A report that waits for another (segments for clv, baskets for segments)
     would start its kernel and import pandas, matplotlib, Ibis and its
@@ -235,7 +235,7 @@ class _WarmKernels:
         # Short and private: a socket's path must fit in about 100 bytes, and mkdtemp makes it 0700.
         self._sockets = tempfile.mkdtemp(prefix="crmlab-") if os.name == "posix" else None
 
-    def warm(self, names: list[str]) -> None:
+    def start_ahead(self, names: list[str]) -> None:
         """Start kernels for the first of ``names`` (in run order), up to ``ahead`` not yet taken."""
         for name in names:
             if len(self._kernels) >= self.ahead:
@@ -390,8 +390,8 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
         reports[name] = _Report(name, run_dir, params)
 
-    # Kernels for the reports next in line are started while others run (_WarmKernels).
-    warm = _WarmKernels(notebooks_dir, ahead=jobs)
+    # Kernels for the reports next in line are started while others run (_Kernels).
+    kernels = _Kernels(notebooks_dir, ahead=jobs)
     counter = iter(range(1, len(names) + 1))
     lock = threading.Lock()
 
@@ -402,11 +402,11 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"[{position}/{len(names)}] {item.name}: started")
         t0 = time.perf_counter()
         status = "ok"
-        km = warm.take(item.name)
+        km = kernels.take(item.name)
         try:
-            # The kernel starts in the notebooks folder (so a notebook's relative defaults work) through
-            # nbclient's resources, or was started there ahead (_WarmKernels): papermill's own cwd= chdirs
-            # the whole process, which reports running in threads would race on.
+            # The kernel was started in the notebooks folder (so a notebook's relative defaults work) by
+            # _Kernels, or, if that failed, starts there through nbclient's resources: papermill's own cwd=
+            # chdirs the whole process, which reports running in threads would race on.
             pm.execute_notebook(str(notebooks_dir / f"{item.name}.ipynb"), str(item.executed),
                                 parameters=item.params, kernel_name=KERNEL_NAME, progress_bar=False,
                                 log_output=False, resources={"metadata": {"path": str(notebooks_dir)}},
@@ -450,7 +450,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
                 if not running:
                     break  # a failure stopped the rest
                 if failure is None:
-                    warm.warm(pending)
+                    kernels.start_ahead(pending)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = running.pop(future)
@@ -462,7 +462,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
                     item.info.update(status="failed", cell=cell, error=message)
                     failure = failure or (item, cell, message)
     finally:
-        warm.close()
+        kernels.close()
     for name in names:
         if reports[name].info:
             run_info["notebooks"][name] = reports[name].info
