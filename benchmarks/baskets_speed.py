@@ -34,17 +34,21 @@ import pandas as pd
 
 warnings.simplefilter("ignore")
 
-from crmlab import baskets, data  # noqa: E402
-from crmlab.config import load_config  # noqa: E402
+from recording import write_result  # noqa: E402
+
+from crmlab import data  # noqa: E402
+from crmlab.core.config import load_config  # noqa: E402
+from crmlab.models.itemsets import encoding, mining  # noqa: E402
 
 MEMORY_PROBE = """
 import json, resource, sys, time, tracemalloc
-from crmlab import baskets, data
+from crmlab import data
+from crmlab.models.itemsets import encoding, mining
 lines = data.load_transactions(sys.argv[1])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
 start = time.perf_counter()
-itemsets = baskets.mine(baskets.encode(lines, "category", 0.01))
+itemsets = mining.mine(encoding.encode(lines, "category", 0.01))
 seconds = time.perf_counter() - start
 traced = tracemalloc.get_traced_memory()[1]
 print(json.dumps({"seconds": seconds, "itemsets": len(itemsets), "traced_peak": traced, "rss_before": before * 1024,
@@ -72,15 +76,18 @@ def main() -> None:
         data.prepare(config)
     lines = data.load_transactions(config.processed_dir)
 
-    ours_s, itemsets = best_of(args.repeat, lambda: baskets.mine(baskets.encode(lines, "category", 0.01)))
-    encoded = baskets.encode(lines, "category", 0.01)
+    ours_s, itemsets = best_of(args.repeat, lambda: mining.mine(encoding.encode(lines, "category", 0.01)))
+    encoded = encoding.encode(lines, "category", 0.01)
     print(f"crmlab encode + mine: {ours_s:.3f} s, {len(itemsets):,} itemsets, {encoded.n_baskets:,} baskets x "
           f"{encoded.n_items} categories ({len(encoded.items)} frequent)")
 
+    figures = {"baskets": int(encoded.n_baskets), "items": int(encoded.n_items), "itemsets": len(itemsets),
+               "crmlab_seconds": ours_s}
     try:
         import fim
     except ImportError:
         print("pyfim is not installed (pip install -e '.[bench]'): no C baseline")
+        print(f"results: {write_result('baskets_speed', figures, settings=vars(args))}")
         return
     with_items = lines.dropna(subset=["category"])
     order = with_items.sort_values("order_id", kind="stable")
@@ -106,6 +113,8 @@ def main() -> None:
     frame = pd.DataFrame(encoded.matrix)
     plain_s, _ = best_of(1, lambda: hmine(frame, (encoded.min_count - 0.5) / len(frame)))
     print(f"mlxtend hmine() on the pruned dense frame (mining only): {plain_s:.3f} s")
+    figures.update(c_seconds=c_times, c_fastest=c_name, ratio=ours_s / c_s, identical=ours == theirs,
+                   mlxtend_hmine_seconds=plain_s)
 
     probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(config.processed_dir)], capture_output=True,
                            text=True, check=True)
@@ -113,6 +122,7 @@ def main() -> None:
     print(f"peak memory, fresh process: {memory['rss_peak'] / 2**20:,.0f} MiB max RSS "
           f"({memory['rss_before'] / 2**20:,.0f} MiB after loading the transactions); "
           f"encode + mine allocated at most {memory['traced_peak'] / 2**20:,.0f} MiB (tracemalloc)")
+    figures["memory"] = memory
 
     if args.tutorial:
         from mlxtend.frequent_patterns import apriori
@@ -121,6 +131,7 @@ def main() -> None:
         result = apriori(table, min_support=0.01, use_colnames=True)
         print(f"tutorial path (pd.crosstab + apriori defaults): {time.perf_counter() - start:.1f} s, "
               f"{len(result):,} itemsets")
+    print(f"results: {write_result('baskets_speed', figures, settings=vars(args))}")
 
 
 if __name__ == "__main__":

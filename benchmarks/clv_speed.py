@@ -1,8 +1,8 @@
 """CLV speed: crmlab's summaries and compressed fits against lifetimes, in one run.
 
-1. RFM summary of 10 million transaction lines: ``crmlab.clv.rfm_summary``
+1. RFM summary of 10 million transaction lines: ``crmlab.models.btyd.summaries.rfm_summary``
    against ``lifetimes.utils.summary_data_from_transaction_data`` (baseline).
-2. BG/NBD fit on a million customers: ``crmlab.clv.fit_purchase_model`` on
+2. BG/NBD fit on a million customers: ``crmlab.models.btyd.fitting.fit_purchase_model`` on
    compressed statistics against lifetimes' ``BetaGeoFitter.fit`` on one row
    per customer (baseline).
 
@@ -28,11 +28,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crmlab import clv
 
 warnings.simplefilter("ignore")
 from lifetimes import BetaGeoFitter  # noqa: E402
 from lifetimes.utils import summary_data_from_transaction_data  # noqa: E402
+from recording import write_result  # noqa: E402
+
+from crmlab.models.btyd import fitting, summaries  # noqa: E402
 
 
 def simulate_lines(n_lines: int, seed: int = 7) -> pd.DataFrame:
@@ -90,10 +92,10 @@ def main() -> None:
     print(f"summary: {len(lines):,} lines, {lines['customer_id'].nunique():,} customers")
     # Both sides once on the first 10,000 lines, so that neither timing below includes what a
     # process does once (crmlab opening DuckDB, about 0.25 s; lifetimes' and pandas' first calls).
-    clv.rfm_summary(lines.iloc[:10_000], end, "weeks")
+    summaries.rfm_summary(lines.iloc[:10_000], end, "weeks")
     summary_data_from_transaction_data(lines.iloc[:10_000], "customer_id", "order_date", "revenue",
                                        observation_period_end=end, freq="D", freq_multiplier=7)
-    ours, ours_s = timed(clv.rfm_summary, lines, end, "weeks", repeat=args.repeat)
+    ours, ours_s = timed(summaries.rfm_summary, lines, end, "weeks", repeat=args.repeat)
     theirs, theirs_s = timed(summary_data_from_transaction_data, lines, "customer_id", "order_date", "revenue",
                              observation_period_end=end, freq="D", freq_multiplier=7, repeat=args.repeat)
     theirs = theirs.sort_index()
@@ -106,7 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "transactions.parquet"
         lines.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
-        from_file, file_s = timed(clv.rfm_summary, folder, end, "weeks", repeat=args.repeat)
+        from_file, file_s = timed(summaries.rfm_summary, folder, end, "weeks", repeat=args.repeat)
     same_file = from_file.equals(ours)
     print(f"  crmlab rfm_summary on the Parquet file:       {file_s:7.2f} s")
     print(f"  identical: {same_file}; speed-up: {theirs_s / file_s:.1f}x")
@@ -115,13 +117,20 @@ def main() -> None:
     print(f"fit: BG/NBD on {len(summary):,} customers (weeks)")
     base, base_s = timed(lambda: BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"]))
     start = time.perf_counter()
-    packed = clv.compress(summary[["frequency", "recency", "T"]])
-    fit = clv.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"], packed["weight"])
+    packed = summaries.compress(summary[["frequency", "recency", "T"]])
+    fit = fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"], packed["weight"])
     fit_s = time.perf_counter() - start
     worst = max(abs(fit.params[k] / base.params_[k] - 1) for k in fit.params)
     print(f"  lifetimes BetaGeoFitter.fit, one row per customer: {base_s:7.2f} s")
     print(f"  crmlab compress + fit_purchase_model ({len(packed):,} rows): {fit_s:7.2f} s")
     print(f"  largest relative parameter difference: {worst:.1e}; speed-up: {base_s / fit_s:.1f}x")
+    figures = {"lines": len(lines), "customers": int(lines["customer_id"].nunique()),
+               "summary": {"lifetimes_seconds": theirs_s, "crmlab_seconds": ours_s, "ratio": theirs_s / ours_s,
+                           "identical": bool(same), "crmlab_parquet_seconds": file_s,
+                           "ratio_parquet": theirs_s / file_s, "identical_parquet": bool(same_file)},
+               "fit": {"customers": len(summary), "rows": len(packed), "lifetimes_seconds": base_s,
+                       "crmlab_seconds": fit_s, "ratio": base_s / fit_s, "largest_relative_difference": worst}}
+    print(f"results: {write_result('clv_speed', figures, settings=vars(args))}")
 
 
 if __name__ == "__main__":

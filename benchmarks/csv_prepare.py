@@ -30,11 +30,13 @@ import duckdb
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recording import write_result  # noqa: E402
 from scale import ROOT, _gb, copies_query, measured  # noqa: E402
 
 PREPARE = """
 import sys
-from crmlab import cli, data
+from crmlab import data
+from crmlab.running import cli
 data.streaming.STREAM_CSV_BYTES = {threshold}
 sys.exit(cli.main(["data", "prepare", "--config", {config!r}]))
 """
@@ -111,9 +113,7 @@ def main() -> None:
                 "error": same.stderr.strip().splitlines()[-1]}
             print(f"  prepared tables: {runs['comparison']}")
         results[f"x{scale}"] = {"build": built, **runs}
-    out = args.bench_dir / "results.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"results: {out}")
+    print(f"results: {write_result('csv_prepare', results, settings={**vars(args), 'bench_dir': None})}")
 
 
 if __name__ == "__main__":

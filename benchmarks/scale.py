@@ -12,7 +12,7 @@ What it does, for each scale N:
    report's DuckDB with half the memory limit, baskets with the segments'
    export). Each report's wall time is the runner's (``run.json``); its peak
    memory is the peak of the run while it ran.
-4. **rfm summary**: ``crmlab.clv.rfm_summary`` on the prepared folder against
+4. **rfm summary**: ``crmlab.models.btyd.summaries.rfm_summary`` on the prepared folder against
    lifetimes' ``summary_data_from_transaction_data`` on the same lines in
    pandas (both outputs must be equal), up to ``--lifetimes-max``.
 
@@ -49,8 +49,8 @@ from pathlib import Path
 
 import duckdb
 import yaml
-
-from crmlab.report import metric_differences
+from crmlab.publishing.metrics import metric_differences
+from recording import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 PANDAS_BASELINE = "57a06fc"
@@ -121,7 +121,7 @@ def copies_query(scale: int) -> str:
     """The SQL of complete_journey x ``scale``, new customer and order ids per copy (prepared first if need be)."""
     source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
     if not source.exists():
-        subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", "configs/default.yaml"],
+        subprocess.run([sys.executable, "-m", "crmlab.running.cli", "data", "prepare", "--config", "configs/default.yaml"],
                        cwd=ROOT, check=True)
     return f"""
         SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
@@ -178,7 +178,7 @@ def bundle(label: str, folder: Path, config: Path, cwd: Path, env: dict | None) 
     is the peak of the whole run while it ran (with another report beside it).
     """
     steps, metrics = {}, {}
-    crmlab = [sys.executable, "-m", "crmlab.cli"]
+    crmlab = [sys.executable, "-m", "crmlab.running.cli"]
     steps["prepare"] = measured(crmlab + ["data", "prepare", "--config", str(config)], cwd, env)
     _print_step(label, "prepare", steps["prepare"])
     if steps["prepare"]["exit"] != 0:
@@ -225,9 +225,10 @@ import json, time, warnings
 warnings.simplefilter("ignore")
 import pandas as pd
 from lifetimes.utils import summary_data_from_transaction_data
-from crmlab import clv, data
+from crmlab import data
+from crmlab.models.btyd.summaries import rfm_summary
 folder = {str(folder / "data" / "processed" / "complete_journey_scaled")!r}
-start = time.perf_counter(); ours = clv.rfm_summary(folder, None, "days"); ours_s = time.perf_counter() - start
+start = time.perf_counter(); ours = rfm_summary(folder, None, "days"); ours_s = time.perf_counter() - start
 lines = data.load_transactions(folder)[["customer_id", "order_date", "revenue"]]
 end = lines["order_date"].max().floor("D")
 start = time.perf_counter()
@@ -320,8 +321,8 @@ def main() -> None:
         for side in ("engine", "pandas"):
             for step in row.get(side, {}).values():
                 step.pop("samples", None)
-    (bench / "results.json").write_text(json.dumps(table, indent=2, default=str))
-    print(f"results: {bench / 'results.json'}")
+    settings = {**vars(args), "bench_dir": None}
+    print(f"results: {write_result('scale', table, settings=settings)}")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ MAPPING = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "
 def bundled():
     """Canonical tables of the bundled datasets, read and validated once per test session."""
     from crmlab import data
-    from crmlab.config import parse_config
+    from crmlab.core.config import parse_config
 
     cache = {}
 

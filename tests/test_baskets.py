@@ -7,9 +7,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FIXTURE, ROOT
-from crmlab import baskets
+
+from crmlab.analyses.baskets import sequences as baskets_sequences
+from crmlab.analyses.baskets import tables as baskets_tables
+from crmlab.models.itemsets import encoding as itemsets_encoding
+from crmlab.models.itemsets import mining as itemsets_mining
+from crmlab.models.itemsets import rules as itemsets_rules
 
 REFERENCE = ROOT.parent / "shared" / "reference"
 needs_reference = pytest.mark.skipif(not (REFERENCE / "groceries" / "baskets.csv").exists(),
@@ -35,25 +39,25 @@ def brute_force_itemsets(baskets_items, min_count):
 
 
 def test_min_basket_count_is_exact():
-    assert baskets.min_basket_count(0.001, 9835) == 10  # 9.835 baskets -> at least 10
-    assert baskets.min_basket_count(0.01, 155_659) == 1557
-    assert baskets.min_basket_count(0.25, 8) == 2  # exactly on it
-    assert baskets.min_basket_count(40, 1000) == 40
+    assert itemsets_encoding.min_basket_count(0.001, 9835) == 10  # 9.835 baskets -> at least 10
+    assert itemsets_encoding.min_basket_count(0.01, 155_659) == 1557
+    assert itemsets_encoding.min_basket_count(0.25, 8) == 2  # exactly on it
+    assert itemsets_encoding.min_basket_count(40, 1000) == 40
     with pytest.raises(ValueError):
-        baskets.min_basket_count(0, 10)
+        itemsets_encoding.min_basket_count(0, 10)
     with pytest.raises(ValueError):
-        baskets.min_basket_count(2.5, 10)
+        itemsets_encoding.min_basket_count(2.5, 10)
 
 
-@pytest.mark.parametrize("miner", list(baskets.MINERS))
+@pytest.mark.parametrize("miner", list(itemsets_mining.MINERS))
 def test_every_miner_finds_exactly_the_brute_force_itemsets(miner):
     rng = np.random.default_rng(3)
     items = list("abcdefghij")
     popularity = np.linspace(0.6, 0.05, len(items))
     data = [[i for i, p in zip(items, popularity) if rng.random() < p] for _ in range(300)]
     data.append(["a", "a", "b"])  # a repeated line counts once
-    encoded = baskets.encode(lines_from(data), "category", 12)
-    found = baskets.mine(encoded, miner=miner, workers=1)
+    encoded = itemsets_encoding.encode(lines_from(data), "category", 12)
+    found = itemsets_mining.mine(encoded, miner=miner, workers=1)
     ours = {frozenset(s): n for s, n in zip(found["items"], found["count"])}
     assert ours == brute_force_itemsets(data, 12)
     assert encoded.n_baskets == sum(1 for items in data if items)  # an empty basket is no basket
@@ -62,9 +66,9 @@ def test_every_miner_finds_exactly_the_brute_force_itemsets(miner):
 
 def test_parallel_and_single_process_agree():
     lines = pd.read_parquet(FIXTURE / "transactions.parquet")
-    encoded = baskets.encode(lines, "category", 0.01)
-    one = baskets.mine(encoded, workers=1)
-    two = baskets.mine(encoded, workers=2)
+    encoded = itemsets_encoding.encode(lines, "category", 0.01)
+    one = itemsets_mining.mine(encoded, workers=1)
+    two = itemsets_mining.mine(encoded, workers=2)
     pd.testing.assert_frame_equal(one, two)
     assert encoded.n_baskets == lines.dropna(subset=["category"])["order_id"].nunique()
 
@@ -76,10 +80,10 @@ def test_groups_encoded_in_one_pass_equal_each_group_encoded_apart(level):
     lines["group"] = np.array(["a", "b", "c"])[pd.factorize(lines["customer_id"])[0] % 3]
     lines.loc[lines.index[:5], "order_id"] = lines["order_id"].iloc[-1]
     min_counts = {"a": 20, "b": 30, "c": 10_000}
-    together = baskets.encode_groups(lines, level, "group", min_counts)
+    together = itemsets_encoding.encode_groups(lines, level, "group", min_counts)
     assert list(together) == ["a", "b", "c"]
     for group, min_count in min_counts.items():
-        apart = baskets.encode(lines[lines["group"] == group], level, min_count)
+        apart = itemsets_encoding.encode(lines[lines["group"] == group], level, min_count)
         one = together[group]
         assert one.baskets.shape == apart.baskets.shape and (one.baskets != apart.baskets).nnz == 0
         assert list(one.items) == list(apart.items) and list(one.values) == list(apart.values)
@@ -89,20 +93,20 @@ def test_groups_encoded_in_one_pass_equal_each_group_encoded_apart(level):
     assert together["a"].baskets.shape[0] > 100 and together["a"].n_baskets != together["b"].n_baskets
     assert together["c"].baskets.shape == (0, 0)
     # Mined in two processes or one, each group's itemsets are those of its own encoding.
-    two, one = baskets.mine_groups(together, workers=2), baskets.mine_groups(together, workers=1)
+    two, one = itemsets_mining.mine_groups(together, workers=2), itemsets_mining.mine_groups(together, workers=1)
     assert list(two) == ["a", "b", "c"]
     for group in min_counts:
         pd.testing.assert_frame_equal(two[group], one[group])
-        pd.testing.assert_frame_equal(two[group], baskets.mine(together[group]))
+        pd.testing.assert_frame_equal(two[group], itemsets_mining.mine(together[group]))
     assert (two["a"]["size"] > 1).any() and (two["c"]["size"] == 1).all()
 
 
 def test_baskets_without_the_item_level_do_not_count():
     lines = pd.DataFrame({"order_id": [1, 1, 2, 3], "category": ["x", "y", None, "x"]})
-    encoded = baskets.encode(lines, "category", 1)
+    encoded = itemsets_encoding.encode(lines, "category", 1)
     assert encoded.n_baskets == 2
     with pytest.raises(ValueError, match="item level 'department' is not a column"):
-        baskets.encode(lines, "department", 1)
+        itemsets_encoding.encode(lines, "department", 1)
 
 
 # --------------------------------------------------------------------------- rules
@@ -112,8 +116,8 @@ def test_a_rule_exactly_on_the_confidence_threshold_is_kept():
     # 20 baskets with A, 16 of them with B: confidence 16/20 = 0.8, which is 0.7999999999999999 as a float division
     # of supports, so a float comparison with 0.8 loses it.
     data = [["A", "B"]] * 16 + [["A"]] * 4 + [["C"]] * 5
-    encoded = baskets.encode(lines_from(data), "category", 1)
-    rules = baskets.association_rules(baskets.mine(encoded), encoded.n_baskets, 0.8)
+    encoded = itemsets_encoding.encode(lines_from(data), "category", 1)
+    rules = itemsets_rules.association_rules(itemsets_mining.mine(encoded), encoded.n_baskets, 0.8)
     kept = rules[(rules["antecedent"] == ("A",)) & (rules["consequent"] == ("B",))]
     assert len(kept) == 1 and kept.iloc[0]["count"] == 16
     assert (16 / 25) / (20 / 25) < 0.8  # the float trap being guarded against
@@ -122,8 +126,8 @@ def test_a_rule_exactly_on_the_confidence_threshold_is_kept():
 def test_rule_measures_by_hand():
     # 10 baskets: A in 5, B in 4, A and B together in 3.
     data = [["A", "B"]] * 3 + [["A"]] * 2 + [["B"]] + [["C"]] * 4
-    encoded = baskets.encode(lines_from(data), "category", 1)
-    rules = baskets.association_rules(baskets.mine(encoded), encoded.n_baskets, 0.0)
+    encoded = itemsets_encoding.encode(lines_from(data), "category", 1)
+    rules = itemsets_rules.association_rules(itemsets_mining.mine(encoded), encoded.n_baskets, 0.0)
     rule = rules[(rules["antecedent"] == ("A",)) & (rules["consequent"] == ("B",))].iloc[0]
     assert rule["support"] == pytest.approx(0.3) and rule["confidence"] == pytest.approx(0.6)
     assert rule["lift"] == pytest.approx(0.6 / 0.4)
@@ -137,9 +141,9 @@ def test_rule_measures_equal_mlxtend():
     from mlxtend.frequent_patterns import association_rules as mlxtend_rules
 
     lines = pd.read_parquet(FIXTURE / "transactions.parquet")
-    encoded = baskets.encode(lines, "category", 0.02)
-    itemsets = baskets.mine(encoded)
-    ours = baskets.association_rules(itemsets, encoded.n_baskets, 0.3, consequents="any")
+    encoded = itemsets_encoding.encode(lines, "category", 0.02)
+    itemsets = itemsets_mining.mine(encoded)
+    ours = itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.3, consequents="any")
     frame = pd.DataFrame({"support": itemsets["support"], "itemsets": [frozenset(i) for i in itemsets["items"]]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -155,17 +159,17 @@ def test_rule_measures_equal_mlxtend():
 
 def test_rule_options():
     data = ([["A", "B", "C"]] * 6 + [["A", "B"]] * 2 + [["A", "C"]] * 2 + [["B", "C"]] * 2 + [["D"]] * 3)
-    encoded = baskets.encode(lines_from(data), "category", 1)
-    itemsets = baskets.mine(encoded)
-    single = baskets.association_rules(itemsets, encoded.n_baskets, 0.5)
+    encoded = itemsets_encoding.encode(lines_from(data), "category", 1)
+    itemsets = itemsets_mining.mine(encoded)
+    single = itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5)
     assert (single["consequent"].map(len) == 1).all()
-    anything = baskets.association_rules(itemsets, encoded.n_baskets, 0.5, consequents="any")
+    anything = itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5, consequents="any")
     assert (anything["consequent"].map(len) == 2).any() and len(anything) > len(single)
-    assert (baskets.association_rules(itemsets, encoded.n_baskets, 0.5, max_len=2)["size"] == 2).all()
-    assert set(baskets.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=7)["count"]) == {6, 8} - {6}
-    assert baskets.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=9).empty
+    assert (itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5, max_len=2)["size"] == 2).all()
+    assert set(itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=7)["count"]) == {6, 8} - {6}
+    assert itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5, min_count=9).empty
     # {A, B} -> C has confidence 6/8; {A} -> C has 8/10: the longer rule adds nothing and is pruned.
-    pruned = baskets.association_rules(itemsets, encoded.n_baskets, 0.5, prune_redundant=True)
+    pruned = itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5, prune_redundant=True)
     assert not ((pruned["antecedent"] == ("A", "B")) & (pruned["consequent"] == ("C",))).any()
     assert ((pruned["antecedent"] == ("A",)) & (pruned["consequent"] == ("C",))).any()
 
@@ -177,12 +181,12 @@ def test_rule_options():
 def test_groceries_known_answers():
     lines = pd.read_csv(REFERENCE / "groceries" / "baskets.csv").rename(
         columns={"basket_id": "order_id", "item": "category"})
-    encoded = baskets.encode(lines, "category", 0.001)
-    itemsets = baskets.mine(encoded)
+    encoded = itemsets_encoding.encode(lines, "category", 0.001)
+    itemsets = itemsets_mining.mine(encoded)
     assert encoded.n_baskets == 9835 and encoded.min_count == 10
     assert len(itemsets) == 13_492
-    assert len(baskets.association_rules(itemsets, encoded.n_baskets, 0.5)) == 5_668
-    rules = baskets.association_rules(itemsets, encoded.n_baskets, 0.8)
+    assert len(itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.5)) == 5_668
+    rules = itemsets_rules.association_rules(itemsets, encoded.n_baskets, 0.8)
     assert len(rules) == 410
     assert rules["size"].value_counts().sort_index().to_dict() == {3: 29, 4: 229, 5: 140, 6: 12}
     assert (rules["count"] * 5 > 4 * rules["antecedent_count"]).sum() == 371  # strictly above 0.8
@@ -190,7 +194,7 @@ def test_groceries_known_answers():
     assert set(top["antecedent"]) == {"liquor", "red/blush wine"} and top["consequent"] == ("bottled beer",)
     assert round(top["lift"], 2) == 11.24 and round(top["confidence"], 3) == 0.905
     for miner in ("hmine", "fpgrowth"):
-        assert len(baskets.mine(encoded, miner=miner)) == 13_492
+        assert len(itemsets_mining.mine(encoded, miner=miner)) == 13_492
 
 
 @needs_reference
@@ -198,8 +202,8 @@ def test_online_retail_wide_item_space_in_bounded_memory():
     lines = pd.read_csv(REFERENCE / "online-retail-baskets" / "baskets.csv").rename(
         columns={"basket_id": "order_id", "item": "product_id"})
     tracemalloc.start()
-    encoded = baskets.encode(lines, "product_id", 0.01)
-    found = baskets.mine(encoded, workers=1)
+    encoded = itemsets_encoding.encode(lines, "product_id", 0.01)
+    found = itemsets_mining.mine(encoded, workers=1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(found) == 721  # the reference's answer at support 0.01
@@ -216,8 +220,8 @@ def test_wide_sparse_input_never_becomes_a_dense_matrix():
     lines = pd.DataFrame({"order_id": rng.integers(0, 50_000, n_lines),
                           "product_id": np.concatenate([popular, rare])})
     tracemalloc.start()
-    encoded = baskets.encode(lines, "product_id", 0.005)
-    found = baskets.mine(encoded, workers=1)
+    encoded = itemsets_encoding.encode(lines, "product_id", 0.005)
+    found = itemsets_mining.mine(encoded, workers=1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert encoded.n_items > 39_000 and len(encoded.items) == 40
@@ -243,7 +247,7 @@ def test_sequences_by_hand():
         line(5, 7, 80, "tv"), line(5, 8, 85, "speakers"),       # tv too close to the end to observe 30 days
         line(6, 9, 100, "cable"),
     ]
-    sequences = baskets.sequence_rules(pd.DataFrame(rows), "category", 30, min_customers=1, min_pair_customers=1)
+    sequences = baskets_sequences.sequence_rules(pd.DataFrame(rows), "category", 30, min_customers=1, min_pair_customers=1)
     row = sequences[(sequences["x"] == "tv") & (sequences["y"] == "speakers")].iloc[0]
     assert row["customers_x"] == 3 and row["customers_x_then_y"] == 1
     assert row["share"] == pytest.approx(1 / 3)
@@ -254,11 +258,11 @@ def test_sequences_by_hand():
 
 def test_tables_on_the_page_are_ranked_from_one():
     sequences = pd.DataFrame({"x": list("abcd"), "y": list("efgh"), "lift": [4.0, 3.0, 2.0, 1.0]})
-    table = baskets.sequences_table(sequences, top=3)
+    table = baskets_tables.sequences_table(sequences, top=3)
     # A reader sees "rank 1", not pandas' row 0.
     assert table.index.tolist() == [1, 2, 3] and table.index.name == "rank"
     assert table["x"].tolist() == ["a", "b", "c"] and list(table.columns) == ["x", "y", "lift"]
-    assert baskets.sequences_table(sequences.iloc[:0]).empty
+    assert baskets_tables.sequences_table(sequences.iloc[:0]).empty
 
 
 def test_sequences_equal_a_brute_force_count():
@@ -272,7 +276,7 @@ def test_sequences_equal_a_brute_force_count():
                          "order_date": start + pd.Timedelta(days=int(rng.integers(0, 120)), hours=9)})
     lines = pd.DataFrame(rows)
     window = 20
-    found = baskets.sequence_rules(lines, "category", window, min_customers=1, min_pair_customers=1, chunk=7)
+    found = baskets_sequences.sequence_rules(lines, "category", window, min_customers=1, min_pair_customers=1, chunk=7)
     day = (lines["order_date"] - lines["order_date"].min().floor("D")).dt.days
     last_start = int(day.max()) - window
     bought = {}

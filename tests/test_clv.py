@@ -7,7 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlab import clv
+from crmlab.analyses.clv import validation as clv_validation
+from crmlab.analyses.clv import valuation as clv_valuation
+from crmlab.models.btyd import fitting as btyd_fitting
+from crmlab.models.btyd import scoring as btyd_scoring
+from crmlab.models.btyd import summaries as btyd_summaries
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -38,22 +42,22 @@ def assert_same_summary(ours, theirs):
 @pytest.mark.parametrize("unit", ["days", "weeks", "months"])
 def test_summary_equals_lifetimes_on_cdnow(bundled, unit):
     lines = bundled("cdnow")
-    ours = clv.rfm_summary(lines, "1998-06-30", unit)
-    assert_same_summary(ours, lifetimes_summary(lines, "1998-06-30", clv.TIME_UNITS[unit]))
+    ours = btyd_summaries.rfm_summary(lines, "1998-06-30", unit)
+    assert_same_summary(ours, lifetimes_summary(lines, "1998-06-30", btyd_summaries.TIME_UNITS[unit]))
 
 
 @pytest.mark.slow
 def test_summary_equals_lifetimes_on_complete_journey(bundled):
     lines = bundled("complete_journey")[["customer_id", "order_date", "revenue"]]
     # Timestamps with times of day, and an observation end before the last line.
-    ours = clv.rfm_summary(lines, "2017-10-15", "days")
+    ours = btyd_summaries.rfm_summary(lines, "2017-10-15", "days")
     assert_same_summary(ours, lifetimes_summary(lines, "2017-10-15", 1))
     assert ours["frequency"].max() > 100 and (ours["T"] >= ours["recency"]).all()
 
 
 def test_calibration_holdout_equals_lifetimes_summaries(bundled):
     lines = bundled("cdnow_sample")
-    ours = clv.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
+    ours = btyd_summaries.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
     cal = lines[lines["order_date"] <= "1997-09-30"]
     theirs = lifetimes_summary(cal, "1997-09-30", 7)
     assert_same_summary(ours.rename(columns=lambda c: c.removesuffix("_cal")), theirs)
@@ -70,7 +74,7 @@ def test_summary_hand_example():
         "order_date": pd.to_datetime(["2020-01-03", "2020-01-01", "2020-01-01 18:00", "2020-01-08",
                                       "2020-01-20", "2020-01-02"], format="ISO8601"),
         "revenue": [4.0, 5.0, 5.0, 20.0, 9.0, 1.0]})
-    out = clv.rfm_summary(lines, "2020-01-15", "days")
+    out = btyd_summaries.rfm_summary(lines, "2020-01-15", "days")
     # a: purchase days 1 Jan (two lines) and 8 Jan; 20 Jan is after the end.
     assert out.loc["a"].tolist() == [1.0, 7.0, 14.0, 20.0]
     assert out.loc["b"].tolist() == [0.0, 0.0, 12.0, 0.0]
@@ -79,7 +83,7 @@ def test_summary_hand_example():
 
 def test_compress_keeps_every_customer():
     summary = pd.DataFrame({"frequency": [0, 0, 1, 1, 0], "recency": [0, 0, 2, 2, 0], "T": [5, 5, 5, 6, 4]})
-    packed = clv.compress(summary)
+    packed = btyd_summaries.compress(summary)
     assert packed["weight"].sum() == 5 and len(packed) == 4
 
 
@@ -89,10 +93,10 @@ def test_compress_keeps_every_customer():
 @pytest.fixture(scope="module")
 def paper(bundled):
     lines = bundled("cdnow_sample")
-    cal = clv.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
-    packed = clv.compress(cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
+    cal = btyd_summaries.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
+    packed = btyd_summaries.compress(cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                                               "T_cal": "T"}))
-    return cal, packed, clv.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
+    return cal, packed, btyd_fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
                                                packed["weight"])
 
 
@@ -109,7 +113,7 @@ def test_paper_fit(paper):
 def test_compressed_fit_equals_uncompressed(paper):
     cal, packed, fit = paper
     assert len(packed) < len(cal) / 2  # 2,357 customers, about 1,000 patterns
-    one_each = clv.fit_purchase_model(cal["frequency_cal"], cal["recency_cal"], cal["T_cal"])
+    one_each = btyd_fitting.fit_purchase_model(cal["frequency_cal"], cal["recency_cal"], cal["T_cal"])
     for name in fit.params:
         assert fit.params[name] == pytest.approx(one_each.params[name], rel=1e-5)
     assert fit.log_likelihood == pytest.approx(one_each.log_likelihood, rel=1e-9)
@@ -126,7 +130,7 @@ def test_compressed_fit_equals_uncompressed(paper):
 ])
 def test_other_models_on_the_paper_data(paper, model, published):
     _, packed, _ = paper
-    fit = clv.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"], packed["weight"], model)
+    fit = btyd_fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"], packed["weight"], model)
     for name, value in published.items():
         assert fit.params[name] == pytest.approx(value, abs=2e-3), name
     assert math.isfinite(fit.log_likelihood)
@@ -142,14 +146,14 @@ def test_ladder_survives_where_lifetimes_raises():
     with warnings.catch_warnings(), pytest.raises(ConvergenceError):
         warnings.simplefilter("ignore")
         BetaGeoFitter().fit(frequency, recency, T)
-    fit = clv.fit_purchase_model(frequency, recency, T)
-    assert fit.fit_step != clv.FIT_LADDER[0][0]
-    assert [a["step"] for a in fit.attempts] == [name for name, _ in clv.FIT_LADDER][:len(fit.attempts)]
+    fit = btyd_fitting.fit_purchase_model(frequency, recency, T)
+    assert fit.fit_step != btyd_fitting.FIT_LADDER[0][0]
+    assert [a["step"] for a in fit.attempts] == [name for name, _ in btyd_fitting.FIT_LADDER][:len(fit.attempts)]
     assert not fit.attempts[0]["success"] and fit.attempts[-1]["success"]
     assert all(math.isfinite(v) for v in fit.params.values()) and math.isfinite(fit.log_likelihood)
     assert fit.boundary and "dropout is negligible" in fit.boundary_note
     summary = pd.DataFrame({"frequency": frequency, "recency": recency, "T": T})
-    predictions = clv.customer_predictions(fit, summary, 10.0)
+    predictions = btyd_fitting.customer_predictions(fit, summary, 10.0)
     assert predictions.notna().all().all() and (predictions["p_alive"] > 0.99).all()
 
 
@@ -158,30 +162,30 @@ def test_no_dropout_data_is_flagged_as_boundary():
     T = rng.uniform(30, 52, 3000).round()
     frequency = rng.poisson(rng.gamma(2.0, 0.5, 3000) * T).astype(float)
     recency = np.where(frequency > 0, (T * rng.beta(np.maximum(frequency, 1), 1)).round(1), 0.0)
-    fit = clv.fit_purchase_model(frequency, recency, T)
+    fit = btyd_fitting.fit_purchase_model(frequency, recency, T)
     assert fit.boundary and fit.params["a"] < 1e-3
     assert fit.params["r"] / fit.params["alpha"] == pytest.approx(1.0, rel=0.1)  # the simulated mean rate
 
 
 def test_unknown_model_is_rejected():
     with pytest.raises(ValueError, match="model must be one of"):
-        clv.fit_purchase_model([1], [1], [2], model="bgbb")
+        btyd_fitting.fit_purchase_model([1], [1], [2], model="bgbb")
 
 
 # --------------------------------------------------------------------------- predictions and value
 
 
 def test_spend_model_equals_lifetimes(paper, bundled):
-    summary = clv.rfm_summary(bundled("cdnow_sample"), "1998-06-30", "weeks")
-    packed = clv.compress(summary, ("frequency", "monetary_value"))
-    fit = clv.fit_spend_model(packed["frequency"], packed["monetary_value"], packed["weight"])
+    summary = btyd_summaries.rfm_summary(bundled("cdnow_sample"), "1998-06-30", "weeks")
+    packed = btyd_summaries.compress(summary, ("frequency", "monetary_value"))
+    fit = btyd_fitting.fit_spend_model(packed["frequency"], packed["monetary_value"], packed["weight"])
     repeat = summary[summary["frequency"] > 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = GammaGammaFitter().fit(repeat["frequency"], repeat["monetary_value"])
     for name in ("p", "q", "v"):
         assert fit.params[name] == pytest.approx(theirs.params_[name], rel=1e-3)
-    ours = clv.expected_spend(fit, repeat["frequency"], repeat["monetary_value"])
+    ours = btyd_fitting.expected_spend(fit, repeat["frequency"], repeat["monetary_value"])
     np.testing.assert_allclose(ours, theirs.conditional_expected_average_profit(
         repeat["frequency"], repeat["monetary_value"]), rtol=1e-3)
 
@@ -191,24 +195,24 @@ def test_lifetime_value_sums_monthly_expectations(paper):
     summary = pd.DataFrame({"frequency": [0.0, 3.0, 10.0], "recency": [0.0, 20.0, 38.0],
                             "T": [39.0, 39.0, 39.0]}, index=pd.Index([1, 2, 3], name="customer_id"))
     spend = np.array([10.0, 20.0, 30.0])
-    undiscounted = clv.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
+    undiscounted = btyd_scoring.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
                                       monthly_discount_rate=0.0, gross_margin=0.5)
-    horizon = 6 * clv.DAYS_PER_MONTH / 7
+    horizon = 6 * btyd_summaries.DAYS_PER_MONTH / 7
     expected = fit.fitter.conditional_expected_number_of_purchases_up_to_time(
         horizon, summary["frequency"], summary["recency"], summary["T"])
     np.testing.assert_allclose(undiscounted, np.asarray(expected) * spend * 0.5, rtol=1e-9)
-    discounted = clv.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
+    discounted = btyd_scoring.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
                                     monthly_discount_rate=0.02, gross_margin=0.5)
     assert (discounted < undiscounted).all() and (discounted > undiscounted / 1.02 ** 6).all()
-    served = clv.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
+    served = btyd_scoring.lifetime_value(fit, summary, spend, time_unit="weeks", horizon_months=6,
                                 monthly_discount_rate=0.0, gross_margin=0.5, cost_to_serve=1.0)
-    alive = clv.customer_predictions(fit, summary, horizon)["p_alive"]
+    alive = btyd_fitting.customer_predictions(fit, summary, horizon)["p_alive"]
     np.testing.assert_allclose(undiscounted - served, 6 * alive, rtol=1e-9)
 
 
 def test_value_tiers_have_exact_sizes():
     values = pd.Series(np.r_[np.zeros(50), np.arange(150.0)])
-    tiers = clv.value_tiers(values, (0.05, 0.2))
+    tiers = clv_valuation.value_tiers(values, (0.05, 0.2))
     assert tiers.value_counts().to_dict() == {"top 5%": 10, "next 15%": 30, "rest": 160}
     assert values[tiers == "top 5%"].min() >= values[tiers == "next 15%"].max()
 
@@ -216,19 +220,19 @@ def test_value_tiers_have_exact_sizes():
 def test_at_risk_needs_both_value_and_low_p_alive():
     value = pd.Series([100.0, 90.0, 80.0, 1.0, 2.0], index=list("abcde"))
     p_alive = pd.Series([0.9, 0.2, 0.6, 0.1, 0.3], index=list("abcde"))
-    flagged = clv.at_risk(value, p_alive, value_share=0.4, p_alive_below=0.5)
+    flagged = clv_valuation.at_risk(value, p_alive, value_share=0.4, p_alive_below=0.5)
     assert list(flagged[flagged].index) == ["b"]
 
 
 def test_relationship_levels_follow_contact_costs():
     costs = {"basic": 0.0, "reactive": 5.0, "accountable": 25.0, "proactive": 75.0, "partnership": 250.0}
     clv_by_tier = pd.Series({"top": 1250.0, "mid": 400.0, "low": 20.0})
-    assert clv.relationship_levels(clv_by_tier, costs, 12, 0.2).to_dict() == {
+    assert clv_valuation.relationship_levels(clv_by_tier, costs, 12, 0.2).to_dict() == {
         "top": "partnership", "mid": "proactive", "low": "basic"}
     # Over two years the same contact costs twice as much.
-    assert clv.relationship_levels(clv_by_tier, costs, 24, 0.2)["top"] == "proactive"
+    assert clv_valuation.relationship_levels(clv_by_tier, costs, 24, 0.2)["top"] == "proactive"
     with pytest.raises(ValueError, match="unknown level"):
-        clv.relationship_levels(clv_by_tier, {"vip": 1.0}, 12)
+        clv_valuation.relationship_levels(clv_by_tier, {"vip": 1.0}, 12)
 
 
 # --------------------------------------------------------------------------- holdout
@@ -236,16 +240,16 @@ def test_relationship_levels_follow_contact_costs():
 
 def test_holdout_checks_add_up(paper, bundled):
     cal, _, fit = paper
-    table = clv.holdout_by_frequency(fit, cal)
+    table = clv_validation.holdout_by_frequency(fit, cal)
     assert list(table.index) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     assert table["customers"].sum() == len(cal)
-    errors = clv.holdout_errors(fit, cal)
+    errors = clv_validation.holdout_errors(fit, cal)
     assert errors["holdout_actual_total"] == cal["frequency_holdout"].sum()
     weighted = (table["predicted"] * table["customers"]).sum()
     assert errors["holdout_predicted_total"] == pytest.approx(weighted)
     assert errors["holdout_rmse"] >= errors["holdout_mae"] > 0
 
-    curve = clv.cumulative_repeat_transactions(fit, bundled("cdnow_sample"), "1997-09-30", "1998-06-30", "weeks")
+    curve = clv_validation.cumulative_repeat_transactions(fit, bundled("cdnow_sample"), "1997-09-30", "1998-06-30", "weeks")
     # The cohort is the calibration customers: by the end, every repeat purchase day of theirs is counted.
     assert curve["actual"].iloc[-1] == cal["frequency_cal"].sum() + cal["frequency_holdout"].sum()
     assert curve["actual"].is_monotonic_increasing and curve["model"].is_monotonic_increasing
@@ -253,7 +257,7 @@ def test_holdout_checks_add_up(paper, bundled):
     # The paper's figure 2: the model tracks the cumulative curve within a few percent.
     assert curve["model"].iloc[-1] == pytest.approx(curve["actual"].iloc[-1], rel=0.05)
 
-    period = clv.period_transactions(fit, cal)
+    period = clv_validation.period_transactions(fit, cal)
     assert period["actual"].sum() == len(cal) and period["model"].sum() == pytest.approx(len(cal))
     assert period.loc["0", "model"] == pytest.approx(period.loc["0", "actual"], rel=0.05)
 
@@ -267,7 +271,7 @@ def test_fast_bgnbd_likelihood_equals_lifetimes(penalizer):
     T = rng.uniform(0.2, 1.0, 400)
     recency = np.where(frequency > 0, T * rng.uniform(0, 1, 400), 0.0)
     weights = rng.integers(1, 5, 400).astype(float)
-    ours = clv._BGNBDLikelihood(frequency, recency, T, weights, penalizer)
+    ours = btyd_fitting._BGNBDLikelihood(frequency, recency, T, weights, penalizer)
     theirs = value_and_grad(lambda x: BetaGeoFitter._negative_log_likelihood(x, frequency, recency, T, weights,
                                                                              penalizer))
     for point in ([0.25, 0.1, 0.8, 2.4], [2.0, 5.0, 0.01, 300.0], [1.1, 1.1, 1.1, 1.1]):
@@ -286,7 +290,7 @@ def test_fast_gamma_gamma_likelihood_equals_lifetimes(penalizer):
     frequency = rng.integers(1, 12, 300).astype(float)
     monetary = rng.gamma(2.0, 20.0, 300)
     weights = rng.integers(1, 5, 300).astype(float)
-    ours = clv._GammaGammaLikelihood(frequency, monetary, weights, penalizer)
+    ours = btyd_fitting._GammaGammaLikelihood(frequency, monetary, weights, penalizer)
     theirs = value_and_grad(lambda x: GammaGammaFitter._negative_log_likelihood(x, frequency, monetary, weights,
                                                                                 penalizer))
     for point in ([6.25, 3.74, 15.44], [0.5, 1.5, 200.0], [1.0, 1.0, 1.0]):

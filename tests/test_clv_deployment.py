@@ -10,7 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlab import clv
+from crmlab.analyses.clv import CLVAnalysis
+from crmlab.analyses.clv import validation as clv_validation
+from crmlab.models.btyd import bootstrap as btyd_bootstrap
+from crmlab.models.btyd import fitting as btyd_fitting
+from crmlab.models.btyd import scoring as btyd_scoring
+from crmlab.models.btyd import summaries as btyd_summaries
 
 # As configs/cdnow_sample.yaml: the paper's weeks and calibration period.
 PAPER_SETTINGS = {"time_unit": "weeks", "calibration_end": "1997-09-30", "observation_end": "1998-06-30"}
@@ -18,7 +23,7 @@ PAPER_SETTINGS = {"time_unit": "weeks", "calibration_end": "1997-09-30", "observ
 
 @pytest.fixture(scope="module")
 def sample_analysis(bundled):
-    return clv.CLVAnalysis(**PAPER_SETTINGS).fit(bundled("cdnow_sample"))
+    return CLVAnalysis(**PAPER_SETTINGS).fit(bundled("cdnow_sample"))
 
 
 def test_calibration_fits_reproduce_the_published_parameters(sample_analysis):
@@ -34,13 +39,13 @@ def test_scoring_fits_are_refitted_on_the_whole_window(sample_analysis, bundled)
     metrics = sample_analysis.metrics_
     assert metrics["scoring_params"] != pytest.approx(metrics["params"], rel=1e-2)
     assert metrics["scoring_gamma_gamma"] != pytest.approx(metrics["gamma_gamma"], rel=1e-2)
-    whole = clv.rfm_summary(bundled("cdnow_sample"), "1998-06-30", "weeks")
-    patterns = clv.compress(whole)
-    refit = clv.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
+    whole = btyd_summaries.rfm_summary(bundled("cdnow_sample"), "1998-06-30", "weeks")
+    patterns = btyd_summaries.compress(whole)
+    refit = btyd_fitting.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
     assert metrics["scoring_params"] == pytest.approx(refit.params, rel=1e-6)
     # The customers are scored with the refit, not with the calibration fit.
     rfm = whole[["frequency", "recency", "T"]]
-    p_alive = clv.customer_predictions(refit, rfm, 1.0)["p_alive"]
+    p_alive = btyd_fitting.customer_predictions(refit, rfm, 1.0)["p_alive"]
     np.testing.assert_allclose(sample_analysis.customers_["p_alive"], p_alive.reindex(sample_analysis.customers_.index))
 
 
@@ -55,11 +60,11 @@ def test_holdout_spend_and_revenue_checks(sample_analysis, bundled):
     # Predicted revenue: each cohort customer's expected holdout purchases (calibration BG/NBD) times their
     # expected spend per purchase (calibration Gamma-Gamma).
     cal = sample_analysis.calibration_
-    purchases = clv.customer_predictions(sample_analysis.purchase_fit_, clv.calibration_statistics(cal),
+    purchases = btyd_fitting.customer_predictions(sample_analysis.purchase_fit_, btyd_summaries.calibration_statistics(cal),
                                          float(cal["duration_holdout"].iloc[0]))["expected_purchases"]
-    spend = clv.expected_spend(sample_analysis.spend_fit_, cal["frequency_cal"], cal["monetary_value_cal"])
+    spend = btyd_fitting.expected_spend(sample_analysis.spend_fit_, cal["frequency_cal"], cal["monetary_value_cal"])
     assert metrics["holdout_revenue_predicted"] == pytest.approx(float((purchases * spend).sum()))
-    table = sample_analysis.holdout_spend_by_group()
+    table = clv_validation.holdout_spend_by_group(sample_analysis.spend_fit_, sample_analysis.calibration_)
     assert table["customers"].sum() == metrics["holdout_spend_customers"]
 
 
@@ -78,7 +83,7 @@ def test_intervals_surround_the_estimates(sample_analysis):
 
 
 def test_the_interval_narrows_as_customers_are_added(sample_analysis, bundled):
-    full = clv.CLVAnalysis(time_unit="weeks", observation_end="1998-06-30").fit(bundled("cdnow"))
+    full = CLVAnalysis(time_unit="weeks", observation_end="1998-06-30").fit(bundled("cdnow"))
 
     def relative_width(metrics):
         low, high = metrics["clv_total_interval"]
@@ -89,7 +94,7 @@ def test_the_interval_narrows_as_customers_are_added(sample_analysis, bundled):
 
 
 def test_auto_chooses_the_model_closest_on_the_holdout(bundled):
-    analysis = clv.CLVAnalysis(model="auto", interval_draws=20, **PAPER_SETTINGS).fit(bundled("cdnow_sample"))
+    analysis = CLVAnalysis(model="auto", interval_draws=20, **PAPER_SETTINGS).fit(bundled("cdnow_sample"))
     table = analysis.model_comparison_
     assert set(table.index) == {"bgnbd", "pareto_nbd", "mbgnbd"}
     chosen = analysis.metrics_["model_selected"]
@@ -129,14 +134,14 @@ def test_intervals_cover_the_true_expected_purchases():
     for seed in range(20):
         rng = np.random.default_rng(seed)
         summary = _simulate(rng, 1500, truth, gg)
-        patterns = clv.compress(summary)
-        fit = clv.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
+        patterns = btyd_summaries.compress(summary)
+        fit = btyd_fitting.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
         repeat = summary[summary["frequency"] > 0]
-        spend = clv.fit_spend_model(repeat["frequency"], repeat["monetary_value"])
-        draws = clv.value_draws(fit, spend, summary, n_draws=100, level=0.9, random_state=seed, time_unit="weeks",
+        spend = btyd_fitting.fit_spend_model(repeat["frequency"], repeat["monetary_value"])
+        draws = btyd_bootstrap.value_draws(fit, spend, summary, n_draws=100, level=0.9, random_state=seed, time_unit="weeks",
                                 horizon_months=12, monthly_discount_rate=0.0, gross_margin=1.0, cost_to_serve=0.0)
         true_fit = fit.with_params(truth)
-        _, _, expected = clv.lifetime_value_details(true_fit, summary, np.ones(len(summary)), time_unit="weeks",
+        _, _, expected = btyd_scoring.lifetime_value_details(true_fit, summary, np.ones(len(summary)), time_unit="weeks",
                                                     horizon_months=12, monthly_discount_rate=0.0,
                                                     gross_margin=1.0, cost_to_serve=0.0)
         low, high = draws.interval(draws.expected_purchases.sum(axis=1))

@@ -1,15 +1,15 @@
 """The config schema: unknown keys and wrong types are errors, never silent no-ops."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
-from datetime import date
-
 from conftest import ROOT
-from crmlab import cli
-from crmlab.config import ConfigError, load_config, notebook_parameters, parse_config
-from crmlab.parameters import check_config
+
+from crmlab.core.config import ConfigError, load_config, notebook_parameters, parse_config
+from crmlab.running import cli
+from crmlab.running.parameters import check_config
 
 
 def test_every_shipped_config_loads():

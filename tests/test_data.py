@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import FIXTURE, MAPPING, good_rows, write_parquet_folder
-from crmlab import cli, data
-from crmlab.config import parse_config
+
+from crmlab import data
+from crmlab.core.config import parse_config
+from crmlab.running import cli
 
 
 def file_config(path, tmp_path, **dataset):

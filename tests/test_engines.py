@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import FIXTURE, write_parquet_folder
-from crmlab import clv, data, deciles, engine, segments
-from crmlab import config as config_module
-from crmlab.config import ConfigError, EngineConfig, parse_config
-from crmlab.engine import customers
-from crmlab.report import metric_differences
-from crmlab.runner import run
+
+from crmlab import data, engine
+from crmlab.analyses.deciles import tables as deciles_tables
+from crmlab.analyses.segments import rfm as segments_rfm
+from crmlab.core import config as core_config
+from crmlab.core.config import ConfigError, EngineConfig, parse_config
+from crmlab.engine import customer_tables as engine_customer_tables
+from crmlab.models.btyd import summaries as btyd_summaries
+from crmlab.publishing.metrics import metric_differences
+from crmlab.running.runner import run
 
 # Figures that measure the machine, not the data, and the name of the miner (FPGrowth on Spark).
 TIMINGS = {"mining_seconds", "miner"}
@@ -128,18 +131,18 @@ def test_a_spark_table_is_prepared_from_a_snapshot_as_its_lines_in_a_file_are(tm
 def test_pandas_ibis_and_a_prepared_folder_give_the_same_tables(tmp_path):
     lines = data.load_transactions(FIXTURE)
     for source in (lines, engine.lines(lines), FIXTURE):
-        values = deciles.customer_values(source)
+        values = deciles_tables.customer_values(source)
         assert len(values) == 190
-        pd.testing.assert_frame_equal(values, deciles.customer_values(FIXTURE))
-    pd.testing.assert_frame_equal(segments.rfm_table(lines, None, ["tenure"]),
-                                  segments.rfm_table(FIXTURE, None, ["tenure"]))
+        pd.testing.assert_frame_equal(values, deciles_tables.customer_values(FIXTURE))
+    pd.testing.assert_frame_equal(segments_rfm.rfm_table(lines, None, ["tenure"]),
+                                  segments_rfm.rfm_table(FIXTURE, None, ["tenure"]))
 
 
 def test_money_sums_do_not_depend_on_the_order_of_the_lines():
     lines = data.load_transactions(FIXTURE)
     shuffled = lines.sample(frac=1.0, random_state=3)
-    a = customers.purchase_days(engine.lines(lines))
-    b = customers.purchase_days(engine.lines(shuffled))
+    a = engine_customer_tables.purchase_days(engine.lines(lines))
+    b = engine_customer_tables.purchase_days(engine.lines(shuffled))
     # Bit-identical, not merely close: sums of whole millionths are exact.
     assert (a["revenue"].to_numpy() == b["revenue"].to_numpy()).all()
     assert (a["first_day_revenue"].to_numpy() == b["first_day_revenue"].to_numpy()).all()
@@ -147,7 +150,7 @@ def test_money_sums_do_not_depend_on_the_order_of_the_lines():
 
 def test_rfm_summary_of_lines_equals_the_one_of_the_prepared_folder():
     lines = data.load_transactions(FIXTURE)
-    pd.testing.assert_frame_equal(clv.rfm_summary(lines, "2017-06-30"), clv.rfm_summary(FIXTURE, "2017-06-30"))
+    pd.testing.assert_frame_equal(btyd_summaries.rfm_summary(lines, "2017-06-30"), btyd_summaries.rfm_summary(FIXTURE, "2017-06-30"))
 
 
 def test_engine_section_is_checked_before_anything_runs():
@@ -166,7 +169,7 @@ def test_reports_running_together_share_the_memory_limit(tmp_path):
     assert config.engine_settings(share=2)["memory_limit"] == f"{6 * 10**9 // 2 // 2**20}MiB"
     # Unset: DuckDB's own default, 80% of the RAM, split the same way.
     unset = fixture_config(tmp_path, {"name": "duckdb"}).engine_settings(share=2)["memory_limit"]
-    assert abs(int(unset[:-3]) * 2**20 * 2 - 0.8 * config_module.physical_memory()) < 2 * 2**20
+    assert abs(int(unset[:-3]) * 2**20 * 2 - 0.8 * core_config.physical_memory()) < 2 * 2**20
     with pytest.raises(ConfigError, match="engine.memory_limit"):
         EngineConfig.from_mapping({"memory_limit": "lots"})
 

@@ -3,7 +3,6 @@
 import tomllib
 
 import yaml
-
 from conftest import ROOT
 
 DESIGN_PACKAGES = {"jupyterlab", "pandas", "seaborn", "lifetimes", "mlxtend", "scikit-learn",

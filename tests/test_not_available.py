@@ -12,11 +12,20 @@ import re
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import FIXTURE, online_retail_export, own_data_config
-from crmlab import baskets, cli, clv, data, deciles, segments
-from crmlab.availability import NotAvailable
-from crmlab.report import not_available_page, record_metrics
+
+from crmlab import data
+from crmlab.analyses.baskets import BasketAnalysis
+from crmlab.analyses.baskets import analysis as baskets_analysis
+from crmlab.analyses.clv import CLVAnalysis
+from crmlab.analyses.clv import analysis as clv_analysis
+from crmlab.analyses.deciles import CustomerValueAnalysis
+from crmlab.analyses.segments import SegmentationAnalysis
+from crmlab.analyses.segments import analysis as segments_analysis
+from crmlab.core.availability import NotAvailable
+from crmlab.models.itemsets import encoding as itemsets_encoding
+from crmlab.publishing.metrics import not_available_page, record_metrics
+from crmlab.running import cli
 
 
 def run_cli(tmp_path, frame: pd.DataFrame, **dataset) -> tuple[int, dict, dict, str]:
@@ -107,57 +116,57 @@ def lines():
 def test_clv_needs_more_than_one_day(lines):
     day = lines["order_date"].dt.normalize()
     with pytest.raises(NotAvailable, match="every purchase falls on one day"):
-        clv.CLVAnalysis().fit(lines[day == day.iloc[0]])
+        CLVAnalysis().fit(lines[day == day.iloc[0]])
 
 
 def test_clv_needs_customers_and_repeat_buyers(lines):
-    few = lines[lines["customer_id"].isin(lines["customer_id"].unique()[:clv.analysis.MIN_CUSTOMERS - 1])]
-    with pytest.raises(NotAvailable, match=f"need at least {clv.analysis.MIN_CUSTOMERS}"):
-        clv.CLVAnalysis().fit(few)
+    few = lines[lines["customer_id"].isin(lines["customer_id"].unique()[:clv_analysis.MIN_CUSTOMERS - 1])]
+    with pytest.raises(NotAvailable, match=f"need at least {clv_analysis.MIN_CUSTOMERS}"):
+        CLVAnalysis().fit(few)
     first_days = lines[lines["order_date"].dt.normalize()
                        == lines.groupby("customer_id")["order_date"].transform("min").dt.normalize()]
     with pytest.raises(NotAvailable, match="bought on more than one day"):
-        clv.CLVAnalysis().fit(first_days)
+        CLVAnalysis().fit(first_days)
 
 
 def test_segments_need_thirty_customers_and_run_at_thirty(lines):
     ids = lines["customer_id"].unique()
     with pytest.raises(NotAvailable):
-        segments.SegmentationAnalysis().fit(lines[lines["customer_id"].isin(ids[:segments.MIN_CUSTOMERS - 1])])
-    fitted = segments.SegmentationAnalysis().fit(lines[lines["customer_id"].isin(ids[:segments.MIN_CUSTOMERS])])
-    assert fitted.metrics_["customers"] == segments.MIN_CUSTOMERS
+        SegmentationAnalysis().fit(lines[lines["customer_id"].isin(ids[:segments_analysis.MIN_CUSTOMERS - 1])])
+    fitted = SegmentationAnalysis().fit(lines[lines["customer_id"].isin(ids[:segments_analysis.MIN_CUSTOMERS])])
+    assert fitted.metrics_["customers"] == segments_analysis.MIN_CUSTOMERS
 
 
 def test_deciles_work_for_one_customer(lines):
     one = lines[lines["customer_id"] == lines["customer_id"].iloc[0]]
-    analysis = deciles.CustomerValueAnalysis().fit(one)
+    analysis = CustomerValueAnalysis().fit(one)
     assert analysis.metrics_["customers"] == 1
     assert len(analysis.export()) == 1
 
 
 def test_basket_level_auto_takes_the_coarsest_level_present(lines):
-    assert baskets.resolve_level(lines, "auto") == "category"
-    assert baskets.resolve_level(lines.drop(columns=["category"]), "auto") == "product_id"
-    assert baskets.resolve_level(lines, "department") == "department"  # only when asked for
+    assert itemsets_encoding.resolve_level(lines, "auto") == "category"
+    assert itemsets_encoding.resolve_level(lines.drop(columns=["category"]), "auto") == "product_id"
+    assert itemsets_encoding.resolve_level(lines, "department") == "department"  # only when asked for
     with pytest.raises(NotAvailable, match="no product or category column"):
-        baskets.resolve_level(lines.drop(columns=["category", "product_id", "department"]), "auto")
+        itemsets_encoding.resolve_level(lines.drop(columns=["category", "product_id", "department"]), "auto")
     with pytest.raises(NotAvailable, match="no 'category' column"):
-        baskets.resolve_level(lines.drop(columns=["category"]), "category")
+        itemsets_encoding.resolve_level(lines.drop(columns=["category"]), "category")
 
 
 def test_baskets_need_multi_item_baskets(lines):
     one = lines[lines["customer_id"] == lines["customer_id"].iloc[0]]
-    assert baskets.multi_item_baskets(one, "category") < baskets.MIN_MULTI_ITEM_BASKETS
+    assert itemsets_encoding.multi_item_baskets(one, "category") < baskets_analysis.MIN_MULTI_ITEM_BASKETS
     with pytest.raises(NotAvailable, match="baskets hold two or more different items"):
-        baskets.BasketAnalysis().fit(one)
+        BasketAnalysis().fit(one)
 
 
 def test_a_small_file_never_mines_below_the_support_floor(lines):
     """1% of 200 baskets is 2: every pair in a handful of big baskets would be 'frequent'."""
     few = lines[lines["customer_id"].isin(lines["customer_id"].unique()[:5])]
-    encoded = baskets.encode(few, "category", 0.01, baskets.MIN_SUPPORT_BASKETS)
-    assert encoded.min_count == baskets.MIN_SUPPORT_BASKETS
-    assert baskets.encode(few, "category", 3, baskets.MIN_SUPPORT_BASKETS).min_count == 3  # a count is as given
+    encoded = itemsets_encoding.encode(few, "category", 0.01, baskets_analysis.MIN_SUPPORT_BASKETS)
+    assert encoded.min_count == baskets_analysis.MIN_SUPPORT_BASKETS
+    assert itemsets_encoding.encode(few, "category", 3, baskets_analysis.MIN_SUPPORT_BASKETS).min_count == 3  # a count is as given
 
 
 def test_not_available_page_records_the_reason_and_stops(tmp_path):

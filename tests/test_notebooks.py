@@ -4,11 +4,11 @@ import ast
 import json
 
 import pytest
-
 from conftest import ROOT
-from crmlab.catalog import REPORTS, RUNNER_PARAMETERS
-from crmlab.config import notebook_parameters
-from crmlab.parameters import analysis_class, analysis_defaults
+
+from crmlab.core.catalog import REPORTS, RUNNER_PARAMETERS
+from crmlab.core.config import notebook_parameters
+from crmlab.running.parameters import analysis_class, analysis_defaults
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -71,3 +71,33 @@ def test_thin_cells_and_crmlab_kernel(path):
                     if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda, ast.While))], source
         if "parameters" not in cell["metadata"].get("tags", []):  # literals may run long
             assert len(source.splitlines()) <= 12, source
+
+
+def _sentences(tree) -> list[str]:
+    """String literals of more than three words, and every f-string: what a caption or a sentence looks like."""
+    found = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             and len(n.value.split()) > 3]
+    return found + [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_caption_or_sentence_is_written_in_a_notebook(path):
+    """Sentences come from each report's wording module and chart titles from its charts module, so a change of
+    words is one change in src/crmlab, tested there."""
+    nb = json.loads(path.read_text())
+    code = ["".join(c["source"]) for c in nb["cells"]
+            if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
+    assert [s for source in code for s in _sentences(ast.parse(source))] == []
+
+
+def test_the_literal_check_finds_a_caption():
+    assert _sentences(ast.parse('show_chart(ax, "Each dot is a customer.")\nshow(f"{n} rules")')) == [
+        "Each dot is a customer.", "f'{n} rules'"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_theme_is_the_notebooks_first_call(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
+    calls = [n for n in ast.walk(ast.parse("".join(code[0]["source"]))) if isinstance(n, ast.Call)]
+    assert [ast.unparse(c.func) for c in calls] == ["apply_theme"]

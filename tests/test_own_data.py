@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ONLINE_RETAIL_COLUMNS
-from crmlab import cli, data
-from crmlab.config import load_config
+
+from crmlab import data
+from crmlab.core.config import load_config
+from crmlab.running import cli
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 ROWS = [
@@ -317,7 +318,7 @@ def test_command_line_process_gives_exit_2_and_no_traceback(project):
     """The real entry point, in its own process, as a scheduler runs it."""
     project.write(b"")
     config = project.config()
-    result = subprocess.run([sys.executable, "-m", "crmlab.cli", "data", "prepare", "--config", str(config)],
+    result = subprocess.run([sys.executable, "-m", "crmlab.running.cli", "data", "prepare", "--config", str(config)],
                             cwd=project.root, capture_output=True, text=True)
     assert result.returncode == 2
     assert "exports/online_retail.csv" in result.stderr and "Traceback" not in result.stderr

@@ -20,15 +20,16 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import FIXTURE, ROOT
-from crmlab import cli, data
-from crmlab.catalog import REPORTS
-from crmlab.config import ConfigError, parse_config
-from crmlab.locking import LockBusy, dataset_lock
-from crmlab.runner import NotebookFailed, run
 
-CRMLAB = [sys.executable, "-m", "crmlab.cli"]
+from crmlab import data
+from crmlab.core.catalog import REPORTS
+from crmlab.core.config import ConfigError, parse_config
+from crmlab.running import cli
+from crmlab.running.locking import LockBusy, dataset_lock
+from crmlab.running.runner import NotebookFailed, run
+
+CRMLAB = [sys.executable, "-m", "crmlab.running.cli"]
 
 
 def fixture_config(tmp_path, notebooks_dir=ROOT / "notebooks", notebooks=None):
@@ -184,7 +185,7 @@ def test_clv_metrics_match_the_exports(good_run):
 
 def test_clv_top_tier_is_abc_class_a(good_run):
     """One ranking rule: on the same values, "top 5%" is the same customers in every report."""
-    from crmlab.deciles import abc_classes
+    from crmlab.analyses.deciles.tables import abc_classes
 
     tmp_path, _, _, _ = good_run
     export = pd.read_parquet(tmp_path / "reports" / "latest" / "exports" / "customer_clv.parquet")
@@ -263,10 +264,10 @@ def tiny_notebooks(folder, *, fail_in=None, probe=False):
     """
     folder.mkdir(parents=True, exist_ok=True)
     bodies = {
-        "first": ["import time\nfrom pathlib import Path\nfrom crmlab.report import record_metrics\n"
+        "first": ["import time\nfrom pathlib import Path\nfrom crmlab.publishing.metrics import record_metrics\n"
                   "time.sleep(pause)\nPath(exports_dir, 'first.csv').write_text('a,b\\n1,2\\n')\n"
                   "record_metrics('first', {'lines': 1}, metrics_path)"],
-        "second": ["from crmlab.report import record_metrics\nrecord_metrics('second', {'ok': True}, metrics_path)"],
+        "second": ["from crmlab.publishing.metrics import record_metrics\nrecord_metrics('second', {'ok': True}, metrics_path)"],
     }
     if fail_in:
         bodies[fail_in].append('raise ValueError("the data has gone missing")')
@@ -405,7 +406,7 @@ def test_two_runs_at_once_both_finish_complete(tmp_path):
 def test_no_wait_exits_3_and_a_killed_holder_is_taken_over(tmp_path, capsys):
     config = _write_config(tmp_path, {})
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crmlab.locking import dataset_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom crmlab.running.locking import dataset_lock\n"
          f"with dataset_lock({str(tmp_path / 'data')!r}, 'sample'):\n    print('held', flush=True)\n"
          "    time.sleep(120)"], stdout=subprocess.PIPE, text=True)
     try:

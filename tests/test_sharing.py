@@ -18,13 +18,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import FIXTURE, ROOT
-from crmlab import cli, data, privacy
-from crmlab.pages import _page
+
+from crmlab import data
+from crmlab.publishing.pages import _page
 
 sys.path.insert(0, str(Path(__file__).parent))
 import page_check  # noqa: E402
+
+from crmlab.publishing import privacy as publishing_privacy
+from crmlab.running import cli
 
 KEY = "a-test-key-that-must-never-leak-3f9c"
 ID = re.compile(r"\bK\d{5}Q\b")
@@ -52,15 +55,15 @@ def shared_run(tmp_path_factory):
                                                       "discount_rate"]},
                             "baskets": {}}}
     (tmp / "shop.yaml").write_text(yaml.safe_dump(config))
-    before = os.environ.get(privacy.KEY_ENVIRONMENT)
-    os.environ[privacy.KEY_ENVIRONMENT] = KEY  # the kernels inherit it; no notebook parameter carries it
+    before = os.environ.get(publishing_privacy.KEY_ENVIRONMENT)
+    os.environ[publishing_privacy.KEY_ENVIRONMENT] = KEY  # the kernels inherit it; no notebook parameter carries it
     try:
         code = cli.main(["run", "--config", str(tmp / "shop.yaml"), "--out", str(tmp / "reports")])
     finally:
         if before is None:
-            os.environ.pop(privacy.KEY_ENVIRONMENT)
+            os.environ.pop(publishing_privacy.KEY_ENVIRONMENT)
         else:
-            os.environ[privacy.KEY_ENVIRONMENT] = before
+            os.environ[publishing_privacy.KEY_ENVIRONMENT] = before
     assert code == 0
     return tmp, (tmp / "reports" / "latest").resolve(), set(lines["customer_id"])
 
@@ -140,7 +143,7 @@ def test_exports_carry_customer_id_and_pseudonym(shared_run):
                  "customer_segments.parquet"):
         table = pd.read_parquet(run_dir / "exports" / name)
         assert list(table.columns[:2]) == ["customer_id", "pseudonym"], name
-        assert (table["pseudonym"] == privacy.pseudonyms(table["customer_id"], KEY.encode())).all(), name
+        assert (table["pseudonym"] == publishing_privacy.pseudonyms(table["customer_id"], KEY.encode())).all(), name
 
 
 def test_small_groups_are_suppressed_on_the_pages(shared_run):
@@ -174,46 +177,46 @@ def test_no_page_is_wider_than_a_phone(shared_run):
 
 def test_a_cell_of_nine_is_suppressed_and_one_of_ten_is_not():
     grid = pd.DataFrame([[9, 8, 10], [30, 40, 50]])
-    mask = privacy.suppressed_cells(grid, 10)
+    mask = publishing_privacy.suppressed_cells(grid, 10)
     assert mask.iloc[0, 0] and mask.iloc[0, 1] and not mask.iloc[0, 2]
     # Secondary: with column totals published, 9 alone in its column could be recomputed; 30 goes too.
     assert mask.iloc[1, 0] and mask.iloc[1, 1] and not mask.iloc[1, 2]
-    rows = privacy.Sharing(min_group_customers=10).table(pd.DataFrame({"customers": [9, 8, 10, 50]}), "customers")
+    rows = publishing_privacy.Sharing(min_group_customers=10).table(pd.DataFrame({"customers": [9, 8, 10, 50]}), "customers")
     assert rows["customers"].tolist() == ["fewer than 10", "fewer than 10", 10, 50]
 
 
 def test_changing_the_key_changes_every_pseudonym():
     ids = pd.Series([1, 2, 3, "00012000", "12000"])
-    first, second = privacy.pseudonyms(ids, b"one key"), privacy.pseudonyms(ids, b"another key")
+    first, second = publishing_privacy.pseudonyms(ids, b"one key"), publishing_privacy.pseudonyms(ids, b"another key")
     assert (first != second).all()
     assert first.str.fullmatch(r"C-[0-9a-f]{16}").all() and first.nunique() == len(ids)
-    assert privacy.pseudonyms(ids, b"one key").equals(first)  # stable for the same key
+    assert publishing_privacy.pseudonyms(ids, b"one key").equals(first)  # stable for the same key
 
 
 def test_key_file_is_created_once_with_owner_only_access(tmp_path, monkeypatch):
-    monkeypatch.delenv(privacy.KEY_ENVIRONMENT, raising=False)
+    monkeypatch.delenv(publishing_privacy.KEY_ENVIRONMENT, raising=False)
     processed = tmp_path / "data" / "processed" / "shop"
     processed.mkdir(parents=True)
-    key = privacy.load_key(processed)
-    path = tmp_path / "data" / privacy.KEY_FILE
+    key = publishing_privacy.load_key(processed)
+    path = tmp_path / "data" / publishing_privacy.KEY_FILE
     assert path.stat().st_mode & 0o777 == 0o600
-    assert privacy.load_key(processed) == key and len(key) == 64
+    assert publishing_privacy.load_key(processed) == key and len(key) == 64
 
 
 def test_an_internal_run_says_so_and_suppresses_nothing():
     assert "not for sharing" in _page("t", "s", "", internal=True)
     assert "not for sharing" not in _page("t", "s", "")
     table = pd.DataFrame({"customers": [1, 2, 300]})
-    assert privacy.Sharing(min_group_customers=0).table(table, "customers").equals(table)
+    assert publishing_privacy.Sharing(min_group_customers=0).table(table, "customers").equals(table)
 
 
 def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
     """A cluster of one customer: its zeros would tell which band the one customer is in."""
     counts = pd.DataFrame({"1 (n=60)": [30, 30, 0], "2 (n=1)": [0, 0, 1]}, index=["low", "mid", "high"])
-    mask = privacy.suppressed_cells(counts, 10)
+    mask = publishing_privacy.suppressed_cells(counts, 10)
     assert mask["2 (n=1)"].all()
     shares = counts / counts.sum()
-    shown = privacy.Sharing(min_group_customers=10).shares(shares, counts)
+    shown = publishing_privacy.Sharing(min_group_customers=10).shares(shares, counts)
     assert list(shown.columns) == ["1 (n=60)", "2 (fewer than 10)"]
     assert shown["2 (fewer than 10)"].isna().all()
     assert shown.loc[["low", "mid"], "1 (n=60)"].notna().all()
@@ -222,5 +225,5 @@ def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
 @pytest.mark.parametrize("grid", [[[5]], [[5, 0]], [[5], [20]], [[0]]])
 def test_suppression_ends_on_lines_of_one_cell(grid):
     """A one-cell line has no partner to hide behind; the search stops instead of looping (it once did)."""
-    mask = privacy.suppressed_cells(pd.DataFrame(grid), 10)
+    mask = publishing_privacy.suppressed_cells(pd.DataFrame(grid), 10)
     assert mask.to_numpy().any() == (pd.DataFrame(grid).to_numpy().max() > 0)

@@ -43,13 +43,32 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import TRANSACTIONS, Config
-from .errors import N_EXAMPLES, DataError, Problem
-from .sources import (file_checksum, keep_raw, last_modified, parquet_parts, read_customer_attributes, read_lines,
-                      snapshot_table, source_checksum, source_files, source_label, stage_sources)
-from .streaming import large_csv, prepare_streaming, stage_csv, streamable
-from .validation import DROP_REASONS, Quality, align_ids, validate
-from .writing import CUSTOMER_ATTRIBUTES, MANIFEST, RETURNS, write_atomic, write_exports, write_json, write_table
+from crmlab.core.config import TRANSACTIONS, Config
+from crmlab.core.writing import (
+    CUSTOMER_ATTRIBUTES,
+    MANIFEST,
+    RETURNS,
+    write_atomic,
+    write_exports,
+    write_json,
+    write_table,
+)
+from crmlab.data.errors import N_EXAMPLES, DataError, Problem
+from crmlab.data.sources import (
+    file_checksum,
+    keep_raw,
+    last_modified,
+    parquet_parts,
+    read_customer_attributes,
+    read_lines,
+    snapshot_table,
+    source_checksum,
+    source_files,
+    source_label,
+    stage_sources,
+)
+from crmlab.data.streaming import large_csv, prepare_streaming, stage_csv, streamable
+from crmlab.data.validation import DROP_REASONS, Quality, align_ids, validate
 
 __all__ = ["CUSTOMER_ATTRIBUTES", "DROP_REASONS", "MANIFEST", "N_EXAMPLES", "RETURNS", "TRANSACTIONS", "DataError",
            "Problem", "Quality", "file_checksum", "keep_raw", "large_csv", "load_customer_attributes", "load_manifest",

@@ -17,10 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import readers
-from ..config import (CANONICAL_COLUMNS, EXTRA_MAPPABLE, USER_SOURCES, DatasetConfig, EngineConfig,
-                      format_from_suffix)
-from .errors import DataError, Problem
+from crmlab.core.config import (
+    CANONICAL_COLUMNS,
+    EXTRA_MAPPABLE,
+    USER_SOURCES,
+    DatasetConfig,
+    EngineConfig,
+    format_from_suffix,
+)
+from crmlab.data import readers
+from crmlab.data.errors import DataError, Problem
 
 
 def _package_file(package: str, relative: str) -> Path:
@@ -232,7 +238,7 @@ def source_label(cfg: DatasetConfig, role: str = "transactions") -> str:
 
     Examples
     --------
-    >>> from crmlab.config import DatasetConfig
+    >>> from crmlab.core.config import DatasetConfig
     >>> source_label(DatasetConfig(name="cdnow", source="cdnow")).startswith("lifetimes ")
     True
     """
@@ -293,7 +299,7 @@ def snapshot_table(cfg: DatasetConfig, settings: EngineConfig, folder: Path) -> 
     # Ibis and Spark are loaded only when a table is read.
     from pyspark.sql import functions as F
 
-    from ..engine import connect
+    from crmlab.engine import connect
 
     session = connect(settings)._session
     table = session.table(cfg.table)

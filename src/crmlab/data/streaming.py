@@ -19,13 +19,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import readers
-from ..config import TRANSACTIONS, USER_SOURCES, DatasetConfig
-from .errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
-from .sources import column_mapping, parquet_parts, source_label
-from .validation import (COMPACT_ID, Quality, detect_date_format, has_utc_offset, offset_notes, read_dates,
-                         utc_offsets)
-from .writing import RETURNS
+from crmlab.core.config import TRANSACTIONS, USER_SOURCES, DatasetConfig
+from crmlab.core.writing import RETURNS
+from crmlab.data import readers
+from crmlab.data.errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
+from crmlab.data.sources import column_mapping, parquet_parts, source_label
+from crmlab.data.validation import (
+    COMPACT_ID,
+    Quality,
+    detect_date_format,
+    has_utc_offset,
+    offset_notes,
+    read_dates,
+    utc_offsets,
+)
 
 # A CSV file larger than this is read in chunks of CSV_CHUNK_ROWS rows and checked by DuckDB queries
 # (stage_csv, prepare_streaming); a smaller one is read whole by pandas. Both give the same table.

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from .. import readers
-from ..config import DatasetConfig
-from .errors import DataError, Problem, column_label, row_examples
-from .writing import RETURNS
+from crmlab.core.config import DatasetConfig
+from crmlab.core.writing import RETURNS
+from crmlab.data import readers
+from crmlab.data.errors import DataError, Problem, column_label, row_examples
 
 # What each dropped-line reason means, for messages and the profile report.
 DROP_REASONS = {
@@ -206,7 +206,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
 
     Examples
     --------
-    >>> from crmlab.config import DatasetConfig
+    >>> from crmlab.core.config import DatasetConfig
     >>> lines = pd.DataFrame({"customer_id": [1, 1, None], "order_date": ["2020-01-02"] * 3,
     ...                       "revenue": [5.0, 5.0, 2.0]})
     >>> table, returns, quality = validate(lines, DatasetConfig(name="demo"))

@@ -13,7 +13,7 @@ Three ways in:
 - :func:`lines` turns what a notebook holds into an Ibis table: a prepared
   dataset folder (its Parquet file is scanned, never loaded), an Ibis table
   as it is, or a pandas DataFrame (small data, tests, an analyst's sample).
-- :mod:`crmlab.engine.customers` and :mod:`crmlab.engine.items` hold the
+- :mod:`crmlab.engine.customer_tables` and :mod:`crmlab.engine.item_tables` hold the
   queries.
 - :func:`connect` opens (once per process and settings) the backend a config's
   ``engine:`` section names.
@@ -39,7 +39,8 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from ..config import ENGINE_NAMES, TRANSACTIONS, EngineConfig
+from crmlab.core.config import ENGINE_NAMES, TRANSACTIONS, EngineConfig
+from crmlab.core.machine import available_cores
 
 __all__ = ["ENGINE_NAMES", "EngineUnavailable", "batches", "connect", "java_available", "lines", "memtable",
            "to_pandas"]
@@ -77,7 +78,7 @@ def duckdb_threads() -> int:
     over 10M lines took 0.72 s (1.35 s of CPU) with 2 threads and 0.59 s
     (1.12 s) with 3.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     return max(cores, 3)
 
 

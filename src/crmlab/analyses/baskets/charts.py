@@ -1,0 +1,73 @@
+"""The baskets report's charts."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from crmlab.core.charting import matrix_heatmap, new_axes, percent_axis
+
+
+def item_frequency_chart(itemsets: pd.DataFrame, top: int = 20, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of baskets holding each of the most common items."""
+    singles = itemsets[itemsets["size"] == 1].nlargest(top, "count")
+    ax = new_axes(ax, (10, 0.32 * len(singles) + 1.5))
+    sns.barplot(x=singles["support"].to_numpy(), y=[str(i[0]) for i in singles["items"]],
+                color=sns.color_palette()[0], orient="h", ax=ax)
+    ax.set_title(f"The {len(singles)} most common items")
+    ax.set_xlabel("Share of baskets holding the item (%)")
+    ax.set_ylabel("Item")
+    percent_axis(ax.xaxis)
+    ax.figure.tight_layout()
+    return ax
+
+
+def rules_scatter(rules: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Support against confidence for every rule, coloured by lift."""
+    ax = new_axes(ax, (10, 5))
+    points = ax.scatter(rules["support"], rules["confidence"], c=rules["lift"], cmap="viridis", s=14, alpha=0.7)
+    ax.figure.colorbar(points, ax=ax, label="Lift (ratio)")
+    ax.set_title("Every rule: how common (support) against how reliable (confidence)")
+    ax.set_xlabel("Support: share of baskets holding the whole rule (%)")
+    ax.set_ylabel("Confidence (%)")
+    percent_axis(ax.xaxis)
+    percent_axis(ax.yaxis)
+    ax.figure.tight_layout()
+    return ax
+
+
+def rules_matrix(rules: pd.DataFrame, top: int = 20, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Lift of the top rules as a grid: antecedents (rows) against consequents (columns)."""
+    head = rules.head(top)
+    grid = pd.DataFrame({"if bought": [" + ".join(map(str, a)) for a in head["antecedent"]],
+                         "then also": [" + ".join(map(str, c)) for c in head["consequent"]],
+                         "lift": head["lift"].to_numpy()})
+    matrix = grid.pivot_table(index="if bought", columns="then also", values="lift", aggfunc="max")
+    ax = matrix_heatmap(matrix, f"The top {len(head)} rules by lift", "Then also bought", "If the basket holds",
+                        "Lift (ratio)", ".1f", size=(11, 0.4 * len(matrix) + 3), ax=ax)
+    ax.tick_params(axis="x", rotation=30)
+    plt.setp(ax.get_xticklabels(), ha="right")
+    ax.figure.tight_layout()
+    return ax
+
+
+def sequences_chart(sequences: pd.DataFrame, top: int = 12, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of X buyers who bought Y within the window, against the share of all customers who bought Y."""
+    head = sequences.head(top)
+    labels = [f"{x} → {y}" for x, y in zip(head["x"], head["y"])]
+    long = pd.DataFrame({"pair": labels * 2,
+                         "share": np.r_[head["share"].to_numpy(), head["baseline"].to_numpy()],
+                         "measure": ["bought Y within the window after X"] * len(head)
+                         + ["all customers who bought Y at all"] * len(head)})
+    ax = new_axes(ax, (10, 0.45 * len(head) + 1.8))
+    sns.barplot(data=long, y="pair", x="share", hue="measure", orient="h", ax=ax,
+                palette=[sns.color_palette()[0], sns.color_palette("pastel")[0]])
+    ax.set_title(f"What customers buy next: top {len(head)} sequences by lift")
+    ax.set_xlabel("Share of customers (%)")
+    ax.set_ylabel("Bought X → then Y")
+    percent_axis(ax.xaxis)
+    ax.legend(title=None, fontsize=8)
+    ax.figure.tight_layout()
+    return ax

@@ -1,0 +1,141 @@
+"""The one catalog of reports: what each report is called, shows, writes and needs.
+
+A leaf module: it imports nothing of crmlab, so the config, the runner and
+the HTML writer can all read it without an import circle. Each report names
+its analysis class as ``"module:Class"``; the runner imports it only when it
+checks a config's parameters against the class's declared constraints.
+
+``needs`` are soft: ``segments`` reads the CLV export when ``clv`` runs in
+the same run, so ``clv`` must finish first; with ``--only segments`` the
+report runs alone and says that CLV is missing. The run order follows from
+the needs (:func:`run_order`); reports without a path between them may run
+at the same time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report of the kit.
+
+    Parameters
+    ----------
+    name : str
+        The notebook's file stem and the key of its figures in ``metrics.json``.
+    title : str
+        The page title and the heading of its index card.
+    analysis : str
+        ``"module:Class"`` of the analysis whose constructor takes the
+        notebook's parameters.
+    card : tuple of (metrics key, label, kind)
+        The index card's figures; kind is ``number``, ``money``, ``share``,
+        ``percent_points`` or ``ratio``.
+    exports : tuple of str
+        The files the report writes into ``<run>/exports/``.
+    needs : tuple of str
+        Reports whose exports it reads when they run in the same run.
+    inputs : tuple of (tuple of str, str, str)
+        Canonical columns the report cannot do without: each entry is a
+        group of columns of which the data must have at least one, what is
+        missing when it has none, and what would make the report possible.
+        A report whose inputs are missing is not run.
+    """
+
+    name: str
+    title: str
+    analysis: str
+    card: tuple[tuple[str, str, str], ...] = ()
+    exports: tuple[str, ...] = ()
+    needs: tuple[str, ...] = field(default_factory=tuple)
+    inputs: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+
+    def missing_inputs(self, columns) -> tuple[str, str] | None:
+        """Why the report cannot run on a table with ``columns`` and what would fix it, or None when it can.
+
+        Examples
+        --------
+        >>> REPORTS["baskets"].missing_inputs(["customer_id", "order_id", "order_date", "revenue"])[0]
+        'this dataset has no product or category column, so there are no items to find in baskets'
+        >>> REPORTS["baskets"].missing_inputs(["customer_id", "product_id"]) is None
+        True
+        """
+        for group, reason, remedy in self.inputs:
+            if not any(column in columns for column in group):
+                return reason, remedy
+        return None
+
+
+REPORTS: dict[str, Report] = {report.name: report for report in (
+    Report("profile", "Customer records profile", "crmlab.analyses.profile:ProfileAnalysis",
+           card=(("customers", "customers", "number"), ("orders", "orders", "number"),
+                 ("revenue", "revenue", "money")),
+           exports=("customers.parquet",)),
+    Report("clv", "Customer lifetime value", "crmlab.analyses.clv:CLVAnalysis",
+           card=(("clv_total", "predicted future value", "money"),
+                 ("at_risk_customers", "valuable customers at risk", "number"),
+                 ("holdout_error_pct", "holdout error", "percent_points")),
+           exports=("customer_clv.parquet", "customer_clv.csv", "clv_at_risk.csv", "clv_at_risk.xlsx")),
+    Report("deciles", "Customer value deciles", "crmlab.analyses.deciles:CustomerValueAnalysis",
+           card=(("top10_revenue_share", "revenue from the top 10%", "share"),
+                 ("top20_revenue_share", "revenue from the top 20%", "share"),
+                 ("gini", "Gini coefficient", "ratio")),
+           exports=("customer_values.parquet", "customer_values.csv")),
+    Report("segments", "Customer segments", "crmlab.analyses.segments:SegmentationAnalysis",
+           card=(("customers", "customers", "number"), ("k", "clusters", "number"),
+                 ("silhouette", "silhouette", "ratio")),
+           exports=("customer_segments.parquet", "customer_segments.csv"),
+           needs=("clv",)),
+    Report("baskets", "Basket rules", "crmlab.analyses.baskets:BasketAnalysis",
+           card=(("baskets", "baskets", "number"), ("rules", "rules", "number"),
+                 ("top_lift", "highest lift", "ratio")),
+           exports=("basket_rules.parquet", "basket_rules.csv", "basket_sequences.parquet",
+                    "basket_sequences.csv"),
+           needs=("segments",),
+           inputs=((("category", "product_id", "department"),
+                    "this dataset has no product or category column, so there are no items to find in baskets",
+                    "a product id or category column in the file, mapped under dataset.columns"),)),
+)}
+
+# Parameters the runner sets in every notebook; a config may not set them.
+RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers",
+                     "engine_settings")
+
+
+def report(name: str) -> Report:
+    """The catalog entry of ``name``, or a plain one for a notebook the catalog does not know."""
+    return REPORTS.get(name) or Report(name, name.replace("_", " ").capitalize(), "")
+
+
+def needs_within(names: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """For each selected report, the selected reports it must wait for."""
+    chosen = set(names)
+    return {name: tuple(n for n in report(name).needs if n in chosen) for name in names}
+
+
+def run_order(names) -> list[str]:
+    """``names`` in an order that puts every report after what it needs.
+
+    Among reports that are free to go, the catalog's order decides, then the
+    name; so the order is the same on every machine.
+
+    Examples
+    --------
+    >>> run_order(["baskets", "segments", "profile", "clv", "deciles"])
+    ['profile', 'clv', 'deciles', 'segments', 'baskets']
+    >>> run_order(["baskets", "deciles"])
+    ['deciles', 'baskets']
+    """
+    position = {name: i for i, name in enumerate(REPORTS)}
+    waiting = needs_within(list(names))
+    done: list[str] = []
+    while waiting:
+        ready = sorted((n for n, deps in waiting.items() if all(d in done for d in deps)),
+                       key=lambda n: (position.get(n, len(position)), n))
+        if not ready:
+            raise ValueError(f"reports need each other in a circle: {sorted(waiting)}")
+        done.append(ready[0])
+        del waiting[ready[0]]
+    return done

@@ -1,0 +1,238 @@
+"""Per-customer, per-day and per-month aggregates of the transaction lines, run in the engine.
+
+Every function takes an Ibis table of canonical lines (see
+:func:`crmlab.engine.lines`) and returns a small pandas table. Days are whole
+calendar days counted from 1970-01-01 (integers), so that every engine agrees
+on them.
+
+Money is summed exactly: each line is turned into whole millionths (``round(x *
+1e6)``, an integer), summed as integers and divided once at the end. A sum of
+floating-point numbers depends on the order of the additions, which differs
+between engines, threads and runs; a sum of integers does not, so DuckDB and
+Spark give bit-identical totals, and ties between customers stay ties.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
+import numpy as np
+import pandas as pd
+
+from crmlab.engine import to_pandas
+
+MICROS = 1_000_000
+
+
+def micros(column):
+    """Money as whole millionths (int64), the unit every sum runs in."""
+    return (column * MICROS).round().cast("int64")
+
+
+def from_micros(values) -> Any:
+    return np.asarray(values, dtype="float64") / MICROS
+
+
+def micros_sum(column):
+    """The sum of whole millionths, cast to int64 by the engine itself.
+
+    DuckDB sums BIGINT into a 128-bit HUGEINT: slow to aggregate further (per
+    customer-day sums summed per customer took 0.35 s instead of 0.23 s for
+    1.6M customers) and cast to int64 only in Python, one more array per
+    column. ``.cast("int64")`` on an int64 expression is dropped by Ibis, so
+    the cast is built as an operation.
+    """
+    return ops.Cast(column.sum(), to=dt.int64).to_expr()
+
+
+def day_number(t):
+    """The calendar day of each line's ``order_date`` as days since 1970-01-01."""
+    # 32 bits hold any day for millions of years and make the grouping keys narrower (faster to hash).
+    return t.order_date.date().epoch_days().cast("int32")
+
+
+def day_of(value: Any) -> int:
+    """A date, timestamp or day number as a day number."""
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return int(np.datetime64(pd.Timestamp(value).floor("D").to_datetime64(), "D").astype(np.int64))
+
+
+@ibis.udf.agg.builtin(name="min_by")
+def _min_by(value: dt.int64, key: dt.int32) -> dt.int64:
+    """The value on the row with the smallest key: the engine's own ``min_by`` (DuckDB's ``arg_min``, Spark's).
+
+    Ibis's ``argmin`` compiles to ``FIRST(value ORDER BY key)`` on DuckDB, an
+    ordered aggregate that sorts every group: 0.6 of 1.9 s of the RFM summary
+    of 10M lines (1.6M customers). Used where the key is unique in its group
+    (one row per purchase day), so no tie decides the value.
+    """
+
+
+def _per_customer(expr) -> pd.DataFrame:
+    """Run a per-customer query, ordered by customer id (engines return groups in any order)."""
+    return to_pandas(expr.order_by("customer_id")).set_index("customer_id")
+
+
+def extent(t) -> dict[str, Any]:
+    """First and last timestamp, first and last day, lines, customers and distinct orders.
+
+    Examples
+    --------
+    >>> from crmlab import engine
+    >>> t = engine.lines(pd.DataFrame({"customer_id": [1, 2], "order_id": [5, 6],
+    ...     "order_date": pd.to_datetime(["2020-01-01 10:00", "2020-01-03 09:00"]), "revenue": [1.0, 2.5]}))
+    >>> e = extent(t); e["first_day"], e["last_day"], e["customers"], e["revenue"]
+    (18262, 18264, 2, 3.5)
+    """
+    columns = set(t.columns)
+    day = day_number(t)
+    aggregates = dict(first_date=t.order_date.min(), last_date=t.order_date.max(), first_day=day.min(),
+                      last_day=day.max(), lines=t.count(), customers=t.customer_id.nunique(),
+                      revenue=micros(t.revenue).sum())
+    if "order_id" in columns:
+        aggregates["orders"] = t.order_id.nunique()
+    row = to_pandas(t.aggregate(**aggregates)).iloc[0]
+    out = {k: row[k] for k in aggregates}
+    for k in ("first_day", "last_day", "lines", "customers", "orders"):
+        if k in out:
+            out[k] = int(out[k]) if pd.notna(out[k]) else None
+    out["revenue"] = float(from_micros(out["revenue"] if pd.notna(out["revenue"]) else 0))
+    out["first_date"], out["last_date"] = pd.Timestamp(out["first_date"]), pd.Timestamp(out["last_date"])
+    return out
+
+
+def purchase_days(t, *, after_day: int | None = None, through_day: int | None = None) -> pd.DataFrame:
+    """Per customer: purchase days and the money on them, the sufficient statistics of the CLV models.
+
+    Lines on days in ``(after_day, through_day]`` count. Columns: ``first_day``,
+    ``last_day``, ``days`` (distinct purchase days), ``revenue`` (all of it)
+    and ``first_day_revenue`` (spent on the first purchase day), indexed by
+    ``customer_id``.
+    """
+    d = t.select(customer_id=t.customer_id, day=day_number(t), money=micros(t.revenue))
+    if after_day is not None:
+        d = d.filter(d.day > after_day)
+    if through_day is not None:
+        d = d.filter(d.day <= through_day)
+    per_day = d.group_by(["customer_id", "day"]).agg(money=micros_sum(d.money))
+    # Every column leaves the engine in its final type: at a million customers and more, each
+    # conversion in Python is one more array to allocate and fill.
+    per_customer = per_day.group_by("customer_id").agg(
+        first_day=per_day.day.min().cast("int64"), last_day=per_day.day.max().cast("int64"),
+        days=per_day.count(), revenue=micros_sum(per_day.money),
+        first_day_revenue=_min_by(per_day.money, per_day.day))
+    frame = _per_customer(per_customer)
+    frame["revenue"] = from_micros(frame["revenue"])
+    frame["first_day_revenue"] = from_micros(frame["first_day_revenue"])
+    return frame
+
+
+def cohort_days(t, *, cohort_through_day: int, through_day: int) -> pd.DataFrame:
+    """Per calendar day, for customers whose first purchase is on or before ``cohort_through_day``:
+    ``first_purchases`` (customers buying for the first time) and ``repeat_purchases`` (purchase
+    days after a customer's first). Lines after ``through_day`` are ignored; indexed by day number.
+    """
+    d = t.select(customer_id=t.customer_id, day=day_number(t))
+    d = d.filter(d.day <= through_day).distinct()
+    first = d.group_by("customer_id").agg(first_day=d.day.min())
+    cohort = first.filter(first.first_day <= cohort_through_day)
+    births = to_pandas(cohort.group_by("first_day").agg(first_purchases=cohort.count()))
+    joined = d.join(cohort, "customer_id")
+    repeats = joined.filter(joined.day > joined.first_day)
+    repeats = to_pandas(repeats.group_by("day").agg(repeat_purchases=repeats.count()))
+    frame = (births.set_index("first_day").rename_axis("day")
+             .join(repeats.set_index("day"), how="outer").fillna(0).astype("int64"))
+    return frame.sort_index()
+
+
+def order_values(t, *, before=None, from_=None, cost: bool = False) -> pd.DataFrame:
+    """Per customer: revenue, distinct orders and, when the lines have them, discount and cost.
+
+    ``before`` / ``from_`` restrict the lines to ``order_date < before`` or
+    ``>= from_`` (timestamps). With a ``discount`` column the table also has
+    ``discount`` and ``discounted_orders`` (orders whose discounts sum to more
+    than zero); with ``cost=True`` and a ``cost`` column, ``cost``.
+    """
+    columns = set(t.columns)
+    if before is not None:
+        t = t.filter(t.order_date < pd.Timestamp(before).to_pydatetime())
+    if from_ is not None:
+        t = t.filter(t.order_date >= pd.Timestamp(from_).to_pydatetime())
+    per_order = dict(money=micros(t.revenue).sum())
+    if "discount" in columns:
+        per_order["discount"] = micros(t.discount.fill_null(0)).sum()
+    if cost and "cost" in columns:
+        per_order["cost"] = micros(t.cost.fill_null(0)).sum()
+    orders = t.group_by(["customer_id", "order_id"]).agg(**per_order)
+    per_customer = dict(revenue=orders.money.sum(), orders=orders.count())
+    if "discount" in columns:
+        per_customer["discount"] = orders.discount.sum()
+        per_customer["discounted_orders"] = (orders.discount > 0).cast("int64").sum()
+    if "cost" in per_order:
+        per_customer["cost"] = orders.cost.sum()
+    frame = _per_customer(orders.group_by("customer_id").agg(**per_customer))
+    for column in ("revenue", "discount", "cost"):
+        if column in frame.columns:
+            frame[column] = from_micros(frame[column])
+    frame["orders"] = frame["orders"].astype("int64")
+    if "discounted_orders" in frame.columns:
+        frame["discounted_orders"] = frame["discounted_orders"].astype("int64")
+    return frame
+
+
+def customer_activity(t, *, categories: bool = False) -> pd.DataFrame:
+    """Per customer: first and last purchase (timestamps and days), orders, lines, revenue, discount.
+
+    With ``categories=True`` also ``categories``, the distinct categories bought.
+    """
+    columns = set(t.columns)
+    day = day_number(t)
+    aggregates = dict(first_purchase=t.order_date.min(), last_purchase=t.order_date.max(), first_day=day.min(),
+                      last_day=day.max(), orders=t.order_id.nunique(), lines=t.count(),
+                      revenue=micros(t.revenue).sum())
+    if "discount" in columns:
+        aggregates["discount"] = micros(t.discount.fill_null(0)).sum()
+    if categories:
+        aggregates["categories"] = t.category.nunique()
+    frame = _per_customer(t.group_by("customer_id").agg(**aggregates))
+    for column in ("revenue", "discount"):
+        if column in frame.columns:
+            frame[column] = from_micros(frame[column])
+    for column in ("first_day", "last_day", "orders", "lines", "categories"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype("int64")
+    for column in ("first_purchase", "last_purchase"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def monthly_activity(t) -> pd.DataFrame:
+    """Per calendar month: active customers, distinct orders and revenue, indexed by the month's first day."""
+    month = t.order_date.truncate("M")
+    m = t.select(month=month, customer_id=t.customer_id, order_id=t.order_id, money=micros(t.revenue))
+    frame = to_pandas(m.group_by("month").agg(active_customers=m.customer_id.nunique(),
+                                              orders=m.order_id.nunique(), revenue=m.money.sum()))
+    frame["revenue"] = from_micros(frame["revenue"])
+    frame["month"] = pd.to_datetime(frame["month"])
+    for column in ("active_customers", "orders"):
+        frame[column] = frame[column].astype("int64")
+    return frame.sort_values("month").set_index("month")
+
+
+def missing_values(t) -> pd.Series:
+    """Lines with a missing value, per column."""
+    row = to_pandas(t.aggregate(**{c: t[c].isnull().cast("int64").sum() for c in t.columns})).iloc[0]
+    return pd.Series({c: int(row[c]) for c in t.columns}, dtype="int64")
+
+
+def columns_with_values(t, columns) -> list[str]:
+    """Those of ``columns`` the table has and that hold at least one value."""
+    present = [c for c in columns if c in t.columns]
+    if not present:
+        return []
+    row = to_pandas(t.aggregate(**{c: t[c].notnull().cast("int64").sum() for c in present})).iloc[0]
+    return [c for c in present if int(row[c]) > 0]

@@ -1,0 +1,212 @@
+"""Per-item and per-basket queries for basket analysis, run in the engine.
+
+A basket is an ``order_id``; an item is the value of one level column
+(category, product_id or department) on a line, lines without one left out.
+The engine counts items and prunes the rare ones; only the pruned pairs
+(basket, frequent item) come back, as integer codes, for the miner.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlab.engine import batches, memtable, to_pandas
+from crmlab.engine.customer_tables import day_number
+
+
+def _basket_items(t, level: str, by: str | None = None):
+    """Distinct (basket, item) pairs; with ``by``, (group, basket, item), each group's baskets apart."""
+    items = t.filter(t[level].notnull())
+    columns = {"order_id": items.order_id, "item": items[level]}
+    return items.select(**({by: items[by]} if by else {}), **columns).distinct()
+
+
+def multi_item_baskets(t, level: str) -> int:
+    """Baskets holding at least two distinct items at ``level``."""
+    pairs = _basket_items(t, level)
+    sizes = pairs.group_by("order_id").agg(n=pairs.count())
+    multi = sizes.filter(sizes.n >= 2)
+    return int(to_pandas(multi.aggregate(baskets=multi.count()))["baskets"].iloc[0])
+
+
+def item_counts(t, level: str) -> tuple[pd.Series, int]:
+    """Baskets holding each item, and the number of baskets with any item.
+
+    The counts are sorted from the rarest item to the most common, ties by
+    item ascending, so that every engine hands the miner the same columns.
+    """
+    pairs = _basket_items(t, level)
+    counts = to_pandas(pairs.group_by("item").agg(baskets=pairs.count()))
+    n_baskets = int(to_pandas(pairs.aggregate(n=pairs.order_id.nunique()))["n"].iloc[0])
+    counts = counts.sort_values(["baskets", "item"], kind="stable")
+    return counts.set_index("item")["baskets"].astype("int64"), n_baskets
+
+
+def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`item_counts` of every group of ``by`` at once (one pass over the lines).
+
+    Returns the counts (columns ``by``, ``item``, ``baskets``; within a group
+    from the rarest item to the most common, ties by item ascending) and the
+    baskets with any item per group.
+    """
+    pairs = _basket_items(t, level, by)
+    counts = to_pandas(pairs.group_by([by, "item"]).agg(baskets=pairs.count()))
+    n_baskets = to_pandas(pairs.group_by(by).agg(n=pairs.order_id.nunique()))
+    counts = counts.sort_values([by, "baskets", "item"], kind="stable", ignore_index=True)
+    counts["baskets"] = counts["baskets"].astype("int64")
+    return counts, n_baskets.set_index(by)["n"].astype("int64")
+
+
+def _positions(items) -> "ibis.Table":
+    """A small table item -> its column position, joined in the engine so that only integers come back."""
+    return memtable(pd.DataFrame({"item": pd.Index(items).tolist(), "position": np.arange(len(items))}))
+
+
+def _sorted_codes(expr, key: str | tuple[str, ...], columns: dict[str, type], batch_rows: int = 2_000_000):
+    """Run ``expr`` (ordered by ``key`` first) and read it batch by batch.
+
+    Returns dense int32 codes 0..n-1 of ``key`` (a new code wherever the value,
+    or one of the values of a tuple of key columns, changes) and the other
+    ``columns`` as NumPy arrays of the given dtypes.
+    Only one Arrow batch is held at a time besides the compact arrays: at 150M
+    lines a whole Arrow result with 64-bit ids would take more memory than the
+    arrays it becomes.
+    """
+    keys = (key,) if isinstance(key, str) else key
+    codes, parts = [], {name: [] for name in columns}
+    last, n_codes = None, 0
+    for batch in batches(expr, batch_rows):
+        if batch.num_rows == 0:
+            continue
+        new = np.zeros(batch.num_rows, dtype=bool)
+        for name in keys:
+            values = batch.column(name).to_numpy(zero_copy_only=False)
+            new[0] |= last is None or values[0] != last[name]
+            new[1:] |= values[1:] != values[:-1]
+        codes.append((n_codes - 1 + np.cumsum(new)).astype(np.int32))
+        n_codes = int(codes[-1][-1]) + 1
+        last = {name: batch.column(name)[-1].as_py() for name in keys}
+        for name, dtype in columns.items():
+            parts[name].append(batch.column(name).to_numpy().astype(dtype))
+    empty = np.zeros(0, dtype=np.int32)
+    return (np.concatenate(codes) if codes else empty,
+            *(np.concatenate(parts[name]) if parts[name] else np.zeros(0, dtype=dtype)
+              for name, dtype in columns.items()))
+
+
+def _smallest_int(largest: int) -> type:
+    return np.int16 if largest < 2**15 else np.int32
+
+
+def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]:
+    """(basket, column) codes of the baskets holding two or more of ``items``.
+
+    ``column`` (int32) is the position of the item in ``items``; ``basket`` (int32) numbers
+    the baskets 0..n-1 in order of ``order_id``. Only these integers leave the
+    engine, sorted by basket and column.
+    """
+    pairs = _basket_items(t, level).join(_positions(items), "item").select("order_id", "position")
+    kept = _in_baskets_of_two(pairs, ["order_id"]).order_by(["order_id", "position"])
+    return _sorted_codes(kept, "order_id", {"position": np.int32})
+
+
+def _in_baskets_of_two(pairs, basket: list[str]):
+    """The (``basket``, position) pairs of the baskets with two or more positions."""
+    sizes = pairs.group_by(basket).agg(n=pairs.count())
+    return pairs.join(sizes.filter(sizes.n >= 2).select(*basket), basket).select(*basket, "position")
+
+
+def group_frequent_item_baskets(t, level: str, by: str,
+                                items: dict[Any, list]) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+    """:func:`frequent_item_baskets` of several groups of ``by`` in one query.
+
+    ``items`` (not empty) gives each group its frequent items, in column
+    order; the result gives each group its (basket, column) codes, baskets
+    numbered 0..n-1 within the group in order of ``order_id``.
+    """
+    groups = list(items)
+    positions = memtable(pd.DataFrame({
+        "_group": np.repeat(np.arange(len(groups)), [len(items[g]) for g in groups]),
+        "item": [item for g in groups for item in items[g]],
+        "position": np.concatenate([np.arange(len(items[g])) for g in groups])}))
+    labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups))}))
+    pairs = (_basket_items(t, level, by).join(labels, by)
+             .join(positions, ["_group", "item"]).select("_group", "order_id", "position"))
+    kept = _in_baskets_of_two(pairs, ["_group", "order_id"]).order_by(["_group", "order_id", "position"])
+    basket, group, column = _sorted_codes(kept, ("_group", "order_id"), {"_group": np.int32, "position": np.int32})
+    bounds = np.searchsorted(group, np.arange(len(groups) + 1))
+    out = {}
+    for code, name in enumerate(groups):
+        part = slice(bounds[code], bounds[code + 1])
+        # Codes run on across groups; each group's baskets start again from 0.
+        out[name] = (basket[part] - (basket[part][0] if bounds[code + 1] > bounds[code] else 0), column[part])
+    return out
+
+
+def item_categories(t, products) -> pd.Series:
+    """The category of each product (the smallest, when the data gives a product several)."""
+    lines = t.filter(t.product_id.isin(list(products)) & t.category.notnull())
+    table = to_pandas(lines.group_by("product_id").agg(category=lines.category.min()))
+    return table.set_index("product_id")["category"]
+
+
+def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.Series, int, int, int]:
+    """Distinct (customer, day, item) purchases of the ``max_items`` items bought by most customers.
+
+    Returns the purchases (``customer`` code in order of customer id, ``day``
+    from the first day of the data, ``item`` position in the top list),
+    sorted by customer and day (day and item in 16 bits when they fit), the top items with their
+    customer counts (ties by item ascending), the number of customers in the
+    data, and the first and last day of the data.
+    """
+    day = day_number(t)
+    window = to_pandas(t.aggregate(first=day.min(), last=day.max(), customers=t.customer_id.nunique())).iloc[0]
+    first_day, last_day, n_customers = int(window["first"]), int(window["last"]), int(window["customers"])
+    lines = t.filter(t[level].notnull())
+    events = lines.select(customer_id=lines.customer_id, day=day_number(lines) - first_day,
+                          item=lines[level]).distinct()
+    buyers = to_pandas(events.group_by("item").agg(customers=events.customer_id.nunique()))
+    top = (buyers.sort_values(["customers", "item"], ascending=[False, True], kind="stable")
+           .head(max_items).set_index("item")["customers"].astype("int64"))
+    kept = (events.join(_positions(top.index), "item").select("customer_id", "day", "position")
+            .order_by(["customer_id", "day", "position"]))
+    customer, day, item = _sorted_codes(kept, "customer_id", {"day": _smallest_int(last_day - first_day),
+                                                              "position": _smallest_int(len(top))})
+    frame = pd.DataFrame({"customer": customer, "day": day, "item": item}, copy=False)
+    return frame, top, n_customers, first_day, last_day
+
+
+def runs_on_spark(t) -> bool:
+    """True when ``t`` is a table of the Spark engine."""
+    return t._find_backend(use_default=True).name == "pyspark"
+
+
+def spark_itemsets(t, level: str, items, min_count: int, min_confidence: float,
+                   max_len: int | None = None) -> list[tuple[tuple[int, ...], int]]:
+    """Frequent itemsets mined by Spark's FPGrowth: (positions in ``items``, basket count).
+
+    The baskets are ``collect_set`` of their frequent items. FPGrowth's own
+    defaults (``minSupport`` 0.3, ``minConfidence`` 0.8) find nothing in retail
+    baskets, so ours are always passed: the support as a fraction of the
+    baskets it is given, half a basket below ``min_count`` (FPGrowth rounds
+    ``minSupport * baskets`` up, so the count threshold is exactly ``min_count``).
+    """
+    from pyspark.ml.fpm import FPGrowth
+    from pyspark.sql import functions as F
+
+    backend = t._find_backend()
+    pairs = _basket_items(t, level).join(_positions(items), "item").select("order_id", "position")
+    backend._run_pre_execute_hooks(pairs)
+    baskets = (backend._session.sql(backend.compile(pairs))
+               .groupBy("order_id").agg(F.collect_set("position").alias("items")).select("items").cache())
+    n = baskets.count()
+    if n == 0:
+        return []
+    model = FPGrowth(itemsCol="items", minSupport=(min_count - 0.5) / n, minConfidence=min_confidence).fit(baskets)
+    found = model.freqItemsets.toPandas()
+    baskets.unpersist()
+    return [(tuple(sorted(int(i) for i in itemset)), int(freq)) for itemset, freq in zip(found["items"], found["freq"])
+            if max_len is None or len(itemset) <= max_len]

@@ -1,0 +1,103 @@
+"""The command line: ``crmlab data prepare``, ``crmlab run`` and ``crmlab share``.
+
+Exit codes: 0 success, 1 a notebook failed, 2 bad config or bad input data,
+3 the dataset is in use by another run and ``--no-wait`` was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crmlab.core.config import NOTEBOOKS_DIR, ConfigError, load_config
+from crmlab.data import DataError
+from crmlab.running.locking import LockBusy, dataset_lock
+from crmlab.running.parameters import check_config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crmlab", description="CRM analytics notebooks, run and reported.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data_cmd = commands.add_parser("data", help="prepare the canonical transaction table")
+    data_sub = data_cmd.add_subparsers(dest="data_command", required=True)
+    prepare = data_sub.add_parser("prepare", help="copy the source to data/raw and write data/processed")
+    prepare.add_argument("--config", required=True, help="YAML config file, e.g. configs/default.yaml")
+    prepare.add_argument("--no-wait", action="store_true",
+                         help="exit with code 3 instead of waiting when another run uses the dataset")
+
+    run = commands.add_parser("run", help="run the notebooks with papermill and export HTML reports")
+    run.add_argument("--config", required=True, help="YAML config file, e.g. configs/default.yaml")
+    run.add_argument("--only", help="comma-separated report names, e.g. profile,deciles")
+    run.add_argument("--out", default="reports", help="reports folder (default: reports)")
+    run.add_argument("--notebooks", default=None, help="notebooks folder (default: the kit's notebooks/)")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="reports run at the same time (default: the number of cores; 1 = one by one)")
+    run.add_argument("--no-wait", action="store_true",
+                     help="exit with code 3 instead of waiting when another run uses the dataset")
+
+    share = commands.add_parser("share", help="build the share bundle (pages and leadership.zip) of a run again")
+    share.add_argument("run_dir", nargs="?", default=None,
+                       help="the run folder (default: latest in the reports folder)")
+    share.add_argument("--out", default="reports", help="reports folder (default: reports)")
+    return parser
+
+
+def _share(args) -> int:
+    from crmlab.publishing.share import ZIP_NAME, build_share
+
+    run_dir = Path(args.run_dir) if args.run_dir else Path(args.out) / "latest"
+    if not run_dir.is_dir():
+        print(f"crmlab: {run_dir}: no such run folder", file=sys.stderr)
+        return 2
+    try:
+        target = build_share(run_dir)
+    except FileNotFoundError as exc:
+        print(f"crmlab: {exc}", file=sys.stderr)
+        return 2
+    print(f"{run_dir / target.name}: the pages and {ZIP_NAME}; send {ZIP_NAME}, never the run folder itself")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "share":
+        return _share(args)
+    try:
+        notebooks_dir = Path(getattr(args, "notebooks", None) or NOTEBOOKS_DIR)
+        config = load_config(args.config, notebooks_dir=notebooks_dir)
+        # Every parameter is checked before anything is prepared, run or written.
+        check_config(config, notebooks_dir)
+        if args.command == "data":
+            from crmlab.data import prepare
+
+            with dataset_lock(config.data_dir, config.dataset.name, wait=not args.no_wait):
+                manifest = prepare(config)
+            dropped = sum(manifest["quality"]["dropped"].values())
+            print(f"{config.processed_dir}: {manifest['lines']:,} lines, {manifest['customers']:,} customers, "
+                  f"{manifest['orders']:,} orders, {manifest['first_date'][:10]} to {manifest['last_date'][:10]}; "
+                  f"{dropped:,} lines set aside")
+            for note in manifest["quality"]["notes"]:
+                print(f"  note: {note}")
+            return 0
+        from crmlab.running.runner import NotebookFailed, run
+
+        only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+        try:
+            run(config, only=only, out_dir=args.out, notebooks_dir=notebooks_dir, jobs=args.jobs,
+                wait_for_lock=not args.no_wait)
+        except NotebookFailed as exc:
+            print(f"crmlab: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    except (ConfigError, DataError) as exc:
+        print(f"crmlab: {exc}", file=sys.stderr)
+        return 2
+    except LockBusy as exc:
+        print(f"crmlab: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
