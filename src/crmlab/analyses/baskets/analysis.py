@@ -47,6 +47,33 @@ class BasketAnalysis:
         See :func:`sequence_rules`.
     top_n : int
         Rules and sequences shown in the report's tables.
+
+    Attributes
+    ----------
+    level_ : str
+        The item level used (``level``, or what ``auto`` chose).
+    encoded_ : Encoded
+        Baskets x frequent items, with exact item counts and the minimum basket count.
+    itemsets_ : DataFrame
+        Frequent itemsets: items, size, basket count and support.
+    miner_used_ : str
+        Which miner found them, in words.
+    mining_seconds_ : float
+        Time spent encoding and mining.
+    rules_ : DataFrame
+        Association rules with support, confidence, lift, leverage, conviction and Zhang's metric.
+    sequences_ : DataFrame
+        "Bought X, then Y within ``window_days``" pairs with share, baseline and lift.
+    metrics_ : dict
+        The figures recorded in ``metrics.json``.
+
+    Examples
+    --------
+    >>> from crmlab import data
+    >>> lines = data.load_transactions("tests/fixtures/complete_journey_sample")
+    >>> analysis = BasketAnalysis(min_support=0.02).fit(lines)
+    >>> analysis.level_, bool((analysis.rules_["confidence"] >= 0.3).all())
+    ('category', True)
     """
 
     _parameter_constraints = {

@@ -95,6 +95,42 @@ class CLVAnalysis:
     random_state : int
         Seed of the resampling, so a run is reproducible.
 
+    Attributes
+    ----------
+    observation_end_, calibration_end_ : Timestamp
+        The window's last day and the last day of the calibration period.
+    calibration_ : DataFrame
+        Per customer: calibration frequency, recency, T and spend, and holdout purchases and spend.
+    summary_ : DataFrame
+        Per customer frequency, recency, T and monetary value over the whole window.
+    compressed_rows_ : int
+        Distinct (frequency, recency, T) patterns the purchase model was fitted on.
+    model_selected_ : str
+        The purchase model used (``model``, or the one ``auto`` chose).
+    model_comparison_ : DataFrame or None
+        With ``model="auto"``, each candidate's holdout errors and which was selected.
+    calibration_fits_ : dict of str to FitResult
+        Every purchase model fitted on the calibration period.
+    purchase_fit_, spend_fit_ : FitResult
+        The calibration fits, checked on the holdout.
+    scoring_purchase_fit_, scoring_spend_fit_ : FitResult
+        The refits on the whole window, which score the customers.
+    spend_correlation_ : float
+        Correlation of frequency and spend per purchase among repeat customers (Gamma-Gamma assumes none).
+    customers_ : DataFrame
+        Per customer: the summary, expected purchases, P(alive), expected spend, CLV with its interval,
+        tier and historical value.
+    draws_ : ValueDraws
+        The bootstrap draws the intervals come from.
+    tiers_ : DataFrame
+        Per value tier: customers, CLV and the relationship level.
+    holdout_ : dict
+        Holdout errors of purchases, spend and revenue.
+    cumulative_ : DataFrame
+        Weekly cumulative repeat purchases, actual and model.
+    metrics_ : dict
+        The figures recorded in ``metrics.json``.
+
     Examples
     --------
     >>> from crmlab import data

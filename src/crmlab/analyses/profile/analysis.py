@@ -25,6 +25,21 @@ class ProfileAnalysis:
     orders_bands : list of int
         Lower bounds of the bands of orders per customer (see :func:`crmlab.analyses.profile.tables.order_bands`).
 
+    Attributes
+    ----------
+    manifest_ : dict
+        The prepared dataset's manifest (sources, checksums, quality).
+    orders_ : Series
+        Orders per customer.
+    monthly_ : DataFrame
+        Per calendar month: new customers, active customers, orders and revenue.
+    quality_ : DataFrame
+        Lines set aside by reason, and missing values by column.
+    customers_ : DataFrame
+        The customer master: one row per customer, with demographics where known.
+    metrics_ : dict
+        The figures recorded in ``metrics.json``.
+
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "order_id": [10, 11, 12],

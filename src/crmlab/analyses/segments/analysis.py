@@ -36,6 +36,35 @@ class SegmentationAnalysis:
         A segment rules YAML (default: the bundled ``rfm_segments.yaml``).
     k, k_range, transform, min_k, min_cluster_share, min_stability, resamples, random_state
         See :class:`CustomerClusters`.
+
+    Attributes
+    ----------
+    rules_ : list of dict
+        The segment rules used (from ``segment_rules`` or the bundled YAML).
+    rfm_ : DataFrame
+        Per customer recency (days), frequency (orders), monetary (revenue) and the ``features``.
+    scores_ : DataFrame
+        Per customer R, F and M quintile scores (5 is best).
+    segments_ : Categorical Series
+        Per customer RFM segment.
+    segment_table_ : DataFrame
+        Per segment: customers, revenue, shares, mean R/F/M and the suggested action.
+    clusters_ : CustomerClusters
+        The fitted k-means clusters (``k_``, ``labels_``, ``scores_``, ``k_reason_``, ...).
+    cluster_names_ : Series
+        A plain name per cluster, from its standardised centre.
+    profile_ : DataFrame
+        Per cluster: customers, shares and centres in original units.
+    metrics_ : dict
+        The figures recorded in ``metrics.json``.
+
+    Examples
+    --------
+    >>> from crmlab import data
+    >>> lines = data.load_transactions("tests/fixtures/complete_journey_sample")
+    >>> analysis = SegmentationAnalysis(k=3, resamples=2).fit(lines)
+    >>> int(analysis.segment_table_["customers"].sum()) == lines["customer_id"].nunique()
+    True
     """
 
     _parameter_constraints = {
