@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.crmlab-installed
 CONFIG ?= configs/default.yaml
 
-.PHONY: report test unit notebooks install lock clean-venv
+.PHONY: report test unit integration notebooks install lock clean-venv
 
 # Installs exactly the versions in requirements.lock (so a release overnight changes nothing),
 # then crmlab itself. The stamp depends on both files, so a changed lock reinstalls.
@@ -23,17 +23,22 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/crmlab run --config $(CONFIG)
 
-# Each notebook runs once: tests/test_runner.py runs all five with papermill on the fixture
-# (as the scheduler does) and asserts what they record. `make notebooks` runs them again with nbval,
-# as an analyst opens them (parameters cell defaults), without the runner.
+# The test tiers (tests/README.md). `make test` runs them all, and nbval runs every notebook in notebooks/ as an
+# analyst opens it (its parameters cell's defaults, on the committed fixture); the doctests of src/crmlab run too.
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+NBVAL := --nbval-lax --nbval-kernel-name crmlab
+
 test: $(STAMP)
-	$(BIN)/python -m pytest tests src/crmlab --doctest-modules -p no:cacheprovider
+	$(PYTEST) tests src/crmlab notebooks --doctest-modules $(NBVAL)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests src/crmlab --doctest-modules --deselect tests/test_runner.py
+	$(PYTEST) tests/unit src/crmlab --doctest-modules
+
+integration: $(STAMP)
+	$(PYTEST) tests/integration
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-kernel-name crmlab -p no:cacheprovider
+	$(PYTEST) tests/notebooks notebooks $(NBVAL)
 
 # After changing dependencies in pyproject.toml: resolve them again into requirements.lock.
 lock: $(STAMP)

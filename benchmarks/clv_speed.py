@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 warnings.simplefilter("ignore")
 from lifetimes import BetaGeoFitter  # noqa: E402
 from lifetimes.utils import summary_data_from_transaction_data  # noqa: E402

@@ -49,8 +49,9 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from crmlab.publishing.metrics import metric_differences
 from recording import write_result
+
+from crmlab.publishing.metrics import metric_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 PANDAS_BASELINE = "57a06fc"

@@ -1,42 +1,25 @@
+"""Fixtures shared by every tier of the tests (builders that are not fixtures live in helpers.py)."""
+
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "complete_journey_sample"
+import yaml
+from helpers import FIXTURE, PSEUDONYM_KEY, distinctive, folder_digest
 
 
 @pytest.fixture
 def sales_csv(tmp_path):
     """Write a small sales file in a user's own column names; returns a writer."""
 
-    def write(rows: list[dict], name: str = "sales.csv") -> Path:
+    def write(rows: list[dict], name: str = "sales.csv"):
         path = tmp_path / name
         pd.DataFrame(rows).to_csv(path, index=False)
         return path
 
     return write
-
-
-def good_rows() -> list[dict]:
-    return [
-        {"CustomerID": 1, "InvoiceNo": "A1", "InvoiceDate": "2021-01-05", "StockCode": "X",
-         "Quantity": 2, "Price": 3.5},
-        {"CustomerID": 1, "InvoiceNo": "A1", "InvoiceDate": "2021-01-05", "StockCode": "Y",
-         "Quantity": 1, "Price": 10.0},
-        {"CustomerID": 2, "InvoiceNo": "A2", "InvoiceDate": "2021-02-11", "StockCode": "X",
-         "Quantity": 4, "Price": 3.5},
-        {"CustomerID": 3, "InvoiceNo": "A3", "InvoiceDate": "2021-03-01", "StockCode": "Z",
-         "Quantity": 1, "Price": 99.0},
-        {"CustomerID": 2, "InvoiceNo": "A4", "InvoiceDate": "2021-03-20", "StockCode": "Y",
-         "Quantity": 1, "Price": 10.0},
-    ]
-
-
-MAPPING = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
-           "product_id": "StockCode", "quantity": "Quantity", "unit_price": "Price"}
 
 
 @pytest.fixture(scope="session")
@@ -59,45 +42,67 @@ def bundled():
     return table
 
 
-ONLINE_RETAIL_COLUMNS = {"customer_id": "CustomerID", "order_id": "InvoiceNo", "order_date": "InvoiceDate",
-                         "product_id": "StockCode", "quantity": "Quantity", "unit_price": "UnitPrice"}
+@pytest.fixture(scope="module")
+def fixture_lines():
+    """The committed fixture's canonical lines as pandas."""
+    return pd.read_parquet(FIXTURE / "transactions.parquet")
 
 
-def online_retail_export(transactions: pd.DataFrame) -> pd.DataFrame:
-    """The fixture's lines as an Online-Retail-style export: its eight columns, no category, US dates."""
-    lines = transactions[transactions["quantity"] > 0]
-    return pd.DataFrame({
-        "InvoiceNo": lines["order_id"].astype(str),
-        "StockCode": lines["product_id"].astype(str),
-        "Description": lines["category"].astype(str).str.upper(),
-        "Quantity": lines["quantity"].astype(int),
-        "InvoiceDate": lines["order_date"].dt.strftime("%m/%d/%Y %H:%M"),
-        "UnitPrice": (lines["revenue"] / lines["quantity"]).round(4),
-        "CustomerID": lines["customer_id"].astype(str),
-        "Country": "United Kingdom",
-    })
+@dataclass(frozen=True)
+class BundleRun:
+    """What one real run of the five notebooks left: read by the runner, sharing and engine tests."""
+
+    folder: Path           # the test's own project folder: config, data/, reports/
+    config_path: Path
+    run_dir: Path          # reports/<run>, which reports/latest points at
+    processed_before: dict  # data/processed/sample as `crmlab data prepare` left it (folder_digest)
+    customer_ids: frozenset
+    cwd_kept: bool         # the run left the process's working directory where it was
 
 
-def own_data_config(path: Path, data_dir: Path, **dataset) -> dict:
-    """A config as a newcomer writes it for an Online-Retail-style file: columns mapped, every report on."""
-    return {"dataset": {"name": "shop", "source": "file", "path": str(path), "columns": ONLINE_RETAIL_COLUMNS,
-                        "date_format": "%m/%d/%Y %H:%M", **dataset},
-            "data_dir": str(data_dir),
-            "notebooks": {"profile": {}, "clv": {}, "deciles": {}, "segments": {}, "baskets": {}}}
+@pytest.fixture(scope="session")
+def bundle_run(tmp_path_factory) -> BundleRun:
+    """One ``crmlab run`` of every report on the fixture, shared by every test that reads a whole run.
 
-
-def write_parquet_folder(lines: pd.DataFrame, folder, parts: int = 3, partition: str | None = None):
-    """A Parquet folder as Spark writes one: part files in name order, a _SUCCESS marker, .crc checksums.
-
-    With ``partition``, the parts go into Hive partition folders (``month=2017-01/``) by that column.
+    Customer ids are made distinctive (``K00123Q``), so a scan of what is shared
+    for them cannot be fooled by a count or an amount equal to a short numeric
+    id. Everyone in the top 20% by value is "at risk" below P(alive) 1, so the
+    at-risk table has rows. The pseudonym key comes from the environment, as a
+    scheduler would give it; no notebook parameter carries it.
     """
-    groups = (lines.groupby(partition, sort=True) if partition
-              else [(None, lines.iloc[rows]) for rows in np.array_split(np.arange(len(lines)), parts)])
-    for n, (key, chunk) in enumerate(groups):
-        where = folder / f"{partition}={key}" if partition else folder
-        where.mkdir(parents=True, exist_ok=True)
-        chunk.drop(columns=[partition] if partition else []).to_parquet(where / f"part-{n:05d}.snappy.parquet",
-                                                                        index=False)
-        (where / f".part-{n:05d}.snappy.parquet.crc").write_bytes(b"not data")
-    (folder / "_SUCCESS").write_text("")
-    return folder
+    from crmlab import data
+    from crmlab.core.config import load_config
+    from crmlab.publishing import privacy
+    from crmlab.running import cli
+
+    folder = tmp_path_factory.mktemp("bundle")
+    lines = data.load_transactions(FIXTURE)
+    lines["customer_id"] = distinctive(lines["customer_id"])
+    lines.to_parquet(folder / "transactions.parquet")
+    attributes = data.load_customer_attributes(FIXTURE)
+    attributes["customer_id"] = distinctive(attributes["customer_id"])
+    attributes.to_parquet(folder / "customers.parquet")
+    config = {"dataset": {"name": "sample", "source": "file", "path": str(folder / "transactions.parquet"),
+                          "customers_path": str(folder / "customers.parquet")},
+              "data_dir": str(folder / "data"),
+              "notebooks": {"profile": {}, "clv": {"at_risk_p_alive": 1.0}, "deciles": {},
+                            "segments": {"features": ["tenure", "average_basket", "category_breadth",
+                                                      "discount_rate"]},
+                            "baskets": {}}}
+    config_path = folder / "sample.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    data.prepare(load_config(config_path))
+    before = folder_digest(folder / "data" / "processed" / "sample")
+    cwd = os.getcwd()
+    previous = os.environ.get(privacy.KEY_ENVIRONMENT)
+    os.environ[privacy.KEY_ENVIRONMENT] = PSEUDONYM_KEY  # the kernels inherit it
+    try:
+        code = cli.main(["run", "--config", str(config_path), "--out", str(folder / "reports")])
+    finally:
+        if previous is None:
+            os.environ.pop(privacy.KEY_ENVIRONMENT)
+        else:
+            os.environ[privacy.KEY_ENVIRONMENT] = previous
+    assert code == 0
+    return BundleRun(folder, config_path, (folder / "reports" / "latest").resolve(), before,
+                     frozenset(lines["customer_id"]), os.getcwd() == cwd)

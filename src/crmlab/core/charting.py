@@ -42,7 +42,8 @@ def matrix_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, v
     sns.heatmap(matrix, annot=matrix.size <= 200, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": value_label})
     ax.grid(False)
     for i, j in zip(*hidden.nonzero()):
-        # A small group suppressed for confidentiality (crmlab.publishing.privacy): a grey cell with a dash, as in the tables.
+        # A small group suppressed for confidentiality (crmlab.publishing.privacy): a grey cell with a dash,
+        # as in the tables.
         ax.add_patch(Rectangle((j, i), 1, 1, facecolor="#e4e7eb", edgecolor="white"))
         ax.text(j + 0.5, i + 0.5, "–", ha="center", va="center", color="#52606d")
     if low_rows_first:

@@ -1,4 +1,7 @@
-"""A report's headline figures: recorded as JSON, compared between runs, and the page of a report the data cannot support."""
+"""A report's headline figures: recorded as JSON, compared between runs.
+
+And the page of a report the data cannot support (:func:`not_available_page`).
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,10 @@ def _actual_and_model(table: pd.DataFrame, labels, model_label: str, *, ax: plt.
 
 
 def holdout_frequency_chart(table: pd.DataFrame, unit_label: str, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Mean holdout purchases per calibration-purchase bin: actual and predicted (:func:`crmlab.analyses.clv.validation.holdout_by_frequency`)."""
+    """Mean holdout purchases per calibration-purchase bin: actual and predicted.
+
+    ``table`` is :func:`crmlab.analyses.clv.validation.holdout_by_frequency`.
+    """
     ax = _actual_and_model(table, table.index.astype(str), "model", ax=ax)
     ax.set_title("Holdout check: repeat purchases in the holdout, by purchases in the calibration period")
     ax.set_xlabel("Repeat purchases in the calibration period (count)")
@@ -33,7 +36,10 @@ def holdout_frequency_chart(table: pd.DataFrame, unit_label: str, *, ax: plt.Axe
 
 
 def cumulative_transactions_chart(curve: pd.DataFrame, calibration_end, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Weekly cumulative repeat purchases, actual and model (:func:`crmlab.analyses.clv.validation.cumulative_repeat_transactions`)."""
+    """Weekly cumulative repeat purchases, actual and model.
+
+    ``curve`` is :func:`crmlab.analyses.clv.validation.cumulative_repeat_transactions`.
+    """
     ax = new_axes(ax, (10, 4))
     ax.plot(curve["week_end"], curve["actual"], label="actual")
     ax.plot(curve["week_end"], curve["model"], linestyle="--", label="model")
@@ -48,7 +54,10 @@ def cumulative_transactions_chart(curve: pd.DataFrame, calibration_end, *, ax: p
 
 
 def period_transactions_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Customers by repeat purchases in the calibration period: actual and model (:func:`crmlab.analyses.clv.validation.period_transactions`)."""
+    """Customers by repeat purchases in the calibration period: actual and model.
+
+    ``table`` is :func:`crmlab.analyses.clv.validation.period_transactions`.
+    """
     long = table.reset_index().melt(id_vars=table.index.name, var_name="source", value_name="customers")
     ax = new_axes(ax, (10, 4))
     sns.barplot(data=long, x=table.index.name, y="customers", hue="source", ax=ax)
@@ -106,7 +115,10 @@ def spend_frequency_chart(summary: pd.DataFrame, currency: str, *, ax: plt.Axes 
 
 
 def holdout_spend_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Mean spend per holdout purchase, expected and actual, by group of expected spend (:meth:`CLVAnalysis.holdout_spend_by_group`)."""
+    """Mean spend per holdout purchase, expected and actual, by group of expected spend.
+
+    ``table`` is :func:`crmlab.analyses.clv.validation.holdout_spend_by_group`.
+    """
     ordered = table.sort_values("predicted")
     ax = _actual_and_model(ordered, [str(i + 1) for i in range(len(ordered))], "Gamma-Gamma (calibration fit)", ax=ax)
     ax.set_title("Holdout check of spend: mean spend per purchase in the holdout")

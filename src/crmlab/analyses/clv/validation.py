@@ -177,7 +177,8 @@ def frequency_recency_matrix(fit: FitResult, T: float, periods: float, max_frequ
     f, r = np.meshgrid(frequencies, recencies, indexing="ij")
     # Zero repeat purchases means recency 0 by definition.
     r = np.where(f == 0, 0.0, r)
-    expected, alive = expected_purchases_and_p_alive(fit, periods, f.ravel().astype(float), r.ravel(), np.full(f.size, T))
+    expected, alive = expected_purchases_and_p_alive(fit, periods, f.ravel().astype(float), r.ravel(),
+                                                     np.full(f.size, T))
     columns = pd.Index(np.round(recencies, 1), name="recency")
     index = pd.Index(frequencies, name="frequency")
     return (pd.DataFrame(expected.reshape(f.shape), index=index, columns=columns),

@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 import yaml
-from conftest import FIXTURE, online_retail_export, own_data_config
+from helpers import FIXTURE, online_retail_export, own_data_config
 
 from crmlab import data
 from crmlab.analyses.baskets import BasketAnalysis
@@ -23,7 +23,7 @@ from crmlab.analyses.deciles import CustomerValueAnalysis
 from crmlab.analyses.segments import SegmentationAnalysis
 from crmlab.analyses.segments import analysis as segments_analysis
 from crmlab.core.availability import NotAvailable
-from crmlab.models.itemsets import encoding as itemsets_encoding
+from crmlab.models.itemsets import encoding
 from crmlab.publishing.metrics import not_available_page, record_metrics
 from crmlab.running import cli
 
@@ -145,18 +145,18 @@ def test_deciles_work_for_one_customer(lines):
 
 
 def test_basket_level_auto_takes_the_coarsest_level_present(lines):
-    assert itemsets_encoding.resolve_level(lines, "auto") == "category"
-    assert itemsets_encoding.resolve_level(lines.drop(columns=["category"]), "auto") == "product_id"
-    assert itemsets_encoding.resolve_level(lines, "department") == "department"  # only when asked for
+    assert encoding.resolve_level(lines, "auto") == "category"
+    assert encoding.resolve_level(lines.drop(columns=["category"]), "auto") == "product_id"
+    assert encoding.resolve_level(lines, "department") == "department"  # only when asked for
     with pytest.raises(NotAvailable, match="no product or category column"):
-        itemsets_encoding.resolve_level(lines.drop(columns=["category", "product_id", "department"]), "auto")
+        encoding.resolve_level(lines.drop(columns=["category", "product_id", "department"]), "auto")
     with pytest.raises(NotAvailable, match="no 'category' column"):
-        itemsets_encoding.resolve_level(lines.drop(columns=["category"]), "category")
+        encoding.resolve_level(lines.drop(columns=["category"]), "category")
 
 
 def test_baskets_need_multi_item_baskets(lines):
     one = lines[lines["customer_id"] == lines["customer_id"].iloc[0]]
-    assert itemsets_encoding.multi_item_baskets(one, "category") < baskets_analysis.MIN_MULTI_ITEM_BASKETS
+    assert encoding.multi_item_baskets(one, "category") < baskets_analysis.MIN_MULTI_ITEM_BASKETS
     with pytest.raises(NotAvailable, match="baskets hold two or more different items"):
         BasketAnalysis().fit(one)
 
@@ -164,9 +164,10 @@ def test_baskets_need_multi_item_baskets(lines):
 def test_a_small_file_never_mines_below_the_support_floor(lines):
     """1% of 200 baskets is 2: every pair in a handful of big baskets would be 'frequent'."""
     few = lines[lines["customer_id"].isin(lines["customer_id"].unique()[:5])]
-    encoded = itemsets_encoding.encode(few, "category", 0.01, baskets_analysis.MIN_SUPPORT_BASKETS)
+    encoded = encoding.encode(few, "category", 0.01, baskets_analysis.MIN_SUPPORT_BASKETS)
     assert encoded.min_count == baskets_analysis.MIN_SUPPORT_BASKETS
-    assert itemsets_encoding.encode(few, "category", 3, baskets_analysis.MIN_SUPPORT_BASKETS).min_count == 3  # a count is as given
+    # A count is as given.
+    assert encoding.encode(few, "category", 3, baskets_analysis.MIN_SUPPORT_BASKETS).min_count == 3
 
 
 def test_not_available_page_records_the_reason_and_stops(tmp_path):

@@ -1,13 +1,13 @@
 """The leadership bundle: nothing confidential in it, pseudonyms where customers appear, no small groups.
 
-One real run of the five notebooks on the fixture, with customer ids made
-distinctive (``K00123Q``) so that a scan for them cannot be fooled by a
-count or an amount that happens to equal a short numeric id.
+These tests read the session's one real run of the five notebooks
+(``conftest.bundle_run``), whose customer ids are made distinctive
+(``K00123Q``) so that a scan for them cannot be fooled by a count or an
+amount that happens to equal a short numeric id.
 """
 
 import hmac
 import json
-import os
 import re
 import shutil
 import socket
@@ -17,55 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import FIXTURE, ROOT
+from helpers import PSEUDONYM_KEY, ROOT
 
-from crmlab import data
 from crmlab.publishing.pages import _page
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "tools"))
 import page_check  # noqa: E402
 
-from crmlab.publishing import privacy as publishing_privacy
+from crmlab.publishing import privacy
 from crmlab.running import cli
 
-KEY = "a-test-key-that-must-never-leak-3f9c"
 ID = re.compile(r"\bK\d{5}Q\b")
-
-
-def distinctive(ids: pd.Series) -> pd.Series:
-    return ids.map(lambda i: f"K{int(i):05d}Q")
-
-
-@pytest.fixture(scope="module")
-def shared_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sharing")
-    lines = data.load_transactions(FIXTURE)
-    lines["customer_id"] = distinctive(lines["customer_id"])
-    lines.to_parquet(tmp / "transactions.parquet")
-    attributes = data.load_customer_attributes(FIXTURE)
-    attributes["customer_id"] = distinctive(attributes["customer_id"])
-    attributes.to_parquet(tmp / "customers.parquet")
-    config = {"dataset": {"name": "shop", "source": "file", "path": str(tmp / "transactions.parquet"),
-                          "customers_path": str(tmp / "customers.parquet")},
-              "data_dir": str(tmp / "data"),
-              # Everyone in the top 20% by value is "at risk" below P(alive) 1: the at-risk table has rows.
-              "notebooks": {"profile": {}, "clv": {"at_risk_p_alive": 1.0}, "deciles": {},
-                            "segments": {"features": ["tenure", "average_basket", "category_breadth",
-                                                      "discount_rate"]},
-                            "baskets": {}}}
-    (tmp / "shop.yaml").write_text(yaml.safe_dump(config))
-    before = os.environ.get(publishing_privacy.KEY_ENVIRONMENT)
-    os.environ[publishing_privacy.KEY_ENVIRONMENT] = KEY  # the kernels inherit it; no notebook parameter carries it
-    try:
-        code = cli.main(["run", "--config", str(tmp / "shop.yaml"), "--out", str(tmp / "reports")])
-    finally:
-        if before is None:
-            os.environ.pop(publishing_privacy.KEY_ENVIRONMENT)
-        else:
-            os.environ[publishing_privacy.KEY_ENVIRONMENT] = before
-    assert code == 0
-    return tmp, (tmp / "reports" / "latest").resolve(), set(lines["customer_id"])
+KEY = PSEUDONYM_KEY
 
 
 def shared_texts(run_dir: Path) -> dict[str, str]:
@@ -81,8 +44,8 @@ def shared_texts(run_dir: Path) -> dict[str, str]:
     return texts
 
 
-def test_share_holds_the_pages_and_one_zip_of_them(shared_run):
-    _, run_dir, _ = shared_run
+def test_share_holds_the_pages_and_one_zip_of_them(bundle_run):
+    run_dir = bundle_run.run_dir
     names = sorted(p.name for p in (run_dir / "share").iterdir())
     assert names == ["baskets.html", "clv.html", "deciles.html", "index.html", "leadership.zip", "profile.html",
                      "segments.html"]
@@ -92,16 +55,16 @@ def test_share_holds_the_pages_and_one_zip_of_them(shared_run):
             assert bundle.read(name) == (run_dir / "share" / name).read_bytes()
 
 
-def test_no_customer_id_in_anything_shared(shared_run):
-    _, run_dir, ids = shared_run
+def test_no_customer_id_in_anything_shared(bundle_run):
+    run_dir, ids = bundle_run.run_dir, bundle_run.customer_ids
     for name, text in shared_texts(run_dir).items():
         tokens = set(re.findall(r"[A-Za-z0-9]+", text))
         assert not ID.findall(text), name
         assert not (tokens & ids), name
 
 
-def test_no_key_and_no_machine_path_in_what_is_shared(shared_run):
-    tmp, run_dir, _ = shared_run
+def test_no_key_and_no_machine_path_in_what_is_shared(bundle_run):
+    tmp, run_dir = bundle_run.folder, bundle_run.run_dir
     run_json = (run_dir / "run.json").read_text()
     host = socket.gethostname()
     for name, text in {**shared_texts(run_dir), "run.json": run_json}.items():
@@ -125,8 +88,8 @@ def test_no_key_and_no_machine_path_in_what_is_shared(shared_run):
         assert KEY not in path.read_text(), path.name
 
 
-def test_at_risk_table_shows_pseudonyms_of_the_exported_ids(shared_run):
-    _, run_dir, _ = shared_run
+def test_at_risk_table_shows_pseudonyms_of_the_exported_ids(bundle_run):
+    run_dir = bundle_run.run_dir
     at_risk = pd.read_csv(run_dir / "exports" / "clv_at_risk.csv", dtype={"customer_id": str})
     assert len(at_risk) >= 15
     expected = ["C-" + hmac.new(KEY.encode(), cid.encode(), "sha256").hexdigest()[:16]
@@ -137,17 +100,17 @@ def test_at_risk_table_shows_pseudonyms_of_the_exported_ids(shared_run):
     assert at_risk["pseudonym"].head(15).tolist() == expected  # the exports carry both
 
 
-def test_exports_carry_customer_id_and_pseudonym(shared_run):
-    _, run_dir, _ = shared_run
+def test_exports_carry_customer_id_and_pseudonym(bundle_run):
+    run_dir = bundle_run.run_dir
     for name in ("customers.parquet", "customer_clv.parquet", "customer_values.parquet",
                  "customer_segments.parquet"):
         table = pd.read_parquet(run_dir / "exports" / name)
         assert list(table.columns[:2]) == ["customer_id", "pseudonym"], name
-        assert (table["pseudonym"] == publishing_privacy.pseudonyms(table["customer_id"], KEY.encode())).all(), name
+        assert (table["pseudonym"] == privacy.pseudonyms(table["customer_id"], KEY.encode())).all(), name
 
 
-def test_small_groups_are_suppressed_on_the_pages(shared_run):
-    _, run_dir, _ = shared_run
+def test_small_groups_are_suppressed_on_the_pages(bundle_run):
+    run_dir = bundle_run.run_dir
     segments = (run_dir / "share" / "segments.html").read_text()
     # 190 customers over eleven RFM segments: some segments hold fewer than 10.
     assert "fewer than 10" in segments
@@ -156,8 +119,8 @@ def test_small_groups_are_suppressed_on_the_pages(shared_run):
     assert ((small > 0) & (small < 10)).any()
 
 
-def test_share_can_be_built_again(shared_run, capsys):
-    _, run_dir, _ = shared_run
+def test_share_can_be_built_again(bundle_run, capsys):
+    run_dir = bundle_run.run_dir
     before = (run_dir / "share" / "leadership.zip").read_bytes()
     shutil.rmtree(run_dir / "share")
     assert cli.main(["share", str(run_dir)]) == 0
@@ -166,8 +129,8 @@ def test_share_can_be_built_again(shared_run, capsys):
 
 
 @pytest.mark.skipif(page_check.chromium() is None, reason="Debian's chromium is not installed")
-def test_no_page_is_wider_than_a_phone(shared_run):
-    _, run_dir, _ = shared_run
+def test_no_page_is_wider_than_a_phone(bundle_run):
+    run_dir = bundle_run.run_dir
     for page in sorted((run_dir / "share").glob("*.html")):
         assert page_check.document_width(page, 500) <= 500, page.name
 
@@ -177,46 +140,46 @@ def test_no_page_is_wider_than_a_phone(shared_run):
 
 def test_a_cell_of_nine_is_suppressed_and_one_of_ten_is_not():
     grid = pd.DataFrame([[9, 8, 10], [30, 40, 50]])
-    mask = publishing_privacy.suppressed_cells(grid, 10)
+    mask = privacy.suppressed_cells(grid, 10)
     assert mask.iloc[0, 0] and mask.iloc[0, 1] and not mask.iloc[0, 2]
     # Secondary: with column totals published, 9 alone in its column could be recomputed; 30 goes too.
     assert mask.iloc[1, 0] and mask.iloc[1, 1] and not mask.iloc[1, 2]
-    rows = publishing_privacy.Sharing(min_group_customers=10).table(pd.DataFrame({"customers": [9, 8, 10, 50]}), "customers")
+    rows = privacy.Sharing(min_group_customers=10).table(pd.DataFrame({"customers": [9, 8, 10, 50]}), "customers")
     assert rows["customers"].tolist() == ["fewer than 10", "fewer than 10", 10, 50]
 
 
 def test_changing_the_key_changes_every_pseudonym():
     ids = pd.Series([1, 2, 3, "00012000", "12000"])
-    first, second = publishing_privacy.pseudonyms(ids, b"one key"), publishing_privacy.pseudonyms(ids, b"another key")
+    first, second = privacy.pseudonyms(ids, b"one key"), privacy.pseudonyms(ids, b"another key")
     assert (first != second).all()
     assert first.str.fullmatch(r"C-[0-9a-f]{16}").all() and first.nunique() == len(ids)
-    assert publishing_privacy.pseudonyms(ids, b"one key").equals(first)  # stable for the same key
+    assert privacy.pseudonyms(ids, b"one key").equals(first)  # stable for the same key
 
 
 def test_key_file_is_created_once_with_owner_only_access(tmp_path, monkeypatch):
-    monkeypatch.delenv(publishing_privacy.KEY_ENVIRONMENT, raising=False)
+    monkeypatch.delenv(privacy.KEY_ENVIRONMENT, raising=False)
     processed = tmp_path / "data" / "processed" / "shop"
     processed.mkdir(parents=True)
-    key = publishing_privacy.load_key(processed)
-    path = tmp_path / "data" / publishing_privacy.KEY_FILE
+    key = privacy.load_key(processed)
+    path = tmp_path / "data" / privacy.KEY_FILE
     assert path.stat().st_mode & 0o777 == 0o600
-    assert publishing_privacy.load_key(processed) == key and len(key) == 64
+    assert privacy.load_key(processed) == key and len(key) == 64
 
 
 def test_an_internal_run_says_so_and_suppresses_nothing():
     assert "not for sharing" in _page("t", "s", "", internal=True)
     assert "not for sharing" not in _page("t", "s", "")
     table = pd.DataFrame({"customers": [1, 2, 300]})
-    assert publishing_privacy.Sharing(min_group_customers=0).table(table, "customers").equals(table)
+    assert privacy.Sharing(min_group_customers=0).table(table, "customers").equals(table)
 
 
 def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
     """A cluster of one customer: its zeros would tell which band the one customer is in."""
     counts = pd.DataFrame({"1 (n=60)": [30, 30, 0], "2 (n=1)": [0, 0, 1]}, index=["low", "mid", "high"])
-    mask = publishing_privacy.suppressed_cells(counts, 10)
+    mask = privacy.suppressed_cells(counts, 10)
     assert mask["2 (n=1)"].all()
     shares = counts / counts.sum()
-    shown = publishing_privacy.Sharing(min_group_customers=10).shares(shares, counts)
+    shown = privacy.Sharing(min_group_customers=10).shares(shares, counts)
     assert list(shown.columns) == ["1 (n=60)", "2 (fewer than 10)"]
     assert shown["2 (fewer than 10)"].isna().all()
     assert shown.loc[["low", "mid"], "1 (n=60)"].notna().all()
@@ -225,5 +188,5 @@ def test_zeros_beside_a_lone_small_cell_are_suppressed_too():
 @pytest.mark.parametrize("grid", [[[5]], [[5, 0]], [[5], [20]], [[0]]])
 def test_suppression_ends_on_lines_of_one_cell(grid):
     """A one-cell line has no partner to hide behind; the search stops instead of looping (it once did)."""
-    mask = publishing_privacy.suppressed_cells(pd.DataFrame(grid), 10)
+    mask = privacy.suppressed_cells(pd.DataFrame(grid), 10)
     assert mask.to_numpy().any() == (pd.DataFrame(grid).to_numpy().max() > 0)

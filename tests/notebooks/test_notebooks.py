@@ -4,7 +4,7 @@ import ast
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from crmlab.core.catalog import REPORTS, RUNNER_PARAMETERS
 from crmlab.core.config import notebook_parameters

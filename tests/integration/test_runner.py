@@ -1,12 +1,11 @@
 """The runner end to end: real papermill runs.
 
-The five real notebooks run once, on the fixture, in one module-scoped run
-(``good_run``); the tests of the run contract itself (failures, the lock, two
-runs at once) use two tiny notebooks written here, so the suite executes
-each real notebook only once.
+The five real notebooks run once, on the fixture, in the session's one run
+(``conftest.bundle_run``, shared with the sharing and engine tests); the tests
+of the run contract itself (failures, the lock, two runs at once) use two tiny
+notebooks written here, so the suite executes each real notebook only once.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -20,7 +19,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from conftest import FIXTURE, ROOT
+from helpers import FIXTURE, ROOT, folder_digest
 
 from crmlab import data
 from crmlab.core.catalog import REPORTS
@@ -41,29 +40,11 @@ def fixture_config(tmp_path, notebooks_dir=ROOT / "notebooks", notebooks=None):
     return raw, parse_config(raw, notebooks_dir=notebooks_dir)
 
 
-def folder_digest(folder):
-    """Every file under ``folder`` with its SHA-256 and modification time: 'byte-identical' made checkable."""
-    return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("run")
-    _, config = fixture_config(tmp_path)
-    data.prepare(config)
-    before = folder_digest(config.processed_dir)
-    cwd = os.getcwd()
-    result = run(config, out_dir=tmp_path / "reports", log=lambda _: None)
+def test_run_writes_the_report_folder(bundle_run):
+    latest = bundle_run.folder / "reports" / "latest"
+    assert latest.is_symlink() and latest.resolve() == bundle_run.run_dir
     # Reports run in threads: none of them may move the process's working directory.
-    assert os.getcwd() == cwd
-    return tmp_path, config, result, before
-
-
-def test_run_writes_the_report_folder(good_run):
-    tmp_path, _, result, _ = good_run
-    latest = tmp_path / "reports" / "latest"
-    assert latest.is_symlink() and latest.resolve() == result.run_dir.resolve()
+    assert bundle_run.cwd_kept
     for name in ("index.html", "profile.html", "metrics.json", "run.json", "notebooks/profile.ipynb",
                  "parameters/profile.yaml", "exports/customers.parquet", "exports/clv_at_risk.xlsx"):
         assert (latest / name).exists(), name
@@ -71,15 +52,15 @@ def test_run_writes_the_report_folder(good_run):
     assert {p.name for p in (latest / "exports").iterdir()} == {f for r in REPORTS.values() for f in r.exports}
 
 
-def test_reports_write_nothing_into_processed(good_run):
-    _, config, _, before = good_run
+def test_reports_write_nothing_into_processed(bundle_run):
+    before = bundle_run.processed_before
     # Only what `crmlab data prepare` makes, byte for byte as it was before the run.
-    assert folder_digest(config.processed_dir) == before
+    assert folder_digest(bundle_run.folder / "data" / "processed" / "sample") == before
     assert set(before) == {"transactions.parquet", "returns.parquet", "customer_attributes.parquet", "manifest.json"}
 
 
-def test_independent_reports_overlap_and_run_json_records_them(good_run):
-    tmp_path, _, _, _ = good_run
+def test_independent_reports_overlap_and_run_json_records_them(bundle_run):
+    tmp_path = bundle_run.folder
     info = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
     spans = {name: (entry["started_at"], entry["finished_at"]) for name, entry in info["notebooks"].items()}
     assert set(spans) == {"profile", "clv", "deciles", "segments", "baskets"}
@@ -90,8 +71,8 @@ def test_independent_reports_overlap_and_run_json_records_them(good_run):
         assert spans["clv"][0] < spans["profile"][1] and spans["profile"][0] < spans["clv"][1]
 
 
-def test_profile_metrics_match_the_data(good_run):
-    tmp_path, config, _, _ = good_run
+def test_profile_metrics_match_the_data(bundle_run):
+    tmp_path = bundle_run.folder
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["profile"]
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
@@ -109,8 +90,8 @@ def test_profile_metrics_match_the_data(good_run):
     assert customers["age"].notna().sum() > 0  # demographics joined where known
 
 
-def test_html_is_for_leadership(good_run):
-    tmp_path, _, _, _ = good_run
+def test_html_is_for_leadership(bundle_run):
+    tmp_path = bundle_run.folder
     page = (tmp_path / "reports" / "latest" / "profile.html").read_text()
     assert "Customer records profile" in page and "Dataset: sample" in page
     assert "Data period: 2017-01-01 to 2017-06-30" in page
@@ -124,8 +105,8 @@ def test_html_is_for_leadership(good_run):
     assert 'href="profile.html"' in index and "customers" in index
 
 
-def test_run_json_records_the_run(good_run):
-    tmp_path, _, _, _ = good_run
+def test_run_json_records_the_run(bundle_run):
+    tmp_path = bundle_run.folder
     info = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text())
     assert info["status"] == "ok"
     assert info["versions"]["papermill"] != "not installed"
@@ -134,8 +115,8 @@ def test_run_json_records_the_run(good_run):
     assert info["config"]["dataset"]["name"] == "sample"
 
 
-def test_deciles_metrics_match_the_data(good_run):
-    tmp_path, _, _, _ = good_run
+def test_deciles_metrics_match_the_data(bundle_run):
+    tmp_path = bundle_run.folder
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["deciles"]
     table = pd.read_parquet(FIXTURE / "transactions.parquet")
@@ -160,8 +141,8 @@ CLV_KEYS = {"model", "time_unit", "customers", "repeat_customers", "params", "lo
             "clv_total", "clv_median", "at_risk_customers", "at_risk_value"}
 
 
-def test_clv_metrics_match_the_exports(good_run):
-    tmp_path, _, _, _ = good_run
+def test_clv_metrics_match_the_exports(bundle_run):
+    tmp_path = bundle_run.folder
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["clv"]
     assert CLV_KEYS <= set(metrics)
@@ -183,11 +164,11 @@ def test_clv_metrics_match_the_exports(good_run):
     assert "holdout" in html and html.count("data:image/png") >= 7
 
 
-def test_clv_top_tier_is_abc_class_a(good_run):
+def test_clv_top_tier_is_abc_class_a(bundle_run):
     """One ranking rule: on the same values, "top 5%" is the same customers in every report."""
     from crmlab.analyses.deciles.tables import abc_classes
 
-    tmp_path, _, _, _ = good_run
+    tmp_path = bundle_run.folder
     export = pd.read_parquet(tmp_path / "reports" / "latest" / "exports" / "customer_clv.parquet")
     clv = export.set_index("customer_id")["clv"]
     top_tier = set(clv.index[export.set_index("customer_id")["tier"] == "top 5%"])
@@ -195,8 +176,8 @@ def test_clv_top_tier_is_abc_class_a(good_run):
     assert top_tier == class_a and len(top_tier) == 10  # 5% of 190 customers: 9.5, rounded up
 
 
-def test_segments_metrics_match_the_export(good_run):
-    tmp_path, _, _, _ = good_run
+def test_segments_metrics_match_the_export(bundle_run):
+    tmp_path = bundle_run.folder
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["segments"]
     assert {"customers", "segment_counts", "k", "silhouette", "stability_ari", "cluster_sizes",
@@ -215,8 +196,8 @@ def test_segments_metrics_match_the_export(good_run):
     assert 'href="segments.html"' in index
 
 
-def test_baskets_metrics_match_the_exports(good_run):
-    tmp_path, _, _, _ = good_run
+def test_baskets_metrics_match_the_exports(bundle_run):
+    tmp_path = bundle_run.folder
     latest = tmp_path / "reports" / "latest"
     metrics = json.loads((latest / "metrics.json").read_text())["baskets"]
     assert {"baskets", "items", "level", "min_support", "itemsets", "rules", "top_rule", "top_lift", "sequences",
@@ -267,7 +248,8 @@ def tiny_notebooks(folder, *, fail_in=None, probe=False):
         "first": ["import time\nfrom pathlib import Path\nfrom crmlab.publishing.metrics import record_metrics\n"
                   "time.sleep(pause)\nPath(exports_dir, 'first.csv').write_text('a,b\\n1,2\\n')\n"
                   "record_metrics('first', {'lines': 1}, metrics_path)"],
-        "second": ["from crmlab.publishing.metrics import record_metrics\nrecord_metrics('second', {'ok': True}, metrics_path)"],
+        "second": ["from crmlab.publishing.metrics import record_metrics\n"
+                   "record_metrics('second', {'ok': True}, metrics_path)"],
     }
     if fail_in:
         bodies[fail_in].append('raise ValueError("the data has gone missing")')

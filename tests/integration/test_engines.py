@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FIXTURE, write_parquet_folder
+import yaml
+from helpers import FIXTURE, write_parquet_folder
 
 from crmlab import data, engine
-from crmlab.analyses.deciles import tables as deciles_tables
-from crmlab.analyses.segments import rfm as segments_rfm
+from crmlab.analyses.baskets import by_segment
+from crmlab.analyses.deciles import tables
+from crmlab.analyses.segments import rfm
 from crmlab.core import config as core_config
+from crmlab.core.catalog import RUNNER_PARAMETERS
 from crmlab.core.config import ConfigError, EngineConfig, parse_config
-from crmlab.engine import customer_tables as engine_customer_tables
-from crmlab.models.btyd import summaries as btyd_summaries
-from crmlab.publishing.metrics import metric_differences
-from crmlab.running.runner import run
+from crmlab.engine import customer_tables
+from crmlab.models.btyd import summaries
+from crmlab.publishing.metrics import metric_differences, record_metrics
 
 # Figures that measure the machine, not the data, and the name of the miner (FPGrowth on Spark).
 TIMINGS = {"mining_seconds", "miner"}
@@ -63,27 +65,65 @@ def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
     assert metric_differences(a, {**a, "miner": "fpgrowth"}, missing_keys=False) == []
 
 
+SPARK = {"name": "spark", "master": "local[2]"}
+
+
+def fitted_as_the_notebook_fits(name: str, processed_dir, settings: dict, parameters: dict):
+    """Report ``name``'s analysis fitted as its notebook fits it, on the lines through the engine ``settings``.
+
+    ``parameters`` are the report's own ones from the run's parameters file;
+    the class gives the rest, as the notebook's defaults do (a notebook test
+    keeps the two equal).
+    """
+    from crmlab.running.parameters import analysis_class
+
+    own = {k: v for k, v in parameters.items() if k not in RUNNER_PARAMETERS}
+    lines = engine.lines(processed_dir, settings)
+    if name == "profile":
+        return analysis_class(name)(**own).fit(lines, manifest=data.load_manifest(processed_dir),
+                                               attributes=data.load_customer_attributes(processed_dir))
+    if name == "clv":
+        own.setdefault("observation_end", None)
+        own["observation_end"] = own["observation_end"] or data.observation_end(processed_dir)
+    return analysis_class(name)(**own).fit(lines)
+
+
 @pytest.mark.slow
-def test_spark_gives_the_same_metrics_as_duckdb(tmp_path):
+def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
+    """Every report's metrics.json figures from a real local[2] Spark equal the session's DuckDB run.
+
+    The analyses run here, in this process, on one Spark session that the
+    other Spark tests share (a notebook each would start a JVM of its own);
+    the DuckDB side is the run every runner and sharing test reads.
+    """
     spark_or_skip()
     # The lines come as a cluster's export writes them: a Parquet folder of part files.
-    folder = write_parquet_folder(pd.read_parquet(FIXTURE / "transactions.parquet"), tmp_path / "export", parts=4)
-    runs = {}
-    for name, section in (("duckdb", {"name": "duckdb"}), ("spark", {"name": "spark", "master": "local[2]"})):
-        config = fixture_config(tmp_path / name, section, folder)
-        result = run(config, out_dir=tmp_path / name / "reports", log=lambda _: None)
-        run_json = json.loads((result.run_dir / "run.json").read_text())
-        assert run_json["config"]["engine"]["name"] == name
-        runs[name] = {report: json.loads((result.run_dir / "metrics" / f"{report}.json").read_text())[report]
-                      for report in ("profile", "clv", "deciles", "segments", "baskets")}
-    for report, metrics in runs["duckdb"].items():
+    lines = pd.read_parquet(bundle_run.folder / "transactions.parquet")
+    folder = write_parquet_folder(lines, tmp_path / "export", parts=4)
+    config = parse_config({"dataset": {"name": "sample", "source": "file", "path": str(folder),
+                                       "customers_path": str(bundle_run.folder / "customers.parquet")},
+                           "data_dir": str(tmp_path / "data")})
+    data.prepare(config)
+    duckdb_metrics, spark_metrics, fitted = {}, {}, {}
+    for name in ("profile", "clv", "deciles", "segments", "baskets"):
+        duckdb_metrics[name] = json.loads((bundle_run.run_dir / "metrics" / f"{name}.json").read_text())[name]
+        parameters = yaml.safe_load((bundle_run.run_dir / "parameters" / f"{name}.yaml").read_text())
+        fitted[name] = fitted_as_the_notebook_fits(name, config.processed_dir, SPARK, parameters)
+        spark_metrics[name] = record_metrics(name, fitted[name].metrics_)
+    for report, metrics in duckdb_metrics.items():
         assert metrics.get("status") == "ok", report
-    assert differences(runs["duckdb"], runs["spark"]) == []
+    assert differences(duckdb_metrics, spark_metrics) == []
     # Spark's FPGrowth mined the baskets, and found exactly the local miner's itemsets and counts.
-    assert runs["spark"]["baskets"]["miner"].startswith("spark-fpgrowth")
-    assert runs["duckdb"]["baskets"]["miner"].startswith("hmine-projected")
+    assert spark_metrics["baskets"]["miner"].startswith("spark-fpgrowth")
+    assert duckdb_metrics["baskets"]["miner"].startswith("hmine-projected")
     # The figures are the fixture's, not empty ones that agree.
-    assert runs["spark"]["profile"]["customers"] == 190 and runs["spark"]["baskets"]["rules"] > 0
+    assert spark_metrics["profile"]["customers"] == 190 and spark_metrics["baskets"]["rules"] > 0
+    # The rules per RFM segment (a table of the page, not a metric): FPGrowth per segment in the cluster.
+    segments = by_segment.load_segments(bundle_run.run_dir / "exports")
+    on_spark = by_segment.rules_by_segment(engine.lines(config.processed_dir, SPARK), segments, fitted["baskets"])
+    on_duckdb = by_segment.rules_by_segment(engine.lines(config.processed_dir), segments, fitted["baskets"])
+    assert len(on_duckdb) > 0
+    pd.testing.assert_frame_equal(on_spark, on_duckdb)
 
 
 @pytest.mark.slow
@@ -92,7 +132,7 @@ def test_a_spark_table_is_prepared_from_a_snapshot_as_its_lines_in_a_file_are(tm
     spark_or_skip()
     lines = pd.read_parquet(FIXTURE / "transactions.parquet")
     lines = lines.astype({c: "object" for c in lines.select_dtypes("category").columns})
-    spark = {"name": "spark", "master": "local[2]"}
+    spark = SPARK
     session = engine.connect(EngineConfig.from_mapping(spark))._session
     name = f"sales_{uuid.uuid4().hex[:8]}"
     # Naive pandas times become Spark TIMESTAMPs (instants) in the session's zone, UTC.
@@ -131,18 +171,18 @@ def test_a_spark_table_is_prepared_from_a_snapshot_as_its_lines_in_a_file_are(tm
 def test_pandas_ibis_and_a_prepared_folder_give_the_same_tables(tmp_path):
     lines = data.load_transactions(FIXTURE)
     for source in (lines, engine.lines(lines), FIXTURE):
-        values = deciles_tables.customer_values(source)
+        values = tables.customer_values(source)
         assert len(values) == 190
-        pd.testing.assert_frame_equal(values, deciles_tables.customer_values(FIXTURE))
-    pd.testing.assert_frame_equal(segments_rfm.rfm_table(lines, None, ["tenure"]),
-                                  segments_rfm.rfm_table(FIXTURE, None, ["tenure"]))
+        pd.testing.assert_frame_equal(values, tables.customer_values(FIXTURE))
+    pd.testing.assert_frame_equal(rfm.rfm_table(lines, None, ["tenure"]),
+                                  rfm.rfm_table(FIXTURE, None, ["tenure"]))
 
 
 def test_money_sums_do_not_depend_on_the_order_of_the_lines():
     lines = data.load_transactions(FIXTURE)
     shuffled = lines.sample(frac=1.0, random_state=3)
-    a = engine_customer_tables.purchase_days(engine.lines(lines))
-    b = engine_customer_tables.purchase_days(engine.lines(shuffled))
+    a = customer_tables.purchase_days(engine.lines(lines))
+    b = customer_tables.purchase_days(engine.lines(shuffled))
     # Bit-identical, not merely close: sums of whole millionths are exact.
     assert (a["revenue"].to_numpy() == b["revenue"].to_numpy()).all()
     assert (a["first_day_revenue"].to_numpy() == b["first_day_revenue"].to_numpy()).all()
@@ -150,7 +190,8 @@ def test_money_sums_do_not_depend_on_the_order_of_the_lines():
 
 def test_rfm_summary_of_lines_equals_the_one_of_the_prepared_folder():
     lines = data.load_transactions(FIXTURE)
-    pd.testing.assert_frame_equal(btyd_summaries.rfm_summary(lines, "2017-06-30"), btyd_summaries.rfm_summary(FIXTURE, "2017-06-30"))
+    pd.testing.assert_frame_equal(summaries.rfm_summary(lines, "2017-06-30"),
+                                  summaries.rfm_summary(FIXTURE, "2017-06-30"))
 
 
 def test_engine_section_is_checked_before_anything_runs():

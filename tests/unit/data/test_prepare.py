@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FIXTURE, MAPPING, good_rows, write_parquet_folder
+from helpers import FIXTURE, MAPPING, good_rows, write_parquet_folder
 
 from crmlab import data
 from crmlab.core.config import parse_config

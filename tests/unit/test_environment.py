@@ -3,7 +3,7 @@
 import tomllib
 
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 
 DESIGN_PACKAGES = {"jupyterlab", "pandas", "seaborn", "lifetimes", "mlxtend", "scikit-learn",
                    "papermill", "nbval"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ONLINE_RETAIL_COLUMNS
+from helpers import ONLINE_RETAIL_COLUMNS
 
 from crmlab import data
 from crmlab.core.config import load_config

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 
 from crmlab.core.config import ConfigError, load_config, notebook_parameters, parse_config
 from crmlab.running import cli
