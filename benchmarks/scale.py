@@ -122,8 +122,8 @@ def copies_query(scale: int) -> str:
     """The SQL of complete_journey x ``scale``, new customer and order ids per copy (prepared first if need be)."""
     source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
     if not source.exists():
-        subprocess.run([sys.executable, "-m", "crmlab.running.cli", "data", "prepare", "--config", "configs/default.yaml"],
-                       cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "crmlab.running.cli", "data", "prepare", "--config",
+                        "configs/default.yaml"], cwd=ROOT, check=True)
     return f"""
         SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
                t.order_date, t.product_id, t.category, t.department, t.quantity, t.revenue, t.discount
@@ -179,7 +179,8 @@ def bundle(label: str, folder: Path, config: Path, cwd: Path, env: dict | None) 
     is the peak of the whole run while it ran (with another report beside it).
     """
     steps, metrics = {}, {}
-    crmlab = [sys.executable, "-m", "crmlab.running.cli"]
+    # The pandas path (57a06fc) predates the layer folders: its command line is crmlab.cli.
+    crmlab = [sys.executable, "-m", "crmlab.cli" if label == "pandas" else "crmlab.running.cli"]
     steps["prepare"] = measured(crmlab + ["data", "prepare", "--config", str(config)], cwd, env)
     _print_step(label, "prepare", steps["prepare"])
     if steps["prepare"]["exit"] != 0:
