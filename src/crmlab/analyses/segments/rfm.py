@@ -6,11 +6,11 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from crmlab import engine
+from crmlab.core.ranking import equal_groups
 from crmlab.engine import customer_tables
 
 DEFAULT_RULES = Path(__file__).with_name("rfm_segments.yaml")
@@ -80,27 +80,22 @@ def rfm_table(transactions, analysis_date: Any = None, extra_features=()) -> pd.
 
 
 def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
-    """Scores 1..5 by quintile of rank; ties broken by rank so scoring never fails on tied data.
+    """Scores 1..5 by quintile of rank (5 the best fifth), ranked and cut by the kit's one rule.
 
-    Customers are ordered by value (best last), ties by customer id, and the
-    order is cut into five groups of equal size (``pd.qcut`` on ranks, which
-    cannot produce duplicate bin edges). So when most customers have
-    frequency 1, they still spread over the lower scores instead of breaking
-    the scoring.
+    Customers are ranked by :func:`crmlab.core.ranking.value_rank` (best
+    first; among equal values the smaller customer id ranks first) and cut
+    into five groups of equal size by :func:`crmlab.core.ranking.equal_groups`,
+    the cut of the value deciles. So when most customers have frequency 1,
+    they still spread over the lower scores instead of breaking the scoring,
+    and a tie goes the same way here as in every other report.
 
     Examples
     --------
     >>> quintile_score(pd.Series([1, 1, 1, 1, 1, 1, 2, 3, 8, 9])).tolist()
-    [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    [3, 3, 2, 2, 1, 1, 4, 4, 5, 5]
     """
-    order = pd.DataFrame({"value": values.to_numpy() if higher_is_better else -values.to_numpy(),
-                          "id": values.index.to_numpy()})
-    rank = order.sort_values(["value", "id"], kind="stable").index.to_numpy()
-    position = np.empty(len(values), dtype=float)
-    position[rank] = np.arange(1, len(values) + 1)
-    n_bins = min(5, len(values))
-    scores = pd.qcut(position, n_bins, labels=False) + 1 + (5 - n_bins)
-    return pd.Series(scores.astype(int), index=values.index)
+    ranked = values.astype(float) if higher_is_better else -values.astype(float)
+    return (6 - equal_groups(ranked, 5)).astype(int).rename(None)
 
 
 def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:

@@ -38,8 +38,8 @@ def test_quintile_scores_break_ties_by_rank():
     # Six of ten customers bought once: ties are broken by customer id, never an error.
     frequency = pd.Series([1, 1, 1, 1, 1, 1, 2, 3, 8, 9], index=[10, 9, 8, 7, 6, 5, 4, 3, 2, 1])
     scores = segments_rfm.quintile_score(frequency)
-    # Among the tied, the order is by customer id (lower id, lower score): deterministic.
-    assert scores.tolist() == [3, 3, 2, 2, 1, 1, 4, 4, 5, 5]
+    # Among the tied, the kit's one tie rule (crmlab.core.ranking): the smaller id ranks first, so scores higher.
+    assert scores.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert scores.value_counts().sort_index().tolist() == [2, 2, 2, 2, 2]
     # Everybody tied: still five equal groups.
     assert segments_rfm.quintile_score(pd.Series([1] * 10)).value_counts().tolist() == [2] * 5
@@ -48,16 +48,27 @@ def test_quintile_scores_break_ties_by_rank():
     assert segments_rfm.quintile_score(recency, higher_is_better=False).tolist() == [1, 5, 3, 4, 2]
 
 
+def test_a_tie_goes_the_same_way_as_in_the_value_deciles():
+    from crmlab.analyses.deciles.tables import assign_deciles
+
+    values = pd.Series([7.0, 3.0, 7.0, 7.0, 1.0, 3.0, 9.0, 7.0, 2.0, 7.0], index=[41, 17, 8, 23, 5, 30, 12, 2, 9, 33])
+    scores, deciles = segments_rfm.quintile_score(values), assign_deciles(values)
+    tied = values[values == 7.0].index.sort_values()  # ids 2, 8, 23, 33, 41
+    # Decile 1 is the top and quintile 5 is: the smaller id is never behind the larger one, in either cut.
+    assert deciles[tied].is_monotonic_increasing and scores[tied].is_monotonic_decreasing
+    assert scores[tied].iloc[0] > scores[tied].iloc[-1]
+
+
 def test_rfm_scores_and_segments_by_hand():
     rfm = pd.DataFrame({"recency": [1, 2, 3, 200, 300], "frequency": [40, 1, 10, 30, 1],
                         "monetary": [900.0, 5.0, 100.0, 800.0, 3.0]}, index=pd.Index(list("abcde"), name="customer_id"))
     scores = segments_rfm.rfm_scores(rfm)
-    # b and e both ordered once: the tie goes by customer id, so e scores F = 2 and b F = 1.
-    assert scores["rfm_score"].to_dict() == {"a": "555", "b": "412", "c": "333", "d": "244", "e": "121"}
+    # b and e both ordered once and spent little: the tie goes by customer id, so b scores F = 2 and e F = 1.
+    assert scores["rfm_score"].to_dict() == {"a": "555", "b": "422", "c": "333", "d": "244", "e": "111"}
     assert scores.loc["d"].tolist()[:3] == [2, 4, 4]
     names = segments_rfm.assign_segments(scores, segments_rfm.load_segment_rules())
     assert names["a"] == "Champions" and names["e"] == "Lost" and names["d"] == "At Risk"
-    assert names["b"] == "Promising" and names["c"] == "Need Attention"
+    assert names["b"] == "Potential Loyalist" and names["c"] == "Need Attention"
 
 
 def test_segment_table_adds_up(fixture_lines):
