@@ -53,6 +53,7 @@ from crmlab.core.writing import (
     write_json,
     write_table,
 )
+from crmlab.data.checks import DROP_REASONS
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem
 from crmlab.data.sources import (
     file_checksum,
@@ -68,7 +69,7 @@ from crmlab.data.sources import (
     stage_sources,
 )
 from crmlab.data.streaming import large_csv, prepare_streaming, stage_csv, streamable
-from crmlab.data.validation import DROP_REASONS, Quality, align_ids, validate
+from crmlab.data.validation import Quality, align_ids, validate
 
 __all__ = ["CUSTOMER_ATTRIBUTES", "DROP_REASONS", "MANIFEST", "N_EXAMPLES", "RETURNS", "TRANSACTIONS", "DataError",
            "Problem", "Quality", "file_checksum", "keep_raw", "large_csv", "load_customer_attributes", "load_manifest",

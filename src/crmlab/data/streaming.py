@@ -22,6 +22,7 @@ import pandas as pd
 from crmlab.core.config import TRANSACTIONS, USER_SOURCES, DatasetConfig
 from crmlab.core.writing import RETURNS
 from crmlab.data import readers
+from crmlab.data.checks import AMOUNT_COLUMNS, CHECKS, NO_ORDER_ID_NOTE, RETURN_COLUMNS, TABLE_COLUMNS, TABLE_ORDER
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
 from crmlab.data.sources import column_mapping, parquet_parts, source_label
 from crmlab.data.validation import (
@@ -71,7 +72,7 @@ def streamable(cfg: DatasetConfig, path: Path) -> dict[str, str] | None:
         t = kind(schema.field(source).type)
         if canon == "order_date":
             ok = (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date(t)
-        elif canon in ("quantity", "revenue", "unit_price", "discount", "cost"):
+        elif canon in AMOUNT_COLUMNS:
             ok = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
         elif canon in ("customer_id", "order_id", "product_id"):
             ok = pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
@@ -115,9 +116,6 @@ def _parquet_scan(con, path: Path) -> str:
     return (f"(SELECT _parts.first_row + s.file_row_number + 1 AS _row, s.* EXCLUDE (file_row_number, filename) "
             f"FROM read_parquet([{listed}], file_row_number = true, filename = true, hive_partitioning = true) AS s "
             f"JOIN _parts USING (filename))")
-
-
-_AMOUNTS = ("quantity", "revenue", "unit_price", "discount", "cost")
 
 
 @dataclass
@@ -260,7 +258,7 @@ def stage_csv(cfg: DatasetConfig, path: Path, staging: Path, *,
     except readers.ReadError as exc:
         staged.unlink(missing_ok=True)
         raise DataError([Problem("", exc.what, 0, 0, exc.examples)], source=source) from None
-    text_amounts = any(c in mapping for c in _AMOUNTS)
+    text_amounts = any(c in mapping for c in AMOUNT_COLUMNS)
     return staged, dict(mapping), notes + layout + reading.notes(cfg, text_amounts)
 
 
@@ -294,7 +292,7 @@ def _write_csv_chunks(cfg: DatasetConfig, path: Path, encoding: str, delimiter: 
                 if canon == "order_date":
                     chunk[canon] = reading.dates(values, cfg).astype("datetime64[us]")
                     chunk[WRITTEN_PREFIX + canon] = values.astype("string")
-                elif canon in _AMOUNTS:
+                elif canon in AMOUNT_COLUMNS:
                     chunk[canon] = reading.amounts(values, cfg)
                     chunk[WRITTEN_PREFIX + canon] = values.astype("string")
                 else:
@@ -309,8 +307,7 @@ def _write_csv_chunks(cfg: DatasetConfig, path: Path, encoding: str, delimiter: 
         if writer is not None:
             writer.close()
     if mapping is None:  # a header and no rows
-        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)],
-                        source=source_label(cfg))
+        raise DataError([Problem("customer_id", CHECKS["empty"].says(), 0, 0)], source=source_label(cfg))
     notes = [readers.layout_note(n, first, what) for (n, first), what in zip(layout, readers.LAYOUT_WHAT) if n]
     return mapping, notes
 
@@ -397,36 +394,33 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     total = int(con.execute("SELECT count(*) FROM source").fetchone()[0])
     quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
-        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)], source=source)
+        raise DataError([Problem("customer_id", CHECKS["empty"].says(), 0, 0)], source=source)
 
     how = f" with format '{cfg.date_format}'" if cfg.date_format else ""
-    problems = [q.problem("source", "order_date IS NULL", "order_date", f"have a missing or unparseable date{how}",
+    problems = [q.problem("source", "order_date IS NULL", "order_date", CHECKS["unparseable_date"].says(how=how),
                           total, as_written=True)]
-    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in mapping]
+    numeric = [c for c in AMOUNT_COLUMNS if c in mapping]
     problems += [q.problem("source", f"{c} IS NULL OR isnan(CAST({c} AS DOUBLE))", c,
-                           "have a missing or non-numeric amount", total, as_written=True) for c in numeric]
+                           CHECKS["non_numeric_amount"].says(), total, as_written=True) for c in numeric]
     if "discount" in mapping:
-        problems.append(q.problem("source", "discount < 0", "discount",
-                                  "have a negative discount (a discount is the amount taken off, >= 0)", total))
+        problems.append(q.problem("source", "discount < 0", "discount", CHECKS["negative_discount"].says(), total))
     if cfg.observation_end:
         end = pd.Timestamp(cfg.observation_end)
         limit = end + pd.Timedelta(days=1) if end == end.normalize() else end
         problems.append(q.problem("source", f"order_date >= TIMESTAMP '{limit}'", "order_date",
-                                  f"are dated after the observation end {cfg.observation_end}", total,
+                                  CHECKS["after_observation_end"].says(end=cfg.observation_end), total,
                                   as_written=True))
     else:
         today = today or date.today()
         problems.append(q.problem("source", f"order_date >= TIMESTAMP '{today + timedelta(days=1)}'", "order_date",
-                                  f"are dated after today ({today.isoformat()}), the day of the run; if the "
-                                  "extract really ends later, set dataset.observation_end", total,
+                                  CHECKS["after_today"].says(today=today.isoformat()), total,
                                   as_written=True))
     problems = [p for p in problems if p]
     if problems:
         raise DataError(problems, source=source)
 
     guest = "customer_id IS NULL OR trim(CAST(customer_id AS VARCHAR)) = ''"
-    found = q.problem("source", guest, "customer_id", "have no customer id (guest lines) and were dropped", total,
-                      fatal=False)
+    found = q.problem("source", guest, "customer_id", CHECKS["missing_customer_id"].says(), total, fatal=False)
     if found:
         quality.dropped["missing_customer_id"] = found.count
         quality.notes.append(found.message())
@@ -447,32 +441,29 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
         con.execute(f"CREATE VIEW unique_lines AS SELECT min(_row) AS _row, {listed} FROM kept GROUP BY ALL")
         quality.dropped["duplicate"] = duplicates
         repeated = "_row NOT IN (SELECT _row FROM unique_lines)"
-        quality.notes.append(Problem("all columns", "are exact duplicates of an earlier line and were dropped",
+        quality.notes.append(Problem(CHECKS["duplicate"].label, CHECKS["duplicate"].says(),
                                      duplicates, total, q.examples("kept", repeated, "customer_id"),
                                      fatal=False).message())
     else:
         con.execute("CREATE VIEW unique_lines AS SELECT * FROM kept")
         if duplicates:
             quality.duplicates_kept = duplicates
-            quality.notes.append(f"{duplicates:,} exact duplicate lines were kept (duplicates: keep): without "
-                                 "order or product ids they are genuine repeat purchases of the same amount.")
+            quality.notes.append(CHECKS["duplicate"].kept.format(count=duplicates))
 
-    negative = " OR ".join(f"{c} < 0" for c in ("quantity", "revenue") if c in canonical)
+    negative = " OR ".join(f"{c} < 0" for c in RETURN_COLUMNS if c in canonical)
     n_returns = q.count("unique_lines", negative)
     if n_returns and cfg.returns == "exclude":
         quality.dropped["return"] = n_returns
-        quality.notes.append(Problem("quantity/revenue", "are returns or cancellations (negative) and were kept "
-                                     f"out of purchase counts (saved to {RETURNS})", n_returns, total,
+        quality.notes.append(Problem(CHECKS["return"].label, CHECKS["return"].says(returns=RETURNS), n_returns, total,
                                      q.examples("unique_lines", negative, "revenue"), fatal=False).message())
         con.execute(f"CREATE VIEW purchases AS SELECT * FROM unique_lines WHERE NOT ({negative})")
     else:
         if n_returns:
-            quality.notes.append(f"{n_returns:,} return lines were kept as negative lines (returns: keep).")
+            quality.notes.append(CHECKS["return"].kept.format(count=n_returns))
         con.execute("CREATE VIEW purchases AS SELECT * FROM unique_lines")
     remaining = int(con.execute("SELECT count(*) FROM purchases").fetchone()[0])
     if remaining == 0:
-        raise DataError([Problem("customer_id", f"none of the {total:,} lines remain after dropping guest "
-                                 "lines, duplicates and returns", 0, 0)], source=source)
+        raise DataError([Problem("customer_id", CHECKS["nothing_left"].says(total=total), 0, 0)], source=source)
 
     # Ids: whole numbers when every one is written as a plain number (the rule of _tidy_ids).
     final = {c: c for c in canonical}
@@ -483,15 +474,14 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     if "order_id" not in canonical:
         final["order_id"] = ("CAST(dense_rank() OVER (ORDER BY customer_id, CAST(order_date AS DATE)) - 1 AS BIGINT) "
                              "AS order_id")
-        quality.notes.append("The source has no order id: one customer's lines on one day form one order.")
+        quality.notes.append(NO_ORDER_ID_NOTE)
     final["order_date"] = "CAST(order_date AS TIMESTAMP) AS order_date"
-    for column in ("quantity", "revenue", "discount", "cost"):
+    for column in AMOUNT_COLUMNS:
         if column in final:
             final[column] = f"CAST({column} AS DOUBLE) AS {column}"
-    ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
-                           "department", "quantity", "revenue", "discount", "cost") if c in final]
+    ordered = [c for c in TABLE_COLUMNS if c in final]
     con.execute(f"CREATE VIEW canonical AS SELECT _row, {', '.join(final[c] for c in ordered)} FROM purchases")
-    con.execute(f"COPY (SELECT {', '.join(ordered)} FROM canonical ORDER BY order_date, customer_id, order_id, _row) "
+    con.execute(f"COPY (SELECT {', '.join(ordered)} FROM canonical ORDER BY {', '.join(TABLE_ORDER)}, _row) "
                 f"TO '{staging / TRANSACTIONS}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)")
     returns_where = negative if (n_returns and cfg.returns == "exclude") else "false"
     con.execute(f"COPY (SELECT {', '.join(c for c in canonical)} FROM unique_lines WHERE {returns_where} "

@@ -21,14 +21,16 @@ from pandas.tseries.api import guess_datetime_format
 from crmlab.core.config import DatasetConfig
 from crmlab.core.writing import RETURNS
 from crmlab.data import readers
+from crmlab.data.checks import (
+    AMOUNT_COLUMNS,
+    CHECKS,
+    DROP_REASONS,
+    NO_ORDER_ID_NOTE,
+    RETURN_COLUMNS,
+    TABLE_COLUMNS,
+    TABLE_ORDER,
+)
 from crmlab.data.errors import DataError, Problem, column_label, row_examples
-
-# What each dropped-line reason means, for messages and the profile report.
-DROP_REASONS = {
-    "missing_customer_id": "guest lines without a customer id",
-    "duplicate": "exact duplicate lines",
-    "return": "returns and cancellations (negative quantity or revenue)",
-}
 
 
 @dataclass
@@ -217,8 +219,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     total = len(lines)
     quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
-        raise DataError([Problem("customer_id", "the input is empty: it has no data rows", 0, 0)],
-                        source=source)
+        raise DataError([Problem("customer_id", CHECKS["empty"].says(), 0, 0)], source=source)
 
     df = lines.reset_index(drop=True).copy()
     problems: list[Problem] = []
@@ -227,12 +228,11 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     quality.notes += date_notes
     bad = dates.isna()
     if bad.any():
-        how = f"with format '{cfg.date_format}'" if cfg.date_format else ""
-        problems.append(Problem(column_label("order_date", labels),
-                                f"have a missing or unparseable date {how}".rstrip(),
+        how = f" with format '{cfg.date_format}'" if cfg.date_format else ""
+        problems.append(Problem(column_label("order_date", labels), CHECKS["unparseable_date"].says(how=how),
                                 int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
 
-    numeric = [c for c in ("quantity", "revenue", "unit_price", "discount", "cost") if c in df.columns]
+    numeric = [c for c in AMOUNT_COLUMNS if c in df.columns]
     texts = [df[c] for c in numeric if not pd.api.types.is_numeric_dtype(df[c])]
     decimal = cfg.decimal or readers.sniff_decimal(texts)
     if texts and decimal == "," and not cfg.decimal:
@@ -242,7 +242,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         parsed = readers.parse_amounts(df[column], decimal)
         bad = parsed.isna()
         if bad.any():
-            problems.append(Problem(column_label(column, labels), "have a missing or non-numeric amount",
+            problems.append(Problem(column_label(column, labels), CHECKS["non_numeric_amount"].says(),
                                     int(bad.sum()), total, row_examples(df, bad, column, labels)))
         df[column] = parsed.astype("float64")
     if "unit_price" in df.columns:
@@ -251,8 +251,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     if "discount" in df.columns:
         bad = df["discount"] < 0
         if bad.any():
-            problems.append(Problem(column_label("discount", labels),
-                                    "have a negative discount (a discount is the amount taken off, >= 0)",
+            problems.append(Problem(column_label("discount", labels), CHECKS["negative_discount"].says(),
                                     int(bad.sum()), total, row_examples(df, bad, "discount", labels)))
     if cfg.observation_end:
         end = pd.Timestamp(cfg.observation_end)
@@ -261,7 +260,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         bad = dates >= limit
         if bad.any():
             problems.append(Problem(column_label("order_date", labels),
-                                    f"are dated after the observation end {cfg.observation_end}",
+                                    CHECKS["after_observation_end"].says(end=cfg.observation_end),
                                     int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
     else:
         # A future line would make the data period end in the future and every customer look lapsed.
@@ -269,8 +268,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         bad = dates >= pd.Timestamp(today + timedelta(days=1))
         if bad.any():
             problems.append(Problem(column_label("order_date", labels),
-                                    f"are dated after today ({today.isoformat()}), the day of the run; if the "
-                                    "extract really ends later, set dataset.observation_end",
+                                    CHECKS["after_today"].says(today=today.isoformat()),
                                     int(bad.sum()), total, row_examples(df, bad, "order_date", labels)))
     if problems:
         raise DataError(problems, source=source)
@@ -279,8 +277,7 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     missing_customer = df["customer_id"].isna() | (df["customer_id"].astype("string").str.strip() == "")
     if missing_customer.any():
         quality.dropped["missing_customer_id"] = int(missing_customer.sum())
-        quality.notes.append(Problem(column_label("customer_id", labels),
-                                     "have no customer id (guest lines) and were dropped",
+        quality.notes.append(Problem(column_label("customer_id", labels), CHECKS["missing_customer_id"].says(),
                                      int(missing_customer.sum()), total,
                                      row_examples(df, missing_customer, "customer_id", labels),
                                      fatal=False).message())
@@ -290,37 +287,32 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
     if duplicated.any():
         if cfg.duplicates == "drop":
             quality.dropped["duplicate"] = int(duplicated.sum())
-            quality.notes.append(Problem("all columns", "are exact duplicates of an earlier line and were dropped",
+            quality.notes.append(Problem(CHECKS["duplicate"].label, CHECKS["duplicate"].says(),
                                          int(duplicated.sum()), total,
                                          row_examples(df, duplicated, "customer_id", labels),
                                          fatal=False).message())
             df = df.loc[~duplicated]
         else:
             quality.duplicates_kept = int(duplicated.sum())
-            quality.notes.append(f"{int(duplicated.sum()):,} exact duplicate lines were kept "
-                                 "(duplicates: keep): without order or product ids they are "
-                                 "genuine repeat purchases of the same amount.")
+            quality.notes.append(CHECKS["duplicate"].kept.format(count=int(duplicated.sum())))
 
     negative = pd.Series(False, index=df.index)
-    for column in ("quantity", "revenue"):
+    for column in RETURN_COLUMNS:
         if column in df.columns:
             negative |= df[column] < 0
     returns = df.loc[negative] if cfg.returns == "exclude" else df.iloc[0:0]
     if negative.any():
         if cfg.returns == "exclude":
             quality.dropped["return"] = int(negative.sum())
-            quality.notes.append(Problem("quantity/revenue",
-                                         "are returns or cancellations (negative) and were kept "
-                                         f"out of purchase counts (saved to {RETURNS})",
+            quality.notes.append(Problem(CHECKS["return"].label, CHECKS["return"].says(returns=RETURNS),
                                          int(negative.sum()), total,
                                          row_examples(df, negative, "revenue", labels), fatal=False).message())
             df = df.loc[~negative]
         else:
-            quality.notes.append(f"{int(negative.sum()):,} return lines were kept as negative lines (returns: keep).")
+            quality.notes.append(CHECKS["return"].kept.format(count=int(negative.sum())))
 
     if df.empty:
-        raise DataError([Problem("customer_id", f"none of the {total:,} lines remain after dropping guest "
-                                 "lines, duplicates and returns", 0, 0)], source=source)
+        raise DataError([Problem("customer_id", CHECKS["nothing_left"].says(total=total), 0, 0)], source=source)
 
     df["customer_id"] = _tidy_ids(df["customer_id"])
     if "product_id" in df.columns:
@@ -331,15 +323,14 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
         # One customer's lines on one day form one order.
         day = df["order_date"].dt.normalize()
         df["order_id"] = df.groupby(["customer_id", day], sort=True).ngroup().astype("int64")
-        quality.notes.append("The source has no order id: one customer's lines on one day form one order.")
+        quality.notes.append(NO_ORDER_ID_NOTE)
     for column in ("category", "department"):
         if column in df.columns:
             df[column] = df[column].astype("category")
     quality.missing_values = {c: int(n) for c, n in df.isna().sum().items() if n}
 
-    ordered = [c for c in ("customer_id", "order_id", "order_date", "product_id", "category",
-                           "department", "quantity", "revenue", "discount", "cost") if c in df.columns]
-    table = (df[ordered].sort_values(["order_date", "customer_id", "order_id"], kind="stable")
+    ordered = [c for c in TABLE_COLUMNS if c in df.columns]
+    table = (df[ordered].sort_values(list(TABLE_ORDER), kind="stable")
              .reset_index(drop=True))
     return table, returns.reset_index(drop=True), quality
 
