@@ -26,7 +26,7 @@ def sales_csv(tmp_path):
 def bundled():
     """Canonical tables of the bundled datasets, read and validated once per test session."""
     from crmlab import data
-    from crmlab.core.config import parse_config
+    from crmlab.core.schema import parse_config
 
     cache = {}
 
@@ -71,7 +71,7 @@ def bundle_run(tmp_path_factory) -> BundleRun:
     scheduler would give it; no notebook parameter carries it.
     """
     from crmlab import data
-    from crmlab.core.config import load_config
+    from crmlab.core.schema import load_config
     from crmlab.publishing import privacy
     from crmlab.running import cli
 

@@ -21,7 +21,8 @@ from crmlab.analyses.deciles import tables
 from crmlab.analyses.segments import rfm
 from crmlab.core import config as core_config
 from crmlab.core.catalog import RUNNER_PARAMETERS
-from crmlab.core.config import ConfigError, EngineConfig, parse_config
+from crmlab.core.config import ConfigError, EngineConfig
+from crmlab.core.schema import parse_config
 from crmlab.engine import customer_tables
 from crmlab.models.btyd import summaries
 from crmlab.publishing.metrics import metric_differences, record_metrics
@@ -196,12 +197,19 @@ def test_rfm_summary_of_lines_equals_the_one_of_the_prepared_folder():
 
 def test_engine_section_is_checked_before_anything_runs():
     assert EngineConfig.from_mapping(None).name == "duckdb"
-    with pytest.raises(ConfigError, match="engine.name"):
-        EngineConfig.from_mapping({"name": "polars"})
-    with pytest.raises(ConfigError, match="unknown key"):
-        EngineConfig.from_mapping({"name": "spark", "masters": "local[2]"})
-    with pytest.raises(ConfigError, match="engine.threads"):
-        EngineConfig.from_mapping({"threads": 0})
+
+    def engine_section(section):
+        return parse_config({"dataset": {"source": "cdnow"}, "engine": section})
+
+    assert engine_section({"name": "spark", "master": "local[4]"}).engine.master == "local[4]"
+    with pytest.raises(ConfigError, match="engine.name: 'polars' is not allowed"):
+        engine_section({"name": "polars"})
+    with pytest.raises(ConfigError, match="engine: unknown key 'masters'"):
+        engine_section({"name": "spark", "masters": "local[2]"})
+    with pytest.raises(ConfigError, match="engine.threads: 0 is not allowed"):
+        engine_section({"threads": 0})
+    with pytest.raises(ConfigError, match="engine.memory_limit: 'lots' is not allowed; expected a size such as 8GB"):
+        engine_section({"memory_limit": "lots"})
 
 
 def test_reports_running_together_share_the_memory_limit(tmp_path):
@@ -211,8 +219,6 @@ def test_reports_running_together_share_the_memory_limit(tmp_path):
     # Unset: DuckDB's own default, 80% of the RAM, split the same way.
     unset = fixture_config(tmp_path, {"name": "duckdb"}).engine_settings(share=2)["memory_limit"]
     assert abs(int(unset[:-3]) * 2**20 * 2 - 0.8 * core_config.physical_memory()) < 2 * 2**20
-    with pytest.raises(ConfigError, match="engine.memory_limit"):
-        EngineConfig.from_mapping({"memory_limit": "lots"})
 
 
 def test_duckdb_runs_three_threads_or_one_per_core_unless_told():

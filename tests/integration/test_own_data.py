@@ -18,7 +18,7 @@ import yaml
 from helpers import ONLINE_RETAIL_COLUMNS
 
 from crmlab import data
-from crmlab.core.config import load_config
+from crmlab.core.schema import load_config
 from crmlab.running import cli
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"

@@ -23,7 +23,8 @@ from helpers import FIXTURE, ROOT, folder_digest
 
 from crmlab import data
 from crmlab.core.catalog import REPORTS
-from crmlab.core.config import ConfigError, parse_config
+from crmlab.core.config import ConfigError
+from crmlab.core.schema import parse_config
 from crmlab.running import cli
 from crmlab.running.locking import LockBusy, dataset_lock
 from crmlab.running.runner import NotebookFailed, run

@@ -17,13 +17,14 @@ A config is a YAML file with these top-level keys::
       master: local[2]        # spark: local[N], spark://host:7077, yarn, ...
       conf: {}                # spark: extra settings
 
-``dataset`` is checked against :class:`DatasetConfig`. Each entry under
-``notebooks`` names a notebook and maps its parameters (or is ``false``: the
-report is switched off for this dataset). The values themselves are checked
-against each analysis class's declared constraints by
-:func:`crmlab.running.parameters.check_config`, which ``crmlab run`` and ``crmlab data
-prepare`` call before anything runs. Relative paths are taken from the
-working directory (the project root when run through ``make``).
+The dataset, engine and sharing sections are checked by :mod:`crmlab.core.schema`
+(:func:`~crmlab.core.schema.load_config`), each key against its declared
+constraints. Each entry under ``notebooks`` names a notebook and maps its
+parameters (or is ``false``: the report is switched off for this dataset);
+those are checked against each analysis class's declared constraints by
+:func:`crmlab.running.parameters.check_config`, which ``crmlab run`` and
+``crmlab data prepare`` call before anything runs. Relative paths are taken
+from the working directory (the project root when run through ``make``).
 
 A leaf module: it imports nothing of crmlab, so every other module may read it.
 """
@@ -31,19 +32,14 @@ A leaf module: it imports nothing of crmlab, so every other module may read it.
 from __future__ import annotations
 
 import ast
-import codecs
 import dataclasses
 import hashlib
 import json
 import os
 import re
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 BUNDLED_SOURCES = ("complete_journey", "cdnow", "cdnow_sample")
 # A user's own data: a file (or Parquet folder), or a table of the Spark cluster.
@@ -169,64 +165,6 @@ class DatasetConfig:
     sheet: str | int | None = None
     timezone: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.source not in (*BUNDLED_SOURCES, *USER_SOURCES):
-            raise ConfigError(
-                f"dataset.source: {self.source!r} is neither a bundled dataset "
-                f"({', '.join(BUNDLED_SOURCES)}) nor 'file' or 'table'"
-            )
-        if self.source == "table":
-            if not self.table or not TABLE_NAME.fullmatch(self.table):
-                raise ConfigError(f"dataset.table: expected a table name such as db.transactions when "
-                                  f"dataset.source is 'table', got {self.table!r}")
-            if self.path or self.format:
-                raise ConfigError("dataset.path and dataset.format are for files; a table is named by dataset.table")
-        elif self.table:
-            raise ConfigError("dataset.table is for dataset.source: table")
-        if self.source == "file":
-            if not self.path:
-                raise ConfigError("dataset.path is required when dataset.source is 'file'")
-            fmt = self.file_format
-            if fmt not in FILE_FORMATS:
-                raise ConfigError(
-                    f"dataset.format: {fmt!r} is not one of {', '.join(FILE_FORMATS)}"
-                )
-        if self.returns not in RETURNS_POLICIES:
-            raise ConfigError(
-                f"dataset.returns: {self.returns!r} is not one of {', '.join(RETURNS_POLICIES)}"
-            )
-        if self.duplicates not in DUPLICATES_POLICIES:
-            raise ConfigError(
-                f"dataset.duplicates: {self.duplicates!r} is not one of {', '.join(DUPLICATES_POLICIES)}"
-            )
-        unknown = sorted(set(self.columns) - set(CANONICAL_COLUMNS) - set(EXTRA_MAPPABLE))
-        if unknown:
-            raise ConfigError(
-                f"dataset.columns: unknown canonical column(s) {unknown}; "
-                f"known: {', '.join(CANONICAL_COLUMNS + EXTRA_MAPPABLE)}"
-            )
-        if "revenue" in self.columns and "unit_price" in self.columns:
-            raise ConfigError("dataset.columns: give either 'revenue' or 'unit_price', not both")
-        if self.encoding is not None:
-            try:
-                codecs.lookup(self.encoding)
-            except LookupError:
-                raise ConfigError(f"dataset.encoding: {self.encoding!r} is not an encoding Python knows "
-                                  "(e.g. utf-8, cp1252, latin-1)") from None
-        if self.delimiter is not None and len(self.delimiter) != 1:
-            raise ConfigError(f"dataset.delimiter: expected one character (',', ';', '\\t', '|'), "
-                              f"got {self.delimiter!r}")
-        if self.decimal not in (None, ".", ","):
-            raise ConfigError(f"dataset.decimal: expected '.' or ',', got {self.decimal!r}")
-        if self.delimiter is not None and self.delimiter == self.decimal:
-            raise ConfigError("dataset.delimiter and dataset.decimal cannot be the same character")
-        if self.timezone is not None:
-            try:
-                zoneinfo.ZoneInfo(self.timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ConfigError(f"dataset.timezone: {self.timezone!r} is not an IANA time zone "
-                                  "(e.g. Europe/Paris, America/New_York, UTC)") from None
-
     @property
     def file_format(self) -> str | None:
         if self.source == "table":
@@ -287,32 +225,14 @@ class EngineConfig:
 
     @classmethod
     def from_mapping(cls, raw: Any) -> "EngineConfig":
+        """An ``engine:`` section as a notebook receives it (checked already by :mod:`crmlab.core.schema`)."""
         if raw is None:
             return cls()
         if not isinstance(raw, dict):
             raise ConfigError(f"engine: expected a mapping, got {raw!r}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
+        unknown = sorted(set(raw) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
-            raise ConfigError(f"engine: unknown key(s) {unknown}; known: {', '.join(sorted(known))}")
-        problems = []
-        if raw.get("name", "duckdb") not in ENGINE_NAMES:
-            problems.append(f"engine.name: expected one of {', '.join(ENGINE_NAMES)}, got {raw.get('name')!r}")
-        for key in ("memory_limit", "temp_directory", "master"):
-            if raw.get(key) is not None and not isinstance(raw[key], str):
-                problems.append(f"engine.{key}: expected text, got {raw[key]!r}")
-        if isinstance(raw.get("memory_limit"), str):
-            try:
-                memory_bytes(raw["memory_limit"])
-            except ValueError as exc:
-                problems.append(f"engine.memory_limit: {exc}")
-        threads = raw.get("threads")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            problems.append(f"engine.threads: expected a whole number >= 1, got {threads!r}")
-        if not isinstance(raw.get("conf", {}) or {}, dict):
-            problems.append(f"engine.conf: expected a mapping of Spark settings, got {raw.get('conf')!r}")
-        if problems:
-            raise ConfigError("\n".join(problems))
+            raise ConfigError(f"engine: unknown key(s) {unknown}")
         return cls(**{**raw, "conf": dict(raw.get("conf") or {})})
 
     def to_dict(self) -> dict[str, Any]:
@@ -401,104 +321,3 @@ def notebook_parameters(notebook: Path) -> dict[str, Any]:
 def available_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """The notebooks in ``notebooks_dir``, by name (the runner orders them by what they need)."""
     return sorted(p.stem for p in Path(notebooks_dir).glob("*.ipynb"))
-
-
-def _plain(value: Any) -> Any:
-    """YAML reads ``2017-07-02`` as a date; papermill injects text, so dates become ISO text."""
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def parse_config(raw: dict[str, Any], *, path: Path | None = None,
-                 notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:
-    """Check a config mapping against the schema and build a :class:`Config`."""
-    if not isinstance(raw, dict):
-        raise ConfigError("a config must be a mapping with the keys dataset, data_dir, notebooks")
-    unknown = sorted(set(raw) - {"dataset", "data_dir", "notebooks", "sharing", "engine"})
-    if unknown:
-        raise ConfigError(f"unknown top-level key(s) {unknown}; known: dataset, data_dir, notebooks, sharing, "
-                          "engine")
-    if "dataset" not in raw or not isinstance(raw["dataset"], dict):
-        raise ConfigError("the config needs a 'dataset' mapping")
-
-    fields = {f.name: f for f in dataclasses.fields(DatasetConfig)}
-    unknown = sorted(set(raw["dataset"]) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown key(s) in dataset: {unknown}; known: {', '.join(fields)}")
-    dataset_raw = dict(raw["dataset"])
-    dataset_raw.setdefault("name", dataset_raw.get("source", "complete_journey"))
-    for key, value in dataset_raw.items():
-        if key == "columns":
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise ConfigError("dataset.columns must map canonical names to source column names")
-        elif key == "observation_end" and value is not None:
-            dataset_raw[key] = str(value)  # YAML reads 2018-06-30 as a date
-        elif key == "sheet" and isinstance(value, int) and not isinstance(value, bool):
-            continue  # a sheet by position
-        elif value is not None and not isinstance(value, str):
-            raise ConfigError(f"dataset.{key}: expected text, got {value!r}")
-    dataset = DatasetConfig(**dataset_raw)
-
-    notebooks_raw = raw.get("notebooks") or {}
-    if not isinstance(notebooks_raw, dict):
-        raise ConfigError("'notebooks' must map notebook names to their parameters")
-    known = available_notebooks(notebooks_dir)
-    notebooks: dict[str, dict[str, Any]] = {}
-    skipped = []
-    problems = []
-    for name, params in notebooks_raw.items():
-        if name not in known:
-            problems.append(f"notebooks.{name}: no such notebook; known: {', '.join(known)}")
-        elif params is False:
-            # `baskets: false`: this dataset cannot support the report (e.g. no item ids).
-            skipped.append(name)
-        elif params is not None and not isinstance(params, dict):
-            problems.append(f"notebooks.{name}: expected a mapping of parameters or false, got {params!r}")
-        else:
-            notebooks[name] = {str(k): _plain(v) for k, v in (params or {}).items()}
-    sharing = raw.get("sharing") or {}
-    if not isinstance(sharing, dict) or set(sharing) - {"min_group_customers"}:
-        problems.append("sharing: expected a mapping with the key min_group_customers")
-    min_group = sharing.get("min_group_customers", 10) if isinstance(sharing, dict) else 10
-    if isinstance(min_group, bool) or not isinstance(min_group, int) or min_group < 0:
-        problems.append(f"sharing.min_group_customers: expected a whole number >= 0, got {min_group!r}")
-    try:
-        engine = EngineConfig.from_mapping(raw.get("engine"))
-        if dataset.source == "table" and engine.name != "spark":
-            problems.append(f"dataset.source: 'table' reads {dataset.table} from the Spark cluster, so it needs "
-                            "engine: {name: spark, master: ...}")
-    except ConfigError as exc:
-        problems.append(str(exc))
-    if problems:
-        raise ConfigError("\n".join(problems))
-
-    return Config(dataset=dataset, data_dir=Path(raw.get("data_dir", "data")),
-                  notebooks=notebooks, path=path, skipped=skipped, min_group_customers=min_group,
-                  engine=engine)
-
-
-def load_config(path: str | Path, *, notebooks_dir: Path = NOTEBOOKS_DIR) -> Config:
-    """Read and check a YAML config file.
-
-    Examples
-    --------
-    >>> cfg = load_config(NOTEBOOKS_DIR.parent / "configs" / "cdnow.yaml")
-    >>> cfg.processed_dir
-    PosixPath('data/processed/cdnow')
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return parse_config(raw, path=path, notebooks_dir=notebooks_dir)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None

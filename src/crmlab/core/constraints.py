@@ -20,6 +20,7 @@ A leaf module: it imports nothing of crmlab.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -132,6 +133,37 @@ class DateLike(Constraint):
 
 
 @dataclass(frozen=True)
+class Matches(Constraint):
+    """Text that matches ``pattern`` whole; ``description`` says what that is (``"a table name such as db.sales"``)."""
+
+    pattern: str
+    description: str
+
+    def accepts(self, value):
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
+
+    def describe(self):
+        return self.description
+
+
+@dataclass(frozen=True)
+class Satisfies(Constraint):
+    """A value ``test`` accepts without raising; for checks a library makes (an encoding, a time zone)."""
+
+    test: Any
+    description: str
+
+    def accepts(self, value):
+        try:
+            return bool(self.test(value))
+        except Exception:  # the library's own refusal, whatever its type, means "not allowed"
+            return False
+
+    def describe(self):
+        return self.description
+
+
+@dataclass(frozen=True)
 class ListOf(Constraint):
     """A list whose every element satisfies ``item``; optionally of a fixed length, increasing, non-empty."""
 
@@ -189,8 +221,12 @@ def satisfies(value: Any, constraints: list) -> bool:
     return any((value is None) if c is None else _normalise(c).accepts(value) for c in constraints)
 
 
-def check_parameters(where: str, constraints: dict[str, list], params: dict[str, Any]) -> list[str]:
+def check_parameters(where: str, constraints: dict[str, list], params: dict[str, Any], *,
+                     noun: str = "parameter") -> list[str]:
     """Every problem with ``params`` against ``constraints``, as messages prefixed with ``where``.
+
+    ``noun`` names what the keys are in the message about an unknown one (a
+    config section has keys, an analysis parameters).
 
     Examples
     --------
@@ -203,7 +239,7 @@ def check_parameters(where: str, constraints: dict[str, list], params: dict[str,
     problems = []
     for key, value in params.items():
         if key not in constraints:
-            problems.append(f"{where}: unknown parameter {key!r}; known: {', '.join(constraints)}")
+            problems.append(f"{where}: unknown {noun} {key!r}; known: {', '.join(constraints)}")
         elif not satisfies(value, constraints[key]):
             problems.append(f"{where}.{key}: {value!r} is not allowed; expected {describe(constraints[key])}")
     return problems

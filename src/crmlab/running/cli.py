@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from crmlab.core.config import NOTEBOOKS_DIR, ConfigError, load_config
+from crmlab.core.config import NOTEBOOKS_DIR, ConfigError
+from crmlab.core.schema import load_config
 from crmlab.data import DataError
 from crmlab.running.locking import LockBusy, dataset_lock
 from crmlab.running.parameters import check_config

@@ -7,7 +7,8 @@ import pytest
 import yaml
 from helpers import ROOT
 
-from crmlab.core.config import ConfigError, load_config, notebook_parameters, parse_config
+from crmlab.core.config import ConfigError, notebook_parameters
+from crmlab.core.schema import load_config, parse_config
 from crmlab.running import cli
 from crmlab.running.parameters import check_config
 
@@ -27,15 +28,21 @@ def test_default_config_is_complete_journey():
 @pytest.mark.parametrize("raw, message", [
     ({"dataset": {"source": "cdnow"}, "colour": "blue"}, "unknown top-level key(s) ['colour']"),
     ({"dataset": {"source": "cdnow", "sauce": 1}}, "unknown key(s) in dataset: ['sauce']"),
-    ({"dataset": {"source": "nowhere"}}, "'nowhere' is neither a bundled dataset"),
+    ({"dataset": {"source": "nowhere"}}, "dataset.source: 'nowhere' is not allowed; expected one of 'cdnow', "
+                                         "'cdnow_sample', 'complete_journey', 'file', 'table'"),
     ({"dataset": {"source": "file"}}, "dataset.path is required"),
     ({"dataset": {"source": "file", "path": "x.json"}}, "dataset.format: 'json'"),
     ({"dataset": {"source": "cdnow", "returns": "sometimes"}}, "dataset.returns"),
     ({"dataset": {"source": "cdnow", "columns": {"customer": "Id"}}}, "unknown canonical column(s) ['customer']"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"nope": {}}}, "notebooks.nope: no such notebook"),
     ({"dataset": {"source": "cdnow"}, "notebooks": {"clv": [1]}}, "notebooks.clv: expected a mapping"),
-    ({"dataset": {"source": "table"}}, "dataset.table: expected a table name such as db.transactions"),
-    ({"dataset": {"source": "table", "table": "sales; DROP TABLE x"}}, "dataset.table: expected a table name"),
+    ({"dataset": {"source": "table"}}, "dataset.table is required when dataset.source is 'table'"),
+    ({"dataset": {"source": "table", "table": "sales; DROP TABLE x"}},
+     "dataset.table: 'sales; DROP TABLE x' is not allowed; expected a table name such as db.transactions"),
+    ({"dataset": {"source": "cdnow", "sheet": -1}}, "dataset.sheet: -1 is not allowed; expected text, an integer"),
+    ({"dataset": {"source": "cdnow", "timezone": "Mars/Olympus"}}, "dataset.timezone: 'Mars/Olympus' is not allowed"),
+    ({"dataset": {"source": "cdnow"}, "sharing": {"min_group_customers": -1}}, "sharing.min_group_customers: -1"),
+    ({"dataset": {"source": "cdnow"}, "sharing": {"min_group": 5}}, "sharing: unknown key 'min_group'"),
     ({"dataset": {"source": "table", "table": "db.sales", "path": "x.csv"}}, "a table is named by dataset.table"),
     ({"dataset": {"source": "file", "path": "x.csv", "table": "db.sales"}}, "dataset.table is for dataset.source"),
     ({"dataset": {"source": "table", "table": "db.sales"}}, "'table' reads db.sales from the Spark cluster, so it "
@@ -45,6 +52,22 @@ def test_schema_errors(raw, message):
     with pytest.raises(ConfigError) as info:
         parse_config(raw)
     assert message in str(info.value)
+
+
+def test_every_problem_of_every_section_is_listed_at_once():
+    raw = {"dataset": {"source": "file", "path": "sales.csv", "returns": "sometimes", "delimiter": ";;"},
+           "engine": {"name": "polars", "threads": 0}, "sharing": {"min_group_customers": "ten"},
+           "notebooks": {"nope": {}}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert str(info.value).splitlines() == [
+        "dataset.returns: 'sometimes' is not allowed; expected one of 'exclude', 'keep'",
+        "dataset.delimiter: ';;' is not allowed; expected one character (',', ';', '\\t', '|') or None",
+        "notebooks.nope: no such notebook; known: baskets, clv, deciles, profile, segments",
+        "sharing.min_group_customers: 'ten' is not allowed; expected an integer in [0, inf]",
+        "engine.name: 'polars' is not allowed; expected one of 'duckdb', 'spark'",
+        "engine.threads: 0 is not allowed; expected an integer in [1, inf] or None",
+    ]
 
 
 @pytest.mark.parametrize("params, message", [

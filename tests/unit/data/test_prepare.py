@@ -10,7 +10,7 @@ import pytest
 from helpers import FIXTURE, MAPPING, good_rows, write_parquet_folder
 
 from crmlab import data
-from crmlab.core.config import parse_config
+from crmlab.core.schema import parse_config
 from crmlab.running import cli
 
 
