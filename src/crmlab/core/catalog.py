@@ -68,31 +68,45 @@ class Report:
         return None
 
 
+# The files reports write into <run>/exports/, by stem: written once here, for the notebooks that write them,
+# the reports that read another's, and the catalog entries below.
+CUSTOMERS = "customers"
+CUSTOMER_CLV = "customer_clv"
+CLV_AT_RISK = "clv_at_risk"
+CUSTOMER_VALUES = "customer_values"
+CUSTOMER_SEGMENTS = "customer_segments"
+BASKET_RULES = "basket_rules"
+BASKET_SEQUENCES = "basket_sequences"
+
+
+def _files(stem: str, *suffixes: str) -> tuple[str, ...]:
+    return tuple(stem + suffix for suffix in suffixes)
+
+
 REPORTS: dict[str, Report] = {report.name: report for report in (
     Report("profile", "Customer records profile", "crmlab.analyses.profile:ProfileAnalysis",
            card=(("customers", "customers", "number"), ("orders", "orders", "number"),
                  ("revenue", "revenue", "money")),
-           exports=("customers.parquet",)),
+           exports=_files(CUSTOMERS, ".parquet")),
     Report("clv", "Customer lifetime value", "crmlab.analyses.clv:CLVAnalysis",
            card=(("clv_total", "predicted future value", "money"),
                  ("at_risk_customers", "valuable customers at risk", "number"),
                  ("holdout_error_pct", "holdout error", "percent_points")),
-           exports=("customer_clv.parquet", "customer_clv.csv", "clv_at_risk.csv", "clv_at_risk.xlsx")),
+           exports=_files(CUSTOMER_CLV, ".parquet", ".csv") + _files(CLV_AT_RISK, ".csv", ".xlsx")),
     Report("deciles", "Customer value deciles", "crmlab.analyses.deciles:CustomerValueAnalysis",
            card=(("top10_revenue_share", "revenue from the top 10%", "share"),
                  ("top20_revenue_share", "revenue from the top 20%", "share"),
                  ("gini", "Gini coefficient", "ratio")),
-           exports=("customer_values.parquet", "customer_values.csv")),
+           exports=_files(CUSTOMER_VALUES, ".parquet", ".csv")),
     Report("segments", "Customer segments", "crmlab.analyses.segments:SegmentationAnalysis",
            card=(("customers", "customers", "number"), ("k", "clusters", "number"),
                  ("silhouette", "silhouette", "ratio")),
-           exports=("customer_segments.parquet", "customer_segments.csv"),
+           exports=_files(CUSTOMER_SEGMENTS, ".parquet", ".csv"),
            needs=("clv",)),
     Report("baskets", "Basket rules", "crmlab.analyses.baskets:BasketAnalysis",
            card=(("baskets", "baskets", "number"), ("rules", "rules", "number"),
                  ("top_lift", "highest lift", "ratio")),
-           exports=("basket_rules.parquet", "basket_rules.csv", "basket_sequences.parquet",
-                    "basket_sequences.csv"),
+           exports=_files(BASKET_RULES, ".parquet", ".csv") + _files(BASKET_SEQUENCES, ".parquet", ".csv"),
            needs=("segments",),
            inputs=((("category", "product_id", "department"),
                     "this dataset has no product or category column, so there are no items to find in baskets",

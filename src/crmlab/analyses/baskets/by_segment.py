@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from crmlab import engine
+from crmlab.core.catalog import CUSTOMER_SEGMENTS
 from crmlab.engine import item_tables
 from crmlab.models.itemsets.encoding import encode_groups, min_basket_count
 from crmlab.models.itemsets.mining import mine_groups, mine_in_engine
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def load_segments(exports_dir) -> pd.DataFrame | None:
     """The segments export in ``exports_dir`` (customer_id, rfm_segment), or None when segments did not run there."""
-    path = Path(exports_dir) / "customer_segments.parquet"
+    path = Path(exports_dir) / f"{CUSTOMER_SEGMENTS}.parquet"
     return pd.read_parquet(path, columns=["customer_id", "rfm_segment"]) if path.exists() else None
 
 

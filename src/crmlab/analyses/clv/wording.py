@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmlab.core.catalog import CLV_AT_RISK
 from crmlab.core.words import money, number
 from crmlab.models.btyd.fitting import MODELS, FitResult
 
@@ -155,7 +156,7 @@ def interval_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
 def at_risk_sentence(at_risk_customers: int, value_share: float, p_alive: float) -> str:
     """What the at-risk list holds and where marketing finds it."""
     return (f"{at_risk_customers:,} customers in the top {value_share:.0%} by historical value with P(alive) below "
-            f"{p_alive:.0%}, written to `clv_at_risk.csv` and `.xlsx` for the marketing team; most valuable first:")
+            f"{p_alive:.0%}, written to `{CLV_AT_RISK}.csv` and `.xlsx` for the marketing team; most valuable first:")
 
 
 def value_scatter_caption() -> str:

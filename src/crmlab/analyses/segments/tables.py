@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 from scipy.stats import chi2_contingency
 
+from crmlab.core.catalog import CUSTOMER_CLV
+
 
 def _natural_key(value: Any) -> tuple:
     text = str(value)
@@ -70,5 +72,5 @@ def segment_cluster_crosstab(segments: pd.Series, labels: pd.Series) -> pd.DataF
 
 def load_clv(exports_dir: str | Path) -> pd.DataFrame | None:
     """The CLV export in ``exports_dir`` (a run's own ``exports/``), or None when CLV did not run there."""
-    path = Path(exports_dir) / "customer_clv.parquet"
+    path = Path(exports_dir) / f"{CUSTOMER_CLV}.parquet"
     return pd.read_parquet(path) if path.exists() else None
