@@ -48,6 +48,21 @@ def fixture_lines():
     return pd.read_parquet(FIXTURE / "transactions.parquet")
 
 
+@pytest.fixture(scope="session")
+def paper(bundled):
+    """The setting of Fader, Hardie & Lee (2005): the CDNOW sample's 39 calibration weeks, BG/NBD fitted on them.
+
+    Returns the calibration/holdout summary, its compressed patterns and the fit.
+    """
+    from crmlab.models.btyd import fitting, summaries
+
+    cal = summaries.calibration_holdout_summary(bundled("cdnow_sample"), "1997-09-30", "1998-06-30", "weeks")
+    packed = summaries.compress(cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
+                                                    "T_cal": "T"}))
+    return cal, packed, fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
+                                                   packed["weight"])
+
+
 @dataclass(frozen=True)
 class BundleRun:
     """What one real run of the five notebooks left: read by the runner, sharing and engine tests."""

@@ -89,7 +89,7 @@ def _mine_items(shared: dict[str, Any], items: list[int]) -> list[tuple[tuple[in
     from mlxtend.frequent_patterns.hmine import hmine_driver
 
     X, by_item, min_count, n_baskets, max_len = (shared[k] for k in ("X", "by_item", "min_count", "n_baskets",
-                                                                      "max_len"))
+                                                                     "max_len"))
     out = []
     for i in items:
         # The baskets holding item i, and only the items after it: all that i's branch can use.

@@ -50,7 +50,7 @@ def test_holdout_spend_and_revenue_checks(sample_analysis, bundled):
     # expected spend per purchase (calibration Gamma-Gamma).
     cal = sample_analysis.calibration_
     purchases = fitting.customer_predictions(sample_analysis.purchase_fit_, summaries.calibration_statistics(cal),
-                                         float(cal["duration_holdout"].iloc[0]))["expected_purchases"]
+                                             float(cal["duration_holdout"].iloc[0]))["expected_purchases"]
     spend = fitting.expected_spend(sample_analysis.spend_fit_, cal["frequency_cal"], cal["monetary_value_cal"])
     assert metrics["holdout_revenue_predicted"] == pytest.approx(float((purchases * spend).sum()))
     table = validation.holdout_spend_by_group(sample_analysis.spend_fit_, sample_analysis.calibration_)

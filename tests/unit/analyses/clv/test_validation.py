@@ -3,17 +3,6 @@
 import pytest
 
 from crmlab.analyses.clv import validation
-from crmlab.models.btyd import fitting, summaries
-
-
-@pytest.fixture(scope="module")
-def paper(bundled):
-    lines = bundled("cdnow_sample")
-    cal = summaries.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
-    packed = summaries.compress(cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
-                                              "T_cal": "T"}))
-    return cal, packed, fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
-                                               packed["weight"])
 
 
 def test_holdout_checks_add_up(paper, bundled):

@@ -42,12 +42,13 @@ def test_intervals_cover_the_true_expected_purchases():
         fit = fitting.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
         repeat = summary[summary["frequency"] > 0]
         spend = fitting.fit_spend_model(repeat["frequency"], repeat["monetary_value"])
-        draws = bootstrap.value_draws(fit, spend, summary, n_draws=100, level=0.9, random_state=seed, time_unit="weeks",
-                                horizon_months=12, monthly_discount_rate=0.0, gross_margin=1.0, cost_to_serve=0.0)
+        draws = bootstrap.value_draws(fit, spend, summary, n_draws=100, level=0.9, random_state=seed,
+                                      time_unit="weeks", horizon_months=12, monthly_discount_rate=0.0,
+                                      gross_margin=1.0, cost_to_serve=0.0)
         true_fit = fit.with_params(truth)
         _, _, expected = scoring.lifetime_value_details(true_fit, summary, np.ones(len(summary)), time_unit="weeks",
-                                                    horizon_months=12, monthly_discount_rate=0.0,
-                                                    gross_margin=1.0, cost_to_serve=0.0)
+                                                        horizon_months=12, monthly_discount_rate=0.0,
+                                                        gross_margin=1.0, cost_to_serve=0.0)
         low, high = draws.interval(draws.expected_purchases.sum(axis=1))
         covered += low <= expected.sum() <= high
     assert covered >= 16, covered

@@ -16,16 +16,6 @@ with warnings.catch_warnings():
     from lifetimes.utils import ConvergenceError
 
 
-@pytest.fixture(scope="module")
-def paper(bundled):
-    lines = bundled("cdnow_sample")
-    cal = summaries.calibration_holdout_summary(lines, "1997-09-30", "1998-06-30", "weeks")
-    packed = summaries.compress(cal.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
-                                              "T_cal": "T"}))
-    return cal, packed, fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
-                                               packed["weight"])
-
-
 def test_paper_fit(paper):
     """Fader, Hardie & Lee (2005), 'Counting your customers the easy way', CDNOW sample in weeks."""
     _, _, fit = paper
