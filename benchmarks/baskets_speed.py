@@ -37,7 +37,7 @@ warnings.simplefilter("ignore")
 from recording import write_result  # noqa: E402
 
 from crmlab import data  # noqa: E402
-from crmlab.core.config import load_config  # noqa: E402
+from crmlab.core.schema import load_config  # noqa: E402
 from crmlab.models.itemsets import encoding, mining  # noqa: E402
 
 MEMORY_PROBE = """

@@ -1,4 +1,4 @@
-""""Bought X, then Y within N days": purchase sequences between item pairs."""
+"""Purchase sequences: "bought X, then Y within N days", for pairs of the most-bought items."""
 
 from __future__ import annotations
 
