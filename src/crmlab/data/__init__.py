@@ -24,12 +24,14 @@ raise :class:`DataError` before anything is written; tolerable ones (guest
 lines without a customer id, exact duplicates, returns) are dropped, counted
 and recorded in ``manifest.json`` for the profile report.
 
-The package's modules, bottom up: :mod:`~crmlab.data.errors` (problems and
-:class:`DataError`), :mod:`~crmlab.data.writing` (the one writer of files),
-:mod:`~crmlab.data.sources` (sources, checksums, raw copies),
-:mod:`~crmlab.data.validation` (checks and the canonical table, in pandas)
+The package's modules, bottom up: :mod:`~crmlab.data.readers` (a user's export
+as it really comes), :mod:`~crmlab.data.errors` (problems and
+:class:`DataError`), :mod:`~crmlab.data.checks` (the data checks, in one
+table), :mod:`~crmlab.data.sources` (sources, checksums, raw copies),
+:mod:`~crmlab.data.validation` (the checks and the canonical table, in pandas)
 and :mod:`~crmlab.data.streaming` (the same checks as DuckDB queries, for
-sources too large to load). This module prepares and loads.
+sources too large to load). Files are written by the one writer,
+:mod:`crmlab.core.writing`. This module prepares and loads.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def association_rules(itemsets: pd.DataFrame, n_baskets: int, min_confidence: fl
     Parameters
     ----------
     itemsets : DataFrame
-        From :func:`mine` (``codes``, ``items``, ``count``).
+        From :func:`crmlab.models.itemsets.mining.mine` (``codes``, ``items``, ``count``).
     min_confidence : float
         Kept when count(A and C) / count(A) >= min_confidence, compared as
         exact fractions (mlxtend's float comparison loses rules sitting on it).
