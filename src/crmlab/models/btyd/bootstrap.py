@@ -104,6 +104,9 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
     purchase_patterns, purchase_position = _pattern_index(summary, ["frequency", "recency", "T"])
     spend_patterns, spend_position = _pattern_index(summary, ["frequency", "monetary_value"])
     rfm = summary[["frequency", "recency", "T"]]
+    # The same distinct histories in every draw (history_patterns of rfm): found once, not once per draw.
+    histories = (*(purchase_patterns[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")),
+                 purchase_position)
     clv, alive, purchases, failed = [], [], [], 0
     for _ in range(n_draws):
         counts = rng.multinomial(n, np.full(n, 1.0 / n))
@@ -123,7 +126,8 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
         spend_i = np.where(np.isnan(spend_i), summary["monetary_value"].to_numpy(), spend_i)
         value, p_alive, expected = lifetime_value_details(
             refit, rfm, spend_i, time_unit=time_unit, horizon_months=horizon_months,
-            monthly_discount_rate=monthly_discount_rate, gross_margin=gross_margin, cost_to_serve=cost_to_serve)
+            monthly_discount_rate=monthly_discount_rate, gross_margin=gross_margin, cost_to_serve=cost_to_serve,
+            patterns=histories)
         clv.append(value)
         alive.append(p_alive)
         purchases.append(expected)

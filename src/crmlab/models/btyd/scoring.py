@@ -27,12 +27,14 @@ def lifetime_value(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, 
 
 def lifetime_value_details(fit: FitResult, summary: pd.DataFrame, spend: np.ndarray, *, time_unit: str,
                            horizon_months: int, monthly_discount_rate: float, gross_margin: float,
-                           cost_to_serve: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                           cost_to_serve: float, patterns=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`lifetime_value`, P(alive) and expected purchases over the horizon per customer, as arrays.
 
     Computed once per distinct history and mapped back to customers.
+    ``patterns`` is :func:`history_patterns` of ``summary`` when the caller
+    has it already (the bootstrap rescores the same customers a hundred times).
     """
-    f, r, t, pattern = history_patterns(summary)
+    f, r, t, pattern = patterns if patterns is not None else history_patterns(summary)
     month = DAYS_PER_MONTH / unit_days(time_unit)
     by_month = [expected_purchases_and_p_alive(fit, m * month, f, r, t) for m in range(1, horizon_months + 1)]
     alive = by_month[0][1]  # P(alive) depends on the history only
