@@ -66,7 +66,10 @@ def test_differences_sees_a_changed_count_and_a_float_beyond_the_tolerance():
     assert metric_differences(a, {**a, "miner": "fpgrowth"}, missing_keys=False) == []
 
 
-SPARK = {"name": "spark", "master": "local[2]"}
+# A real local[2] Spark, shared by every Spark test in the process. Two shuffle partitions, as a user of a
+# local Spark on small data would set: with Spark's default 200, each FPGrowth stage of the fixture's
+# baskets is 200 tasks, and the baskets report took 23 s instead of 7 (the figures are the same).
+SPARK = {"name": "spark", "master": "local[2]", "conf": {"spark.sql.shuffle.partitions": "2"}}
 
 
 def fitted_as_the_notebook_fits(name: str, processed_dir, settings: dict, parameters: dict):
