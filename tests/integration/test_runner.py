@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -302,6 +303,36 @@ def test_kernels_talk_to_the_runner_over_private_unix_sockets(tmp_path, capfd):
         assert not Path(seen["ip"]).parent.exists()  # the socket folder is gone with the run
     # And ipykernel's warning about unencrypted TCP never reaches the scheduler's log.
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_progress_lines_are_written_whole_and_one_at_a_time(tmp_path):
+    """Two reports start together; a log that takes its time between two writes never sees another line cut in."""
+    events = []
+
+    def slow_log(message):
+        events.append(("begin", message))
+        time.sleep(0.02)  # long enough for the other report's thread to call in between, were it let in
+        events.append(("end", message))
+
+    _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "pair"))
+    run(config, out_dir=tmp_path / "reports", notebooks_dir=tmp_path / "pair", jobs=2, log=slow_log)
+    started = [message for kind, message in events if kind == "begin" and message.endswith(": started")]
+    assert len(started) == 2
+    assert [kind for kind, _ in events] == ["begin", "end"] * (len(events) // 2)
+    assert all(events[i][1] == events[i + 1][1] for i in range(0, len(events), 2))
+
+
+def test_the_default_log_writes_each_line_in_one_write(capfd):
+    from crmlab.running.runner import _stderr
+
+    threads = [threading.Thread(target=lambda n=n: [_stderr(f"[{n}/8] report{n}: started") for _ in range(50)])
+               for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = capfd.readouterr().err.splitlines()
+    assert len(lines) == 400 and all(re.fullmatch(r"\[\d/8\] report\d: started", line) for line in lines)
 
 
 def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path):

@@ -91,7 +91,21 @@ def default_jobs() -> int:
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # One write of the whole line: print() writes the message and its newline apart, so two reports
+    # starting together could print "[1/5] profile: started[2/5] clv: started".
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _one_at_a_time(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log`` behind a lock: reports run in threads, and each progress line is written whole, by one writer."""
+    lock = threading.Lock()
+
+    def write(message: str) -> None:
+        with lock:
+            log(message)
+
+    return write
 
 
 def package_versions() -> dict[str, str]:
@@ -334,6 +348,7 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
     if jobs < 1:
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
     _check_kernel()
+    log = _one_at_a_time(log)
     with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
         return _run_locked(config, names, Path(out_dir), Path(notebooks_dir).absolute(), jobs, log)
 
