@@ -23,9 +23,11 @@ from crmlab.analyses.deciles import CustomerValueAnalysis
 from crmlab.analyses.segments import SegmentationAnalysis
 from crmlab.analyses.segments import analysis as segments_analysis
 from crmlab.core.availability import NotAvailable
+from crmlab.core.schema import parse_config
 from crmlab.models.itemsets import encoding
 from crmlab.publishing.metrics import not_available_page, record_metrics
 from crmlab.running import cli
+from crmlab.running.runner import run
 
 
 def run_cli(tmp_path, frame: pd.DataFrame, **dataset) -> tuple[int, dict, dict, str]:
@@ -179,3 +181,21 @@ def test_not_available_page_records_the_reason_and_stops(tmp_path):
                                                     "remedy": "at least 30 customers"}}
     record_metrics("clv", {"customers": 3}, path)
     assert json.loads(path.read_text())["clv"]["status"] == "ok"
+
+
+def test_a_baskets_run_without_rules_publishes_its_sequences(tmp_path):
+    """No rule passes the thresholds, but sequences do: the page is published, and says which parameter to lower."""
+    config = parse_config({"dataset": {"name": "sample", "source": "file",
+                                       "path": str(FIXTURE / "transactions.parquet")},
+                           "data_dir": str(tmp_path / "data"), "notebooks": {"baskets": {"min_confidence": 0.95}}})
+    result = run(config, only=["baskets"], out_dir=tmp_path / "reports", log=lambda _: None)
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())["baskets"]
+    assert metrics["status"] == "ok" and metrics["rules"] == 0 and metrics["sequences"] > 0
+    page = page_text(result.run_dir / "baskets.html")
+    assert "No rule reaches a confidence of 95% at a support of 1.0%; lower min_confidence or min_support" in page
+    # The two rules charts say so in their place, without the captions of charts that are not there.
+    assert page.count("No rule passes the thresholds; lower min_confidence or min_support") == 2
+    assert "Each dot is a rule" not in page
+    # The sequences: their chart (an image titled as such) and their table.
+    assert 'alt="What customers buy next' in (result.run_dir / "baskets.html").read_text()
+    assert "Customers X then Y" in page

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import textwrap
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Rectangle
@@ -19,6 +23,38 @@ def new_axes(ax: plt.Axes | None, size: tuple[float, float]) -> plt.Axes:
         return ax
     _, ax = plt.subplots(figsize=size)
     return ax
+
+
+def empty_chart(title: str, message: str, *, ax=None) -> plt.Axes:
+    """A chart with nothing to draw: its title, and the sentence saying what is empty and what would change that."""
+    if ax is not None and not isinstance(ax, plt.Axes):  # a chart of several panels was given its axes
+        ax = np.ravel(ax)[0]
+    ax = new_axes(ax, (10, 2.2))
+    ax.set_title(title)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, textwrap.fill(message, 90), ha="center", va="center", transform=ax.transAxes, wrap=True)
+    # A page shows this sentence as text in the chart's place, without the caption of a chart that is not there.
+    ax.empty_message = message
+    return ax
+
+
+def says_when_empty(title: str, message: str):
+    """Decorate a chart function: given an empty table (its first argument), it draws ``message`` instead.
+
+    ``message`` says what is empty and which parameter would change that, so
+    a report whose data leaves one chart empty still publishes its page.
+    """
+    def decorate(chart):
+        @functools.wraps(chart)
+        def draw(table, *args, ax=None, **kwargs):
+            if len(table) == 0:
+                return empty_chart(title, message, ax=ax)
+            return chart(table, *args, ax=ax, **kwargs)
+
+        draw.empty_message = message
+        return draw
+
+    return decorate
 
 
 def percent_axis(axis) -> None:

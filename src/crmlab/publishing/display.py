@@ -11,8 +11,15 @@ import pandas as pd
 from crmlab.core.words import header, money_column, number, pct
 
 
-def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), currency: str = "$"):
-    """A copy of ``table`` with amounts, shares and ratios written as people read them."""
+def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), currency: str = "$",
+              empty: str | None = None):
+    """A copy of ``table`` with amounts, shares and ratios written as people read them.
+
+    ``empty`` is the sentence shown instead of a table with no rows: what is
+    empty, and which parameter would change that.
+    """
+    if empty is not None and len(table) == 0:
+        return _markdown(empty)
     # Reports show whole sentences (suggested actions, names), not pandas' 50-character cut.
     pd.set_option("display.max_colwidth", None)
     out = table.copy()
@@ -33,13 +40,20 @@ def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), cu
     return out
 
 
-def show(markdown: str) -> None:
-    """Display a sentence computed from the data as Markdown (it survives the HTML export)."""
-    from IPython.display import Markdown, display
+def _markdown(text: str):
+    """``text`` as a Markdown display object; it survives the HTML export."""
+    from IPython.display import Markdown
 
     # Two dollar amounts in one sentence would otherwise be read as LaTeX math
     # (by JupyterLab and by the HTML export) and lose their formatting.
-    display(Markdown(markdown.replace("$", "&#36;")))
+    return Markdown(text.replace("$", "&#36;"))
+
+
+def show(markdown: str) -> None:
+    """Display a sentence computed from the data as Markdown (it survives the HTML export)."""
+    from IPython.display import display
+
+    display(_markdown(markdown))
 
 
 # Charts are drawn twice: as laid out (about 1,000 px wide), and narrow for phones, where a wide chart
@@ -93,15 +107,22 @@ def chart_html(figure, alt: str = "chart") -> str:
 
 
 def show_chart(ax, caption: str) -> None:
-    """Display a chart with its one-sentence caption under it."""
+    """Display a chart with its one-sentence caption under it.
+
+    A chart with nothing to draw (its table was empty: see
+    :func:`crmlab.core.charting.empty_chart`) is shown as its sentence instead,
+    saying what is empty and which parameter would change that.
+    """
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
 
     figure = ax.figure
-    title = ax.get_title() or "chart"
-    display(HTML(chart_html(figure, title)))
     # Closed, so the inline backend does not show the figure a second time.
     plt.close(figure)
+    if getattr(ax, "empty_message", None):
+        show(f"**{ax.get_title()}:** {ax.empty_message}")
+        return
+    display(HTML(chart_html(figure, ax.get_title() or "chart")))
     show(caption)
 
 

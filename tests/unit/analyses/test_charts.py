@@ -46,3 +46,20 @@ def test_without_ax_a_chart_makes_its_own_figure():
     ax = orders_per_customer_chart(pd.Series([3, 1], index=["1", "2+"]))
     assert ax.figure.number not in before and ax.get_xlabel() == "Orders placed in the data (count)"
     plt.close(ax.figure)
+
+
+# Values for a chart's other required arguments, by name, when its table is empty.
+OTHER_ARGUMENTS = {"currency": "$", "unit_label": "days", "calibration_end": "2017-07-01", "time_unit": "weeks",
+                   "gini": 0.0, "pareto": 0.0, "k": 3, "names": pd.Series(dtype=object), "attribute": "age",
+                   "column": "revenue", "title": "Revenue per month", "ylabel": "Revenue ($)"}
+
+
+@pytest.mark.parametrize("name, function", CHART_FUNCTIONS, ids=[name for name, _ in CHART_FUNCTIONS])
+def test_an_empty_table_draws_a_sentence_instead_of_failing(name, function):
+    required = [p for p in list(inspect.signature(function).parameters.values())[1:]
+                if p.default is inspect.Parameter.empty and p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    ax = function(pd.DataFrame(), *[OTHER_ARGUMENTS[p.name] for p in required])
+    drawn = " ".join(text.get_text().replace("\n", " ") for text in ax.texts)
+    assert ax.get_title() and drawn == function.empty_message and drawn.startswith("No ")
+    assert ax.empty_message == function.empty_message  # what a page shows in the chart's place
+    plt.close(ax.figure)

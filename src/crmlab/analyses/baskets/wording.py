@@ -43,7 +43,10 @@ def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
 
 
 def item_caption(itemsets: pd.DataFrame) -> str:
-    top = itemsets[itemsets["size"] == 1].iloc[0]
+    singles = itemsets[itemsets["size"] == 1]
+    if singles.empty:
+        return "No item is in enough baskets to count; lower `min_support`."
+    top = singles.iloc[0]
     return (f"The most common item, {top['items'][0]}, is in {pct(top['support'])} of baskets; rules about "
             "very common items have high confidence but low lift.")
 
@@ -78,3 +81,20 @@ def sequences_intro(window_days: int) -> str:
 def no_segments() -> str:
     return ("No segments in this run (the `segments` report did not run, or the data could not support it), so no "
             "rules per segment.")
+
+
+def no_rules(min_support, min_confidence: float) -> str:
+    """What an empty rules table says, with the thresholds that emptied it."""
+    support = f"{min_support:,} baskets" if isinstance(min_support, int) or min_support >= 1 else pct(min_support, 1)
+    return (f"No rule reaches a confidence of {pct(min_confidence)} at a support of {support}; lower "
+            "`min_confidence` or `min_support`.")
+
+
+def no_sequences(window_days: int, min_sequence_customers: int) -> str:
+    return (f"No pair of items was bought one after the other within {window_days} days by at least "
+            f"{min_sequence_customers} customers; lower `min_sequence_customers` or widen `window_days`.")
+
+
+def no_segment_rules() -> str:
+    return ("No RFM segment has enough baskets for rules of its own at these thresholds; lower `min_support` or "
+            "`min_confidence`.")

@@ -179,3 +179,9 @@ def p_alive_matrix_caption() -> str:
 
 def spend_frequency_caption() -> str:
     return "Each dot is a repeat customer; a flat cloud means spend per purchase does not depend on frequency."
+
+
+def no_one_at_risk(value_share: float, p_alive: float) -> str:
+    """What an empty at-risk list says, with the parameters that would widen it."""
+    return (f"No customer in the top {value_share:.0%} by historical value has a P(alive) below {p_alive:.0%}; "
+            "raise `at_risk_p_alive` or `at_risk_value_share` to widen the list.")
