@@ -152,6 +152,36 @@ def test_utf8_with_byte_order_mark(project, capsys):
     assert len(project.table()) == 6
 
 
+def _unicode_text(rows=ROWS, header=HEADER) -> str:
+    """Excel's "Unicode Text" export: tab-separated, Windows line ends (encoded by the caller)."""
+    return csv_text([r.replace(",", "\t") for r in rows], header.replace(",", "\t"), newline="\r\n")
+
+
+@pytest.mark.parametrize("encoding, how", [
+    ("utf-16", "byte-order mark"),      # Excel's Unicode Text: UTF-16 LE with its mark
+    ("utf-16-be", "zero bytes"),        # no mark: found by where the zero bytes fall
+    ("utf-16-le", "zero bytes"),
+    ("utf-32", "byte-order mark"),
+])
+def test_utf16_and_utf32_text_loads_as_the_same_lines(project, capsys, encoding, how):
+    (project.root / "plain").mkdir()
+    plain = Project(project.root / "plain")  # the same lines as a plain UTF-8 CSV, prepared the same way
+    plain.write(csv_text())
+    assert plain.prepare(capsys)[0] == 0
+    project.write(_unicode_text().encode(encoding))
+    code, err = project.prepare(capsys)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(project.table(), plain.table())
+    name = {"utf-16": "UTF-16", "utf-16-be": "UTF-16 BE", "utf-16-le": "UTF-16 LE", "utf-32": "UTF-32"}[encoding]
+    assert f"The file is {name} (detected from its {how}; set dataset.encoding to override)." in project.notes()
+
+
+def test_unicode_text_read_with_a_wrong_encoding_says_which_and_how_to_set_it(project, capsys):
+    refused(project, capsys, _unicode_text().encode("utf-16"), encoding="cp1252",
+            expect=["header that looks mis-decoded as Windows-1252", "set dataset.encoding",
+                    "'Unicode Text' export is utf-16"])
+
+
 def test_semicolons_and_decimal_commas_are_detected(project, capsys):
     rows = [r.replace(",", ";") for r in ROWS]
     rows = [";".join(f.replace(".", ",") if i == 5 else f for i, f in enumerate(r.split(";"))) for r in rows]

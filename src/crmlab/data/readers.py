@@ -12,7 +12,9 @@ never a traceback.
 
 Decisions when the config is silent:
 
-* encoding: UTF-8 (with or without a byte-order mark), else Windows-1252;
+* encoding: UTF-16 or UTF-32 when a byte-order mark or the pattern of zero
+  bytes says so (Excel's "Unicode Text" is UTF-16), else UTF-8 (with or
+  without a byte-order mark), else Windows-1252;
 * delimiter: the one of ``, ; TAB |`` that splits the first lines into the
   same number of fields, more than one;
 * decimal mark (:func:`sniff_decimal`): a comma when amounts are written
@@ -34,7 +36,14 @@ import pandas as pd
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 FALLBACK_ENCODING = "cp1252"
-ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
+                  "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "utf-32": "UTF-32", "utf-32-le": "UTF-32 LE",
+                  "utf-32-be": "UTF-32 BE"}
+# Byte-order marks, longest first: UTF-32 LE's begins with UTF-16 LE's. The codecs named read the mark themselves.
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+                    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# What a header shows when a UTF-16, UTF-32 or UTF-8 file is decoded as a one-byte encoding.
+MISDECODED = ("\x00", "ÿþ", "þÿ", "ï»¿", "\ufeff")
 SNIFF_BYTES = 1 << 16
 N_EXAMPLES = 5
 
@@ -93,6 +102,42 @@ def first_undecodable(path: Path, encoding: str) -> int | None:
             done += len(block)
 
 
+def detect_unicode(head: bytes) -> tuple[str, str] | None:
+    r"""A UTF-16 or UTF-32 encoding the first bytes of a file show, and how they show it; None when they show none.
+
+    A byte-order mark says so outright. Without one, text that is mostly
+    ASCII (as headers, dates and amounts are) leaves a zero byte beside every
+    character: every other byte in UTF-16, three of four in UTF-32, on the
+    side of the byte order.
+
+    Examples
+    --------
+    >>> detect_unicode("Name\tDate".encode("utf-16"))
+    ('utf-16', 'byte-order mark')
+    >>> detect_unicode("Name\tDate\n".encode("utf-16-be"))
+    ('utf-16-be', 'zero bytes')
+    >>> detect_unicode("Name,Date".encode("utf-8")) is None
+    True
+    """
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return (encoding, "byte-order mark") if encoding != "utf-8-sig" else None
+    head = head[:len(head) - len(head) % 4]
+    if len(head) < 8:
+        return None
+    zero = [head[i::4].count(0) / len(head[i::4]) for i in range(4)]
+    if min(zero[1:]) > 0.9 and zero[0] < 0.1:
+        return "utf-32-le", "zero bytes"
+    if min(zero[:3]) > 0.9 and zero[3] < 0.1:
+        return "utf-32-be", "zero bytes"
+    even, odd = (zero[0] + zero[2]) / 2, (zero[1] + zero[3]) / 2
+    if odd > 0.9 and even < 0.1:
+        return "utf-16-le", "zero bytes"
+    if even > 0.9 and odd < 0.1:
+        return "utf-16-be", "zero bytes"
+    return None
+
+
 def choose_encoding(path: Path, configured: str | None) -> tuple[str, list[str]]:
     """The encoding to read ``path`` with, and a note when it is not plain UTF-8.
 
@@ -103,12 +148,21 @@ def choose_encoding(path: Path, configured: str | None) -> tuple[str, list[str]]
         Windows-1252) cannot decode the file; names the line.
     """
     candidates = [configured] if configured else ["utf-8-sig", FALLBACK_ENCODING]
+    detected = None
+    if not configured:
+        with open(path, "rb") as fh:
+            detected = detect_unicode(fh.read(4096))
+        if detected:
+            candidates = [detected[0]]
     failures = []
     for encoding in candidates:
         offset = first_undecodable(path, encoding)
         if offset is None:
             notes = []
-            if not configured and encoding == FALLBACK_ENCODING:
+            if detected:
+                notes.append(f"The file is {ENCODING_NAMES[encoding]} (detected from its {detected[1]}; set "
+                             "dataset.encoding to override).")
+            elif not configured and encoding == FALLBACK_ENCODING:
                 notes.append("The file is not valid UTF-8; it was read as Windows-1252 (set dataset.encoding "
                              "if another encoding is meant).")
             return encoding, notes
@@ -258,6 +312,11 @@ def csv_dialect(path: Path, *, encoding: str | None = None,
         sample = fh.read(SNIFF_BYTES)
     if not sample.strip():
         raise ReadError("holds only blank lines: it has no header and no data rows")
+    header = sample.split("\n", 1)[0]
+    if any(sign in header for sign in MISDECODED):
+        raise ReadError(f"has a header that looks mis-decoded as {ENCODING_NAMES.get(encoding, encoding)} "
+                        f"(it begins {header[:24]!r}): set dataset.encoding to the file's encoding (Excel's "
+                        "'Unicode Text' export is utf-16)")
     if delimiter is None:
         delimiter = sniff_delimiter(sample)
         if delimiter != ",":
