@@ -182,6 +182,80 @@ def test_unicode_text_read_with_a_wrong_encoding_says_which_and_how_to_set_it(pr
                     "'Unicode Text' export is utf-16"])
 
 
+def _packed(kind: str, content: bytes, member: str = "online_retail.csv") -> bytes:
+    """``content`` as a warehouse or a browser hands it out."""
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import zipfile
+
+    import zstandard
+
+    if kind == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(member, content)
+        return buffer.getvalue()
+    return {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
+            "zst": zstandard.ZstdCompressor().compress}[kind](content)
+
+
+@pytest.mark.parametrize("kind, name", [("gz", "sales.csv.gz"), ("bz2", "sales.csv.bz2"), ("xz", "sales.csv.xz"),
+                                        ("zst", "sales.csv.zst"), ("zip", "export.zip"),
+                                        ("gz", "sales.csv")])  # told by its first bytes, not by its name
+def test_compressed_and_zipped_files_give_the_lines_of_the_plain_file(project, capsys, kind, name):
+    (project.root / "plain").mkdir()
+    plain = Project(project.root / "plain")
+    plain.write(csv_text())
+    assert plain.prepare(capsys)[0] == 0
+    archive = project.write(_packed(kind, csv_text().encode()), name)
+    code, err = project.prepare(capsys, name)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(project.table(), plain.table())
+    assert any(note.endswith("was read from it (the raw copy keeps the file as it came).") for note in project.notes())
+    # The raw copy is the archive as it came, under its own checksum.
+    manifest = data.load_manifest(project.root / "data" / "processed" / "shop")
+    raw = manifest["raw_files"]["transactions"]
+    assert raw["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert (project.root / raw["path"]).read_bytes() == archive.read_bytes()
+
+
+def test_an_excel_workbook_in_a_gzip_file_is_read_as_the_workbook(project, capsys):
+    import io
+
+    buffer = io.BytesIO()
+    pd.read_csv(io.StringIO(csv_text()), dtype=str).to_excel(buffer, index=False)
+    project.write(_packed("gz", buffer.getvalue()), "book.xlsx.gz")
+    code, err = project.prepare(capsys, "book.xlsx.gz")
+    assert code == 0, err
+    assert len(project.table()) == len(ROWS)
+
+
+def test_a_zip_of_two_files_names_them_and_member_chooses_one(project, capsys):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("2023/sales.csv", csv_text())
+        archive.writestr("2024/sales.csv", csv_text(ROWS[:3]))
+        archive.writestr("__MACOSX/2024/._sales.csv", b"resource fork")
+    refused(project, capsys, buffer.getvalue(), name="export.zip",
+            expect=["is a zip file holding 2 files (2023/sales.csv, 2024/sales.csv); set dataset.member"])
+    refused(project, capsys, None, name="export.zip", member="2025/sales.csv",
+            expect=["holds no file named '2025/sales.csv'"])
+    code, err = project.prepare(capsys, "export.zip", member="2024/sales.csv")
+    assert code == 0, err
+    assert len(project.table()) == 3
+
+
+def test_a_cut_download_is_refused_with_what_it_is(project, capsys):
+    whole = _packed("gz", csv_text().encode() * 50)
+    refused(project, capsys, whole[: len(whole) // 2], name="sales.csv.gz",
+            expect=["is a gzip file that cannot be read through"])
+
+
 def test_semicolons_and_decimal_commas_are_detected(project, capsys):
     rows = [r.replace(",", ";") for r in ROWS]
     rows = [";".join(f.replace(".", ",") if i == 5 else f for i, f in enumerate(r.split(";"))) for r in rows]

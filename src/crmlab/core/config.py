@@ -68,14 +68,34 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 TRANSACTIONS = "transactions.parquet"
 
 
+# Compressed downloads are read through (crmlab.data.archives): the name before these says what they hold.
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+# A zip's format is that of the file inside it.
+ARCHIVE_SUFFIXES = (".zip",)
+
+
 def format_from_suffix(path: str | Path) -> str | None:
     """``csv``, ``parquet`` or ``excel`` from a file name; the bare suffix otherwise.
 
-    A folder is a Parquet folder (part files, as Spark and warehouse exports write them).
+    A folder is a Parquet folder (part files, as Spark and warehouse exports
+    write them). A compression suffix is looked through (``sales.csv.gz`` is
+    a CSV file); a zip's format is the file's inside it, known once it is
+    opened (None here).
+
+    Examples
+    --------
+    >>> [format_from_suffix(n) for n in ("sales.CSV", "sales.csv.gz", "book.xlsx.zst", "export.zip", "a.json")]
+    ['csv', 'csv', 'excel', None, 'json']
     """
     if Path(path).is_dir():
         return "parquet"
-    suffix = Path(path).suffix.lower()
+    name = Path(path).name.lower()
+    if name.endswith(ARCHIVE_SUFFIXES):
+        return None
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    suffix = Path(name).suffix
     return {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".xlsx": "excel", ".xls": "excel"}.get(suffix, suffix.lstrip(".") or None)
 
@@ -133,6 +153,8 @@ class DatasetConfig:
         when absent (``3,50`` with no ``1,234.50`` means a decimal comma).
     sheet : str or int, optional
         The Excel sheet to read, by name or 0-based position; the first when absent.
+    member : str, optional
+        The file to read inside a ``.zip`` that holds several.
     timezone : str, optional
         The IANA time zone orders are counted in (``Europe/Paris``).
         Timestamps carrying a UTC offset are converted to it; timestamps
@@ -164,6 +186,7 @@ class DatasetConfig:
     decimal: str | None = None
     sheet: str | int | None = None
     timezone: str | None = None
+    member: str | None = None
 
     @property
     def file_format(self) -> str | None:

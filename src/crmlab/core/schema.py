@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from crmlab.core.config import (
+    ARCHIVE_SUFFIXES,
     BUNDLED_SOURCES,
     CANONICAL_COLUMNS,
     DUPLICATES_POLICIES,
@@ -68,6 +69,7 @@ DATASET_CONSTRAINTS: dict[str, list] = {
     "decimal": [Options({".", ","}), None],
     "sheet": [str, Interval(int, 0, None), None],
     "timezone": [Satisfies(zoneinfo.ZoneInfo, "an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)"), None],
+    "member": [str, None],
 }
 
 ENGINE_CONSTRAINTS: dict[str, list] = {
@@ -101,7 +103,7 @@ def dataset_problems(raw: dict[str, Any]) -> list[str]:
     if source == "file":
         if not path:
             problems.append("dataset.path is required when dataset.source is 'file'")
-        elif not fmt and format_from_suffix(path) not in FILE_FORMATS:
+        elif not fmt and format_from_suffix(path) not in FILE_FORMATS and not path.lower().endswith(ARCHIVE_SUFFIXES):
             problems.append(f"dataset.format: {format_from_suffix(path)!r} (from the file name) is not one of "
                             f"{', '.join(FILE_FORMATS)}; set dataset.format")
     unknown = sorted(set(columns) - set(CANONICAL_COLUMNS) - set(EXTRA_MAPPABLE))

@@ -55,6 +55,7 @@ from crmlab.core.writing import (
     write_json,
     write_table,
 )
+from crmlab.data.archives import packed_note, packing_of
 from crmlab.data.checks import DROP_REASONS
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem
 from crmlab.data.sources import (
@@ -62,6 +63,7 @@ from crmlab.data.sources import (
     keep_raw,
     last_modified,
     parquet_parts,
+    read_as,
     read_customer_attributes,
     read_lines,
     snapshot_table,
@@ -119,13 +121,19 @@ def prepare(config: Config) -> dict[str, Any]:
         if cfg.source == "file" and Path(files["transactions"]).is_dir() and cfg.file_format != "parquet":
             raise DataError([Problem("", f"is a folder, read as the part files of a Parquet folder, but "
                                      f"dataset.format is '{cfg.file_format}'", 0, 0)], source=source_label(cfg))
-        staged = stage_sources(files, Path(staging))
+        staged = stage_sources(files, Path(staging), member=cfg.member,
+                               labels={role: source_label(cfg, role) for role in files})
         notes = []
         if cfg.source == "table":
             snapshot = Path(staging) / "transactions" / cfg.table
             notes = snapshot_table(cfg, config.engine, snapshot)
             staged["transactions"] = {"path": str(snapshot), "sha256": source_checksum(snapshot)}
-        paths = {role: Path(entry["path"]) for role, entry in staged.items()}
+        # What is read: the staged copy, or the file a compressed or zipped copy holds.
+        paths = {role: Path(entry.get("read", entry["path"])) for role, entry in staged.items()}
+        opened = "read" in staged.get("transactions", {})
+        if opened:
+            notes.append(packed_note(packing_of(Path(staged["transactions"]["path"])), paths["transactions"].name))
+            cfg = read_as(cfg, paths["transactions"])
         mapping = streamable(cfg, paths["transactions"])
         streamed = mapping is not None or large_csv(cfg, paths["transactions"])
         if mapping is not None:
@@ -134,9 +142,9 @@ def prepare(config: Config) -> dict[str, Any]:
                                                  notes=notes, memory_limit=config.engine.memory_limit)
         elif streamed:
             # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
-            lines_file, labels, notes = stage_csv(cfg, paths["transactions"], Path(staging))
+            lines_file, labels, csv_notes = stage_csv(cfg, paths["transactions"], Path(staging))
             quality, summary = prepare_streaming(cfg, lines_file, {canon: canon for canon in labels}, Path(staging),
-                                                 from_csv=True, labels=labels, notes=notes,
+                                                 from_csv=True, labels=labels, notes=[*notes, *csv_notes],
                                                  memory_limit=config.engine.memory_limit)
             lines_file.unlink()
         else:
@@ -152,7 +160,7 @@ def prepare(config: Config) -> dict[str, Any]:
         provenance = {
             "dataset": cfg.name,
             "source": cfg.source,
-            "config_fingerprint": cfg.fingerprint(),
+            "config_fingerprint": config.dataset.fingerprint(),
             # The end of the study window, which can be later than the last purchase.
             "observation_end": cfg.observation_end,
             "raw_files": {role: {"source": source_label(cfg, role), **entry} for role, entry in snapshot.items()},

@@ -8,6 +8,7 @@ their checksums, the staging copy that is read, and the write-once copy under
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -20,12 +21,14 @@ import pandas as pd
 from crmlab.core.config import (
     CANONICAL_COLUMNS,
     EXTRA_MAPPABLE,
+    FILE_FORMATS,
     USER_SOURCES,
     DatasetConfig,
     EngineConfig,
     format_from_suffix,
 )
 from crmlab.data import readers
+from crmlab.data.archives import open_packed
 from crmlab.data.errors import DataError, Problem
 
 
@@ -90,11 +93,17 @@ def last_modified(path: Path) -> float:
                                          (parquet_parts(path) if path.is_dir() else [])])
 
 
-def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, str]]:
+def stage_sources(files: dict[str, Path], staging: Path, *, member: str | None = None,
+                  labels: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Copy each source file (or a Parquet folder's data files) into ``staging`` and checksum the copy.
 
     Reading from the copy means what is validated is exactly what
-    :func:`keep_raw` keeps, even if the source changes meanwhile.
+    :func:`keep_raw` keeps, even if the source changes meanwhile. A
+    compressed or zipped copy is opened into ``staging`` too: its entry's
+    ``read`` is the file it holds, which is what the rest reads, while
+    ``path`` and ``sha256`` stay the archive's, which the raw copy keeps.
+    ``member`` names the file to read in a zip of several; ``labels`` name
+    the user's files in messages, by role.
     """
     staged = {}
     for role, src in files.items():
@@ -116,7 +125,27 @@ def stage_sources(files: dict[str, Path], staging: Path) -> dict[str, dict[str, 
             target.parent.mkdir(parents=True)
             shutil.copyfile(src, target)
         staged[role] = {"path": str(target), "sha256": source_checksum(target)}
+        if not src.is_dir():
+            opened = open_packed(target, staging / role / "opened", member=member if role == "transactions" else None,
+                                 label=(labels or {}).get(role, str(src)))
+            if opened is not None:
+                staged[role]["read"] = str(opened)
     return staged
+
+
+def read_as(cfg: DatasetConfig, path: Path) -> DatasetConfig:
+    """The dataset's settings for reading ``path``, the file a compressed or zipped source holds.
+
+    Its format is that file's (``sales.csv`` inside ``export.zip``), unless
+    ``dataset.format`` says otherwise.
+    """
+    if cfg.format:
+        return cfg
+    fmt = format_from_suffix(path)
+    if fmt not in FILE_FORMATS:
+        raise DataError([Problem("", f"holds {path.name}, whose name says no format crmlab reads ("
+                                 f"{', '.join(FILE_FORMATS)}); set dataset.format", 0, 0)], source=source_label(cfg))
+    return dataclasses.replace(cfg, format=fmt)
 
 
 def keep_raw(staged: dict[str, dict[str, str]], raw_dir: Path) -> dict[str, dict[str, str]]:
