@@ -271,7 +271,8 @@ def test_a_typed_parquet_file_is_prepared_by_queries_as_the_pandas_path_prepares
     lines["customer_id"] = lines["customer_id"].astype(str).str.zfill(6)  # text ids with leading zeros
     lines["category"] = lines["category"].astype(str)
     lines["department"] = lines["department"].astype(str)
-    lines.loc[3, "customer_id"] = None  # a guest line
+    # A guest order: no customer on its line (a line whose order names the customer elsewhere takes it from there).
+    lines.loc[3, ["customer_id", "order_id"]] = [None, lines["order_id"].max() + 1]
     lines.loc[10:14, "revenue"] = -lines.loc[10:14, "revenue"].abs() - 1  # returns
     lines = pd.concat([lines, lines.iloc[[20, 21, 21]]], ignore_index=True)  # exact duplicates
     streamed, loaded = prepared_both_ways(tmp_path, lines, monkeypatch)
@@ -286,6 +287,21 @@ def test_a_typed_parquet_file_is_prepared_by_queries_as_the_pandas_path_prepares
     pd.testing.assert_frame_equal(streamed[1], loaded[1], check_categorical=False, check_dtype=False)
     pd.testing.assert_frame_equal(streamed[2].reset_index(drop=True), loaded[2].reset_index(drop=True),
                                   check_dtype=False, check_categorical=False)
+
+
+def test_order_fields_blank_on_later_lines_are_filled_the_same_by_both_paths(tmp_path, monkeypatch):
+    lines = data.load_transactions(FIXTURE).head(3000).copy()
+    lines["customer_id"] = lines["customer_id"].astype(str)  # text ids, as an email column is
+    later = lines.duplicated("order_id")  # every line of an order but its first
+    blank = later & (lines.index % 3 == 0)
+    lines.loc[blank, "customer_id"] = None
+    lines.loc[blank & (lines.index % 2 == 0), "order_date"] = pd.NaT
+    streamed, loaded = prepared_both_ways(tmp_path, lines, monkeypatch)
+    pd.testing.assert_frame_equal(streamed[1], loaded[1], check_categorical=False, check_dtype=False)
+    assert streamed[0]["quality"]["notes"] == loaded[0]["quality"]["notes"]
+    note = f"{int(blank.sum()):,} lines took their customer_id from another line of their order"
+    assert any(n.startswith(note) for n in streamed[0]["quality"]["notes"])
+    assert streamed[0]["lines"] == 3000  # every line kept: none became a guest line
 
 
 def test_bad_rows_in_a_typed_parquet_file_give_the_pandas_paths_message(tmp_path, monkeypatch):

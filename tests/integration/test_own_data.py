@@ -256,6 +256,56 @@ def test_a_cut_download_is_refused_with_what_it_is(project, capsys):
             expect=["is a gzip file that cannot be read through"])
 
 
+SHOPIFY_COLUMNS = {"customer_id": "Email", "order_id": "Name", "order_date": "Created at",
+                   "product_id": "Lineitem name", "quantity": "Lineitem quantity", "unit_price": "Lineitem price"}
+SHOPIFY_ORDERS = [
+    ("#1001", "ann@example.com", "2024-01-05 10:23:45 -0500", [("2", "Mug", "12.50"), ("1", "Tea", "4.00")]),
+    ("#1002", "bob@example.com", "2024-01-06 18:02:11 -0500",
+     [("1", "Pot", "30.00"), ("3", "Tea", "4.00"), ("1", "Mug", "12.50")]),
+    ("#1003", "", "2024-01-07 09:00:00 -0500", [("1", "Tea", "4.00")]),  # a guest checkout: no email on any line
+    ("#1004", "ann@example.com", "2024-02-01 08:00:00 -0500", [("1", "Pot", "30.00"), ("2", "Mug", "12.50")]),
+]
+
+
+def _shopify(orders=SHOPIFY_ORDERS, *, every_line: bool = False) -> str:
+    """Shopify's order export: a line per item; email, date and payment status on each order's first line only."""
+    rows = []
+    for name, email, created, items in orders:
+        for i, (quantity, item, price) in enumerate(items):
+            whole = i == 0 or every_line
+            rows.append(",".join([name, email if whole else "", "paid" if whole else "", created if whole else "",
+                                  quantity, item, price]))
+    return csv_text(rows, "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price")
+
+
+def test_order_fields_on_an_orders_first_line_only_are_taken_from_the_order(project, capsys):
+    (project.root / "complete").mkdir()
+    complete = Project(project.root / "complete")  # the same orders with every field on every line
+    complete.write(_shopify(every_line=True), "orders.csv")
+    assert complete.prepare(capsys, "orders.csv", columns=SHOPIFY_COLUMNS)[0] == 0
+    project.write(_shopify(), "orders.csv")
+    code, err = project.prepare(capsys, "orders.csv", columns=SHOPIFY_COLUMNS)
+    assert code == 0, err
+    table = project.table()
+    pd.testing.assert_frame_equal(table, complete.table())
+    assert len(table) == 7 and table["customer_id"].nunique() == 2 and table["order_id"].nunique() == 3
+    assert table["revenue"].sum() == pytest.approx(2 * 12.5 + 4 + 30 + 3 * 4 + 12.5 + 30 + 2 * 12.5)
+    assert ("4 lines took their Email from another line of their order; 4 lines took their Created at from "
+            "another line of their order (the export writes it on an order's first line only).") in project.notes()
+    # The guest order stays a guest order: no line of it names a customer.
+    assert data.load_manifest(project.root / "data" / "processed" / "shop")["quality"]["dropped"][
+        "missing_customer_id"] == 1
+
+
+def test_an_order_whose_lines_name_two_customers_cannot_fill_its_blank_lines(project, capsys):
+    orders = [*SHOPIFY_ORDERS[:1], ("#1002", "bob@example.com", "2024-01-06 18:02:11 -0500",
+                                    [("1", "Pot", "30.00"), ("3", "Tea", "4.00"), ("1", "Mug", "12.50")])]
+    text = _shopify(orders).replace("#1002,,,,3,Tea", "#1002,eve@example.com,,,3,Tea")
+    refused(project, capsys, text, name="orders.csv", columns=SHOPIFY_COLUMNS,
+            expect=["column 'customer_id (source column Email)': 3 of 5 rows belong to orders that leave it blank",
+                    "order '#1002': Email='bob@example.com', 'eve@example.com'"])
+
+
 def test_semicolons_and_decimal_commas_are_detected(project, capsys):
     rows = [r.replace(",", ";") for r in ROWS]
     rows = [";".join(f.replace(".", ",") if i == 5 else f for i, f in enumerate(r.split(";"))) for r in rows]

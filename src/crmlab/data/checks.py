@@ -31,6 +31,10 @@ TABLE_COLUMNS = ("customer_id", "order_id", "order_date", "product_id", "categor
                  "revenue", "discount", "cost")
 TABLE_ORDER = ("order_date", "customer_id", "order_id")
 
+# Fields of the order, not of the line: an export may write them on an order's first line only (Shopify
+# does), and the order's other lines take them from there.
+ORDER_FIELDS = ("customer_id", "order_date")
+
 NO_ORDER_ID_NOTE = "The source has no order id: one customer's lines on one day form one order."
 
 
@@ -90,9 +94,20 @@ CHECKS: dict[str, Check] = {check.name: check for check in (
           "are returns or cancellations (negative) and were kept out of purchase counts (saved to {returns})",
           SET_ASIDE, meaning="returns and cancellations (negative quantity or revenue)",
           kept="{count:,} return lines were kept as negative lines (returns: keep)."),
+    Check("order_disagrees", ORDER_FIELDS,
+          "belong to orders that leave it blank on some lines and give two different values on others, so the "
+          "blank lines cannot take the order's (one order is one customer on one day)",
+          REFUSE),
     Check("nothing_left", ("customer_id",),
           "none of the {total:,} lines remain after dropping guest lines, duplicates and returns", REFUSE),
 )}
 
 # What each set-aside reason means, for the manifest and the profile report.
 DROP_REASONS = {name: check.meaning for name, check in CHECKS.items() if check.action == SET_ASIDE}
+
+
+def filled_note(filled: dict[str, int], labels: dict[str, str]) -> str:
+    """What the profile says of fields taken from another line of the same order."""
+    parts = [f"{n:,} lines took their {labels.get(column, column)} from another line of their order"
+             for column, n in filled.items() if n]
+    return "; ".join(parts) + " (the export writes it on an order's first line only)."

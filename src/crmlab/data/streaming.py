@@ -22,7 +22,16 @@ import pandas as pd
 from crmlab.core.config import TRANSACTIONS, USER_SOURCES, DatasetConfig
 from crmlab.core.writing import RETURNS
 from crmlab.data import readers
-from crmlab.data.checks import AMOUNT_COLUMNS, CHECKS, NO_ORDER_ID_NOTE, RETURN_COLUMNS, TABLE_COLUMNS, TABLE_ORDER
+from crmlab.data.checks import (
+    AMOUNT_COLUMNS,
+    CHECKS,
+    NO_ORDER_ID_NOTE,
+    ORDER_FIELDS,
+    RETURN_COLUMNS,
+    TABLE_COLUMNS,
+    TABLE_ORDER,
+    filled_note,
+)
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
 from crmlab.data.sources import column_mapping, parquet_parts, source_label
 from crmlab.data.validation import (
@@ -358,6 +367,66 @@ class _Query:
                        self.examples(table, where, column, as_written=as_written), fatal=fatal)
 
 
+def _fill_order_fields(con, q: "_Query", columns: list[str], total: int) -> tuple[dict[str, int], list[Problem]]:
+    """:func:`crmlab.data.validation.fill_order_fields` as DuckDB queries: the view ``source`` becomes the filled lines.
+
+    Returns how many lines took each field from their order, and the
+    problems of orders with a line to fill whose other lines disagree.
+    """
+    written_date = WRITTEN_PREFIX + "order_date"
+
+    def absent(column: str, table: str = "") -> str:
+        """SQL: the line leaves ``column`` blank (a date written as text that is not a date is not blank)."""
+        if column == "customer_id":
+            return f"({table}customer_id IS NULL OR trim(CAST({table}customer_id AS VARCHAR)) = '')"
+        text = (f" AND ({table}{written_date} IS NULL OR trim({table}{written_date}) = '')"
+                if written_date in columns else "")
+        return f"({table}order_date IS NULL{text})"
+
+    missing = {column: absent(column) for column in ORDER_FIELDS}
+    con.execute("ALTER VIEW source RENAME TO source_lines")
+    con.execute(f"""
+        CREATE TEMP TABLE order_fields AS
+        SELECT order_id,
+               count(DISTINCT trim(CAST(customer_id AS VARCHAR))) FILTER (WHERE NOT {missing['customer_id']})
+                   AS customer_id_values,
+               arg_min(customer_id, _row) FILTER (WHERE NOT {missing['customer_id']}) AS customer_id_first,
+               bool_or({missing['customer_id']}) AS customer_id_to_fill,
+               count(DISTINCT CAST(order_date AS DATE)) AS order_date_values,
+               arg_min(order_date, _row) FILTER (WHERE order_date IS NOT NULL) AS order_date_first,
+               bool_or({missing['order_date']}) AS order_date_to_fill
+        FROM source_lines
+        WHERE order_id IS NOT NULL AND trim(CAST(order_id AS VARCHAR)) <> ''
+        GROUP BY order_id""")
+    problems, filled = [], {}
+    for column in ORDER_FIELDS:
+        shown_value = ("trim(CAST(customer_id AS VARCHAR))" if column == "customer_id"
+                       else "CAST(CAST(order_date AS DATE) AS TIMESTAMP)")
+        conflicts = con.execute(f"""
+            SELECT o.order_id, list(DISTINCT {shown_value} ORDER BY {shown_value})
+                       FILTER (WHERE {shown_value} IS NOT NULL AND NOT {missing[column]}), count(*)
+            FROM order_fields o JOIN source_lines s USING (order_id)
+            WHERE o.{column}_values > 1 AND o.{column}_to_fill
+            GROUP BY o.order_id ORDER BY min(s._row)""").fetchall()
+        if conflicts:
+            label = q.labels.get(column, column)
+            shown = [f"order {order!r}: {label}=" + ", ".join(repr(str(pd.Timestamp(v)) if column == "order_date"
+                                                                     else str(v)) for v in values[:3])
+                     for order, values, _ in conflicts[:N_EXAMPLES]]
+            problems.append(Problem(column_label(column, q.labels), CHECKS["order_disagrees"].says(),
+                                    sum(n for *_, n in conflicts), total, shown))
+    takes = {column: f"{absent(column, 's.')} AND o.{column}_first IS NOT NULL AND o.{column}_values <= 1"
+             for column in ORDER_FIELDS}
+    counts = con.execute(f"SELECT {', '.join(f'count(*) FILTER (WHERE {takes[c]})' for c in ORDER_FIELDS)} "
+                         "FROM source_lines s LEFT JOIN order_fields o USING (order_id)").fetchone()
+    filled = dict(zip(ORDER_FIELDS, (int(n) for n in counts)))
+    values = ", ".join(f"CASE WHEN {takes[c]} THEN o.{c}_first ELSE s.{c} END AS {c}" if c in ORDER_FIELDS
+                       else f"s.{c}" for c in columns)
+    con.execute(f"CREATE VIEW source AS SELECT s._row, {values} "
+                "FROM source_lines s LEFT JOIN order_fields o USING (order_id)")
+    return filled, problems
+
+
 def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], staging: Path, *,
                       from_csv: bool = False, labels: dict[str, str] | None = None, notes: list[str] = (),
                       memory_limit: str | None = None, today: date | None = None) -> tuple[Quality, dict[str, Any]]:
@@ -386,18 +455,26 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
     labels = labels or {canon: src for canon, src in mapping.items()}
     q = _Query(con, labels)
     columns = ", ".join(f"{_sql_name(src)} AS {canon}" for canon, src in mapping.items())
+    written = []
     if from_csv:  # rows numbered as read, the text as written kept for examples
-        written = "".join(f", {n}" for n in pq.read_schema(path).names if n.startswith(WRITTEN_PREFIX))
-        con.execute(f"CREATE VIEW source AS SELECT _row, {columns}{written} FROM read_parquet('{path}')")
+        written = [n for n in pq.read_schema(path).names if n.startswith(WRITTEN_PREFIX)]
+        con.execute(f"CREATE VIEW source AS SELECT _row, {columns}{''.join(', ' + n for n in written)} "
+                    f"FROM read_parquet('{path}')")
     else:
         con.execute(f"CREATE VIEW source AS SELECT _row, {columns} FROM {_parquet_scan(con, path)}")
     total = int(con.execute("SELECT count(*) FROM source").fetchone()[0])
     quality = Quality(input_lines=total, notes=list(notes))
     if total == 0:
         raise DataError([Problem("customer_id", CHECKS["empty"].says(), 0, 0)], source=source)
+    disagreeing = []
+    if "order_id" in mapping:
+        filled, disagreeing = _fill_order_fields(con, q, [*mapping, *written], total)
+        if any(filled.values()):
+            quality.notes.append(filled_note(filled, labels))
 
     how = f" with format '{cfg.date_format}'" if cfg.date_format else ""
-    problems = [q.problem("source", "order_date IS NULL", "order_date", CHECKS["unparseable_date"].says(how=how),
+    problems = [*disagreeing,
+                q.problem("source", "order_date IS NULL", "order_date", CHECKS["unparseable_date"].says(how=how),
                           total, as_written=True)]
     numeric = [c for c in AMOUNT_COLUMNS if c in mapping]
     problems += [q.problem("source", f"{c} IS NULL OR isnan(CAST({c} AS DOUBLE))", c,

@@ -26,11 +26,13 @@ from crmlab.data.checks import (
     CHECKS,
     DROP_REASONS,
     NO_ORDER_ID_NOTE,
+    ORDER_FIELDS,
     RETURN_COLUMNS,
     TABLE_COLUMNS,
     TABLE_ORDER,
+    filled_note,
 )
-from crmlab.data.errors import DataError, Problem, column_label, row_examples
+from crmlab.data.errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
 
 
 @dataclass
@@ -169,6 +171,63 @@ def _parse_dates(values: pd.Series, fmt: str | None, zone: str | None = None) ->
     return dates, notes
 
 
+def _missing(values: pd.Series) -> pd.Series:
+    """Not there: missing, or text of only blanks."""
+    return values.isna() | (values.astype("string").str.strip() == "").fillna(False)
+
+
+def fill_order_fields(df: pd.DataFrame, dates: pd.Series, labels: dict[str, str]):
+    """Lines missing their order's customer or date take them from the order's other lines.
+
+    Returns the lines and parsed dates, filled; how many lines took each
+    field; and a problem per field for orders with a line to fill whose
+    other lines give two values (two customers, or dates on two days), each
+    naming a few such orders. A line with text that is not a date is not
+    missing its date: the date check names it.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["#1", "#1", "#2"], "customer_id": ["a@x", None, None],
+    ...                       "order_date": ["2024-01-05", "", "2024-01-06"]})
+    >>> out, dates, filled, problems = fill_order_fields(lines, pd.to_datetime(lines["order_date"]), {})
+    >>> out["customer_id"].fillna("(guest)").tolist(), dates.dt.day.tolist(), filled, problems
+    (['a@x', 'a@x', '(guest)'], [5, 5, 6], {'customer_id': 1, 'order_date': 1}, [])
+    """
+    order = df["order_id"]
+    known = ~_missing(order)
+    # An order is one customer on one day: its lines' timestamps may differ by the seconds a till takes.
+    values = {"customer_id": df["customer_id"].astype("string").str.strip(), "order_date": dates.dt.normalize()}
+    missing = {"customer_id": _missing(df["customer_id"]), "order_date": _missing(df["order_date"])}
+    filled, problems = {}, []
+    for column in ORDER_FIELDS:
+        given = known & ~missing[column] & values[column].notna()
+        per_order = values[column][given].groupby(order[given])
+        distinct = per_order.nunique()
+        # Only an order with a line to fill must agree with itself (which value would the line take?);
+        # a complete order is left as the export wrote it.
+        to_fill = order[known & missing[column]].unique()
+        two = distinct[(distinct > 1) & distinct.index.isin(to_fill)].index
+        if len(two):
+            shown = [f"order {o!r}: {labels.get(column, column)}=" + ", ".join(
+                repr(str(v)) for v in values[column][given & (order == o)].unique()[:3]) for o in two[:N_EXAMPLES]]
+            rows = int((known & order.isin(two)).sum())
+            problems.append(Problem(column_label(column, labels), CHECKS["order_disagrees"].says(), rows, len(df),
+                                    shown))
+            continue
+        first = (dates if column == "order_date" else values[column])[given].groupby(order[given]).first()
+        take = known & missing[column] & order.map(first).notna()
+        filled[column] = int(take.sum())
+        if filled[column]:
+            source = order[take].map(first)
+            if column == "order_date":
+                dates = dates.copy()
+                dates[take] = source
+            else:
+                df = df.copy()
+                df.loc[take, column] = source
+    return df, dates, filled, problems
+
+
 def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | None = None,
              source: str = "input", *, notes: list[str] = (), today: date | None = None
              ) -> tuple[pd.DataFrame, pd.DataFrame, Quality]:
@@ -226,6 +285,11 @@ def validate(lines: pd.DataFrame, cfg: DatasetConfig, labels: dict[str, str] | N
 
     dates, date_notes = _parse_dates(df["order_date"], cfg.date_format, cfg.timezone)
     quality.notes += date_notes
+    if "order_id" in df.columns:
+        df, dates, filled, disagreeing = fill_order_fields(df, dates, labels)
+        problems += disagreeing  # listed with every other refusal, all at once
+        if any(filled.values()):
+            quality.notes.append(filled_note(filled, labels))
     bad = dates.isna()
     if bad.any():
         how = f" with format '{cfg.date_format}'" if cfg.date_format else ""

@@ -103,7 +103,9 @@ def test_negative_discount_is_fatal(sales_csv, tmp_path):
 
 def test_guest_lines_duplicates_and_returns_are_dropped_and_counted(sales_csv, tmp_path):
     rows = good_rows()
-    rows.append({**rows[0], "CustomerID": None})          # guest line
+    # A guest order: no customer on any of its lines (a line of an order that names its customer on another
+    # line takes it from there instead).
+    rows.append({**rows[0], "InvoiceNo": "G1", "CustomerID": None})
     rows.append(dict(rows[2]))                               # exact duplicate
     rows.append({**rows[3], "InvoiceNo": "C3", "Quantity": -1})  # return
     config = file_config(sales_csv(rows), tmp_path)
@@ -227,7 +229,9 @@ def test_a_parquet_folder_gives_the_table_of_the_same_lines_in_one_file(tmp_path
 
 def test_a_bad_line_in_a_parquet_folder_is_named_by_its_row_across_the_parts(tmp_path):
     lines = pd.read_parquet(FIXTURE / "transactions.parquet").head(30)
-    lines.loc[lines.index[13], "order_date"] = pd.NaT  # the fourth line of the second part (rows 11-20)
+    # The fourth line of the second part (rows 11-20), in an order of its own: a line whose order is dated on
+    # another line would take the order's date.
+    lines.loc[lines.index[13], ["order_date", "order_id"]] = [pd.NaT, lines["order_id"].max() + 1]
     folder = write_parquet_folder(lines, tmp_path / "export")
     config = folder_config(folder, tmp_path)
     with pytest.raises(data.DataError) as info:
