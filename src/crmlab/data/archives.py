@@ -92,11 +92,14 @@ def open_packed(path: Path, into: Path, *, member: str | None, label: str) -> Pa
                 members = _data_members(archive)
                 chosen = member or (members[0] if len(members) == 1 else None)
                 if chosen is None or chosen not in members:
-                    listed = ", ".join(members) or "none"
-                    why = (f"holds no file named '{member}' (set dataset.member to one of its files: {listed})"
-                           if member else
-                           f"is a zip file holding {len(members)} files ({listed}); set dataset.member to the "
-                           "one to read" if members else "is a zip file holding no data file")
+                    listed = ", ".join(members)
+                    if member:
+                        why = f"holds no file named '{member}' (set dataset.member to one of: {listed or 'none'})"
+                    elif members:
+                        why = (f"is a zip file holding {len(members)} files ({listed}); set dataset.member to the "
+                               "one to read")
+                    else:
+                        why = "is a zip file holding no data file"
                     raise DataError([Problem("", why, 0, 0)], source=label)
                 target = into / PurePosixPath(chosen).name
                 with archive.open(chosen) as src, open(target, "wb") as out:
