@@ -76,3 +76,22 @@ def test_mlxtend_hmine_driver_is_there_as_the_kit_calls_it():
 
     assert list(inspect.signature(hmine_driver).parameters) == [
         "item", "itemsets", "minsup", "itemsets_shape", "max_len", "verbose", "single_items", "frequent_itemsets"]
+
+
+def test_the_wheel_builds_without_a_deprecation_warning(tmp_path):
+    """setuptools warns for years before it stops building what it deprecates: a warning fails here first."""
+    import subprocess
+    import sys
+    import zipfile
+
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path),
+                            str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    output = build.stdout + build.stderr
+    assert "eprecat" not in output and "BuildBackendWarning" not in output, output
+    (wheel,) = tmp_path.glob("crmlab-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        names = archive.namelist()
+    assert "License-Expression: MIT" in metadata
+    assert "crmlab/analyses/segments/rfm_segments.yaml" in names  # package data travels with the code
