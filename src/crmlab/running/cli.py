@@ -1,4 +1,4 @@
-"""The command line: ``crmlab data prepare``, ``crmlab run`` and ``crmlab share``.
+"""The command line: ``crmlab data prepare``, ``crmlab run``, ``crmlab notebook`` and ``crmlab share``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad config or bad input data,
 3 the dataset is in use by another run and ``--no-wait`` was given.
@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from crmlab.core.catalog import REPORTS
 from crmlab.core.config import NOTEBOOKS_DIR, ConfigError
 from crmlab.core.schema import load_config
 from crmlab.data import DataError
@@ -38,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-wait", action="store_true",
                      help="exit with code 3 instead of waiting when another run uses the dataset")
 
+    notebook = commands.add_parser("notebook", help="write a report's notebook bound to a config, for JupyterLab")
+    notebook.add_argument("report", nargs="?", help="the report, e.g. clv (see --list)")
+    notebook.add_argument("--config", help="YAML config file, e.g. configs/my_shop.yaml")
+    notebook.add_argument("--out", default=None, help="folder of the copy (default: notebooks/work/<dataset>/)")
+    notebook.add_argument("--list", action="store_true", help="list the reports")
+    notebook.add_argument("--no-wait", action="store_true",
+                          help="exit with code 3 instead of waiting when another run uses the dataset")
+
     share = commands.add_parser("share", help="build the share bundle (pages and leadership.zip) of a run again")
     share.add_argument("run_dir", nargs="?", default=None,
                        help="the run folder (default: latest in the reports folder)")
@@ -61,15 +70,46 @@ def _share(args) -> int:
     return 0
 
 
+def _notebook(args, config, notebooks_dir: Path) -> int:
+    from crmlab import data
+    from crmlab.core.config import available_notebooks
+    from crmlab.running.binding import bind_notebook
+
+    known = available_notebooks(notebooks_dir)
+    if args.report not in known:
+        raise ConfigError(f"{args.report}: no such report; known: {', '.join(known)}")
+    if args.report in config.skipped:
+        raise ConfigError(f"{args.report} is switched off in {config.path} (notebooks.{args.report}: false)")
+    with dataset_lock(config.data_dir, config.dataset.name, wait=not args.no_wait):
+        if data.needs_prepare(config):
+            print(f"Preparing {config.dataset.name} ...", file=sys.stderr)
+            data.prepare(config)
+    path = bind_notebook(config, args.report, out_dir=Path(args.out) if args.out else None,
+                         notebooks_dir=notebooks_dir)
+    print(f"Open it in JupyterLab and run it top to bottom; its exports go to reports/by-hand/"
+          f"{config.dataset.name}/exports/.", file=sys.stderr)
+    print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "share":
         return _share(args)
+    if args.command == "notebook" and (args.list or not args.report or not args.config):
+        if not args.list:
+            parser.error("crmlab notebook needs a report and --config (or --list)")
+        for entry in REPORTS.values():
+            print(f"{entry.name:<10} {entry.title}")
+        return 0
     try:
         notebooks_dir = Path(getattr(args, "notebooks", None) or NOTEBOOKS_DIR)
         config = load_config(args.config, notebooks_dir=notebooks_dir)
         # Every parameter is checked before anything is prepared, run or written.
         check_config(config, notebooks_dir)
+        if args.command == "notebook":
+            return _notebook(args, config, notebooks_dir)
         if args.command == "data":
             from crmlab.data import prepare
 

@@ -58,6 +58,7 @@ from crmlab.core.config import NOTEBOOKS_DIR, Config, ConfigError, available_not
 from crmlab.core.machine import available_cores
 from crmlab.publishing.pages import export_html, write_index
 from crmlab.publishing.share import build_share
+from crmlab.running.binding import report_parameters
 from crmlab.running.locking import dataset_lock
 from crmlab.running.parameters import check_config
 
@@ -394,16 +395,8 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
 
     reports = {}
     for name in names:
-        params = {
-            **config.notebooks.get(name, {}),
-            "dataset": config.dataset.name,
-            "processed_dir": str(config.processed_dir.resolve()),
-            "exports_dir": str((run_dir / "exports").resolve()),
-            "metrics_path": str((run_dir / "metrics" / f"{name}.json").resolve()),
-            "currency": config.dataset.currency,
-            "min_group_customers": config.min_group_customers,
-            "engine_settings": config.engine_settings(share=min(jobs, len(names))),
-        }
+        params = report_parameters(config, name, exports_dir=run_dir / "exports",
+                                   metrics_path=run_dir / "metrics" / f"{name}.json", share=min(jobs, len(names)))
         (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
         reports[name] = _Report(name, run_dir, params)
 
