@@ -13,3 +13,17 @@ The package is seven layers, each a folder, each importing only those below it
 """
 
 __version__ = "0.1.0"
+
+
+def open(config, *, wait: bool = True):  # noqa: A001 - crmlab.open reads as "open this config's data"
+    """The prepared data of a config, for a notebook: ``crmlab.open("configs/my_shop.yaml")``.
+
+    Returns a :class:`crmlab.running.handle.ConfigData`: ``.transactions()``
+    (pandas), ``.lines()`` (an Ibis table on the config's engine),
+    ``.customers()`` (one row per customer) and ``.parameters(report)``, so
+    that ``CLVAnalysis(**shop.parameters("clv")).fit(shop.lines())`` gives the
+    report's figures. The data is prepared first when it is missing or stale.
+    """
+    from crmlab.running.handle import open_config
+
+    return open_config(config, wait=wait)

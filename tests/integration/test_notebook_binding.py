@@ -5,6 +5,7 @@ import os
 
 import nbformat
 import papermill as pm
+import pytest
 import yaml
 from helpers import FIXTURE
 
@@ -47,3 +48,34 @@ def test_a_bound_notebook_runs_on_the_configs_data_and_writes_only_by_hand(tmp_p
         assert "churn: no such report" in capsys.readouterr().err
     finally:
         os.chdir(cwd)
+
+
+def test_crmlab_open_gives_a_configs_data_from_any_folder(tmp_path):
+    from helpers import ROOT
+
+    import crmlab
+    from crmlab.analyses.deciles import CustomerValueAnalysis
+
+    project = tmp_path / "project"
+    (project / "configs").mkdir(parents=True)
+    config = {"dataset": {"name": "shop", "source": "file", "path": str(FIXTURE / "transactions.parquet"),
+                          "customers_path": str(FIXTURE / "customer_attributes.parquet")},
+              "data_dir": "data", "notebooks": {"deciles": {"decline_steps": 3}, "clv": {}}}
+    (project / "configs" / "shop.yaml").write_text(yaml.safe_dump(config))
+    (project / "notebooks" / "mine").mkdir(parents=True)
+    cwd = os.getcwd()
+    os.chdir(project / "notebooks" / "mine")  # an analyst's notebook, two folders down
+    try:
+        shop = crmlab.open("../../configs/shop.yaml")
+    finally:
+        os.chdir(cwd)
+    assert shop.processed_dir == project / "data" / "processed" / "shop"  # the project's data/, not the notebook's
+    lines = shop.transactions()
+    assert len(lines) == shop.lines().count().execute() and lines["customer_id"].nunique() == 190
+    customers = shop.customers()
+    assert len(customers) == 190 and customers["revenue"].sum() == pytest.approx(lines["revenue"].sum())
+    assert shop.parameters("deciles") == {"decline_steps": 3}
+    assert shop.parameters("clv") == {}  # no observation end in the config: the CLV report takes the last day
+    analysis = CustomerValueAnalysis(**shop.parameters("deciles")).fit(shop.lines())
+    assert analysis.metrics_["customers"] == 190
+    assert not (ROOT / "notebooks" / "mine").exists()
