@@ -341,6 +341,7 @@ def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path)
     run(config, out_dir=out, notebooks_dir=tmp_path / "good", log=lambda _: None)
     before_latest = (out / "latest").resolve()
     before = folder_digest(config.processed_dir)
+    history_before = (out / "history.csv").read_bytes()
     broken = tiny_notebooks(tmp_path / "broken", fail_in="second")
     with pytest.raises(NotebookFailed) as info:
         run(config, out_dir=out, notebooks_dir=broken, jobs=1, log=lambda _: None)
@@ -349,6 +350,7 @@ def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path)
     assert "cell 4 (In [4]: raise ValueError" in str(error)
     assert (out / "latest").resolve() == before_latest
     assert folder_digest(config.processed_dir) == before
+    assert (out / "history.csv").read_bytes() == history_before  # a failed run adds no row
     assert error.executed.exists()  # kept for debugging
     # second ran in a kernel started ahead: its warm-up counted no execution (In [4] above), and every
     # kernel of the run has ended.
@@ -437,3 +439,35 @@ def test_no_wait_exits_3_and_a_killed_holder_is_taken_over(tmp_path, capsys):
     t0 = time.monotonic()
     assert cli.main(["data", "prepare", "--config", str(config), "--no-wait"]) == 0
     assert time.monotonic() - t0 < 60
+
+
+def test_two_runs_of_a_config_leave_two_history_rows_and_the_second_says_what_moved(tmp_path, capsys):
+    lines = pd.read_parquet(FIXTURE / "transactions.parquet")
+    source = tmp_path / "sales.parquet"
+    config_path = tmp_path / "shop.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "dataset": {"name": "shop", "source": "file", "path": str(source)},
+        "data_dir": str(tmp_path / "data"), "notebooks": {"deciles": {}}}))
+    out = tmp_path / "reports"
+    first_customers = lines["customer_id"].drop_duplicates().head(150)
+    lines[lines["customer_id"].isin(first_customers)].to_parquet(source)  # last week: 150 customers
+    assert cli.main(["run", "--config", str(config_path), "--only", "deciles", "--out", str(out)]) == 0
+    first_index = (out / "latest" / "index.html").read_text()
+    assert "since" not in first_index  # nothing to compare with yet
+    lines.to_parquet(source)  # this week: all 190
+    assert cli.main(["run", "--config", str(config_path), "--only", "deciles", "--out", str(out)]) == 0
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 2 and history["deciles.customers"].tolist() == [150, 190]
+    assert set(history["config"]) == {str(config_path)}
+    first_date = history["run_date"].iloc[0]
+    index = (out / "latest" / "index.html").read_text()
+    before, now = history["deciles.top10_revenue_share"]  # a figure of the deciles card
+    moved = (now / before - 1) * 100
+    arrow = "\u25b2" if moved > 0 else "\u25bc"
+    assert f"{arrow} {abs(moved):.1f}% since {first_date}" in index
+    page = (out / "latest" / "deciles.html").read_text()
+    assert f"Since the run of {first_date}:" in page
+    capsys.readouterr()
+    assert cli.main(["history", "--config", str(config_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "deciles.customers" in printed and "150" in printed and "190" in printed

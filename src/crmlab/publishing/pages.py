@@ -14,6 +14,7 @@ from typing import Any
 from crmlab.core.catalog import report
 from crmlab.core.words import format_value
 from crmlab.core.writing import write_atomic
+from crmlab.publishing.history import change_text
 
 PAGE_CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2933;
@@ -41,6 +42,7 @@ pre { background: #f5f7fa; padding: .5rem; overflow-x: auto; }
 .anchor-link { display: none; }
 .card.not-available { background: #f8f9fb; color: #52606d; }
 .card dt { font-weight: 700; font-size: 1.15rem; } .card dd { margin: 0; align-self: center; color: #52606d; }
+.card .change { display: block; font-size: 0.85rem; color: #7b8794; }
 @media (max-width: 640px) {
   body { margin: 1rem auto; padding: 0 .75rem; }
   header.crmlab h1 { font-size: 1.4rem; }
@@ -100,14 +102,16 @@ def _until_error(nb) -> None:
 
 
 def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str, dataset: str,
-                period: tuple[str, str], run_date: str, until_error: bool = False, internal: bool = False) -> Path:
+                period: tuple[str, str], run_date: str, until_error: bool = False, internal: bool = False,
+                opening: str | None = None) -> Path:
     """Export an executed notebook to one self-contained HTML page for leadership.
 
     No code cells, no prompts, no parameters or injected-parameters cell, no
     warnings printed to stderr; figures are embedded as data URIs and the
     style sheet is inline, so the file can be mailed on its own. With
     ``until_error``, the page ends at the cell that stopped the notebook and
-    leaves out the error (a report the data cannot support).
+    leaves out the error (a report the data cannot support). ``opening``
+    (Markdown) comes first on the page: what moved since the last run.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -120,6 +124,8 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str,
     if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
         # The page header carries the title; the notebook's own H1 would repeat it.
         first.source = first.source.split("\n", 1)[1] if "\n" in first.source else ""
+    if opening:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(opening))
     for cell in nb.cells:
         if cell.cell_type == "code":
             # Library warnings are for the analyst's console, not for leadership.
@@ -138,11 +144,13 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, title: str,
 
 def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any], *, dataset: str,
                 period: tuple[str, str], run_date: str, currency: str = "$",
-                without_page: list[str] = (), internal: bool = False) -> Path:
+                without_page: list[str] = (), internal: bool = False, previous: dict[str, Any] | None = None) -> Path:
     """The landing page: one card per report with its headline figures and a link.
 
     A report the data could not support shows why instead of figures;
     ``without_page`` lists those that were not run at all (no page to link).
+    ``previous`` is the last successful run's row of the history: each
+    figure then says how far it moved since.
     """
     cards = []
     for name in reports:
@@ -155,9 +163,13 @@ def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any]
                          f"<p><strong>Not available for this dataset:</strong> "
                          f"{html.escape(str(figures.get('reason', '')))}.</p>{link}</section>")
             continue
+        def moved(key):
+            text = previous and change_text(figures.get(key), previous.get(f"{name}.{key}"), previous["run_date"])
+            return f" <span class=\"change\">{html.escape(text)}</span>" if text else ""
+
         rows = "".join(
             f"<dt>{html.escape(format_value(figures.get(key), kind, currency))}</dt>"
-            f"<dd>{html.escape(label)}</dd>"
+            f"<dd>{html.escape(label)}{moved(key)}</dd>"
             for key, label, kind in spec.card if key in figures)
         cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>{link}</section>")
     body = "<div class=\"cards\">" + "".join(cards) + "</div>"

@@ -1,4 +1,4 @@
-"""The command line: ``crmlab data prepare``, ``crmlab run``, ``crmlab notebook`` and ``crmlab share``.
+"""The command line: ``crmlab data prepare``, ``run``, ``notebook``, ``history`` and ``share``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad config or bad input data,
 3 the dataset is in use by another run and ``--no-wait`` was given.
@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     notebook.add_argument("--no-wait", action="store_true",
                           help="exit with code 3 instead of waiting when another run uses the dataset")
 
+    history = commands.add_parser("history", help="the headline figures of every successful run of a config")
+    history.add_argument("--config", required=True, help="YAML config file, e.g. configs/my_shop.yaml")
+    history.add_argument("--out", default="reports", help="reports folder (default: reports)")
+
     share = commands.add_parser("share", help="build the share bundle (pages and leadership.zip) of a run again")
     share.add_argument("run_dir", nargs="?", default=None,
                        help="the run folder (default: latest in the reports folder)")
@@ -67,6 +71,21 @@ def _share(args) -> int:
         print(f"crmlab: {exc}", file=sys.stderr)
         return 2
     print(f"{run_dir / target.name}: the pages and {ZIP_NAME}; send {ZIP_NAME}, never the run folder itself")
+    return 0
+
+
+def _history(args) -> int:
+    import pandas as pd
+
+    from crmlab.publishing.history import read_history
+
+    table = read_history(args.out)
+    rows = table[table["config"] == str(Path(args.config))].dropna(axis=1, how="all")
+    if rows.empty:
+        print(f"No successful run of {args.config} in {args.out}/ yet: crmlab run --config {args.config}")
+        return 0
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        print(rows.drop(columns="config").set_index("run").T.to_string())
     return 0
 
 
@@ -97,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "share":
         return _share(args)
+    if args.command == "history":
+        return _history(args)
     if args.command == "notebook" and (args.list or not args.report or not args.config):
         if not args.list:
             parser.error("crmlab notebook needs a report and --config (or --list)")

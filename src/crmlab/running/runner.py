@@ -56,6 +56,7 @@ from crmlab.core.availability import NotAvailable
 from crmlab.core.catalog import needs_within, report, run_order
 from crmlab.core.config import NOTEBOOKS_DIR, Config, ConfigError, available_notebooks
 from crmlab.core.machine import available_cores
+from crmlab.publishing import history
 from crmlab.publishing.pages import export_html, write_index
 from crmlab.publishing.share import build_share
 from crmlab.running.binding import report_parameters
@@ -370,6 +371,9 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
     unavailable = {name: report(name).missing_inputs(manifest["columns"]) for name in names}
     unavailable = {name: why for name, why in unavailable.items() if why}
     run_date = started.strftime("%Y-%m-%d %H:%M")
+    # The history of this config's successful runs, keyed by the config as it was named (or its dataset).
+    history_key = str(config.path) if config.path else config.dataset.name
+    previous = history.previous_run(out_dir, history_key)
 
     run_dir = new_run_dir(out_dir.absolute())
     for folder in ("exports", "metrics", "notebooks", "parameters"):
@@ -429,9 +433,12 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
             if km is not None:  # papermill shuts down only the kernels it started
                 km.shutdown_kernel(now=True)
+        card = {key: label for key, label, _ in report(item.name).card}
+        opening = history.material_changes(item.name, item.recorded(), previous, card) if status == "ok" else None
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
                     dataset=config.dataset.name, period=period, run_date=run_date,
-                    until_error=status == "not_available", internal=config.min_group_customers == 0)
+                    until_error=status == "not_available", internal=config.min_group_customers == 0,
+                    opening=opening)
         item.info["status"] = status
         if status == "ok":
             log(f"[{position}/{len(names)}] {item.name}: done in {item.info['seconds']:.1f} s")
@@ -493,10 +500,11 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
     data.write_json(metrics, run_dir / "metrics.json")
     write_index(run_dir, names, metrics, dataset=config.dataset.name, period=period,
                 run_date=run_date, currency=config.dataset.currency, without_page=list(unavailable),
-                internal=config.min_group_customers == 0)
+                internal=config.min_group_customers == 0, previous=previous)
     build_share(run_dir)
     run_info.update(status="ok", finished_at=_now())
     data.write_json(run_info, run_dir / "run.json")
+    history.append_run(out_dir, config=history_key, run=run_dir.name, run_date=run_date, metrics=metrics)
     point_latest(out_dir, run_dir)
     log(f"Reports: {out_dir / 'latest' / 'index.html'}")
     return RunResult(run_dir=run_dir, notebooks=names, seconds=seconds)
