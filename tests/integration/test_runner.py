@@ -408,7 +408,7 @@ def test_two_runs_at_once_both_finish_complete(tmp_path):
     assert [code for code, _ in results] == [0, 0], results
     # One waited for the other, and said so.
     assert sum("Waiting: dataset 'sample' is in use" in err for _, err in results) == 1
-    folders = sorted(p for p in (tmp_path / "reports").iterdir() if not p.is_symlink())
+    folders = sorted(p for p in (tmp_path / "reports").iterdir() if p.is_dir() and not p.is_symlink())
     assert len(folders) == 2
     for folder in folders:
         assert json.loads((folder / "run.json").read_text())["status"] == "ok"
