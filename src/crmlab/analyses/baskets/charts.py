@@ -10,8 +10,8 @@ import seaborn as sns
 from crmlab.core.charting import matrix_heatmap, new_axes, percent_axis, says_when_empty
 
 
-@says_when_empty('The most common items',
-                 'No item is in enough baskets; lower `min_support`.')
+@says_when_empty("The most common items",
+                 "No item is in enough baskets; lower `min_support`.")
 def item_frequency_chart(itemsets: pd.DataFrame, top: int = 20, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Share of baskets holding each of the most common items."""
     singles = itemsets[itemsets["size"] == 1].nlargest(top, "count")
@@ -26,8 +26,8 @@ def item_frequency_chart(itemsets: pd.DataFrame, top: int = 20, *, ax: plt.Axes 
     return ax
 
 
-@says_when_empty('Every rule',
-                 'No rule passes the thresholds; lower `min_confidence` or `min_support`.')
+@says_when_empty("Every rule",
+                 "No rule passes the thresholds; lower `min_confidence` or `min_support`.")
 def rules_scatter(rules: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Support against confidence for every rule, coloured by lift."""
     ax = new_axes(ax, (10, 5))
@@ -42,8 +42,8 @@ def rules_scatter(rules: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axe
     return ax
 
 
-@says_when_empty('The top rules by lift',
-                 'No rule passes the thresholds; lower `min_confidence` or `min_support`.')
+@says_when_empty("The top rules by lift",
+                 "No rule passes the thresholds; lower `min_confidence` or `min_support`.")
 def rules_matrix(rules: pd.DataFrame, top: int = 20, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Lift of the top rules as a grid: antecedents (rows) against consequents (columns)."""
     head = rules.head(top)
@@ -59,8 +59,8 @@ def rules_matrix(rules: pd.DataFrame, top: int = 20, *, ax: plt.Axes | None = No
     return ax
 
 
-@says_when_empty('What customers buy next',
-                 'No sequence passes the thresholds; lower `min_sequence_customers` or widen `window_days`.')
+@says_when_empty("What customers buy next",
+                 "No sequence passes the thresholds; lower `min_sequence_customers` or widen `window_days`.")
 def sequences_chart(sequences: pd.DataFrame, top: int = 12, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Share of X buyers who bought Y within the window, against the share of all customers who bought Y."""
     head = sequences.head(top)

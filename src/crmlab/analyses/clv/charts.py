@@ -21,8 +21,8 @@ def _actual_and_model(table: pd.DataFrame, labels, model_label: str, *, ax: plt.
     return ax
 
 
-@says_when_empty('Holdout check',
-                 'No customer in the calibration period to check on the holdout; set `calibration_end` later.')
+@says_when_empty("Holdout check",
+                 "No customer in the calibration period to check on the holdout; set `calibration_end` later.")
 def holdout_frequency_chart(table: pd.DataFrame, unit_label: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Mean holdout purchases per calibration-purchase bin: actual and predicted.
 
@@ -37,8 +37,8 @@ def holdout_frequency_chart(table: pd.DataFrame, unit_label: str, *, ax: plt.Axe
     return ax
 
 
-@says_when_empty('Cumulative repeat purchases',
-                 'No week to follow between the first purchase and `observation_end`.')
+@says_when_empty("Cumulative repeat purchases",
+                 "No week to follow between the first purchase and `observation_end`.")
 def cumulative_transactions_chart(curve: pd.DataFrame, calibration_end, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Weekly cumulative repeat purchases, actual and model.
 
@@ -57,8 +57,8 @@ def cumulative_transactions_chart(curve: pd.DataFrame, calibration_end, *, ax: p
     return ax
 
 
-@says_when_empty('Model fit',
-                 'No customer in the calibration period; set `calibration_end` later.')
+@says_when_empty("Model fit",
+                 "No customer in the calibration period; set `calibration_end` later.")
 def period_transactions_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Customers by repeat purchases in the calibration period: actual and model.
 
@@ -75,8 +75,8 @@ def period_transactions_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None
     return ax
 
 
-@says_when_empty('Value delivered so far against value still to come',
-                 'No customer was scored.')
+@says_when_empty("Value delivered so far against value still to come",
+                 "No customer was scored.")
 def value_scatter(customers: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Historical value against predicted future value, at-risk customers highlighted."""
     ax = new_axes(ax, (10, 5))
@@ -96,8 +96,8 @@ def value_scatter(customers: pd.DataFrame, currency: str, *, ax: plt.Axes | None
     return ax
 
 
-@says_when_empty('How likely each customer is to still be active',
-                 'No customer was scored.')
+@says_when_empty("How likely each customer is to still be active",
+                 "No customer was scored.")
 def p_alive_chart(p_alive: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Histogram of P(alive)."""
     ax = new_axes(ax, (10, 4))
@@ -110,8 +110,8 @@ def p_alive_chart(p_alive: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes
     return ax
 
 
-@says_when_empty('Spend per purchase against repeat purchases',
-                 'No repeat customer, so no spend per purchase to compare with frequency.')
+@says_when_empty("Spend per purchase against repeat purchases",
+                 "No repeat customer, so no spend per purchase to compare with frequency.")
 def spend_frequency_chart(summary: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Gamma-Gamma's assumption: mean spend does not depend on how often a customer buys."""
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
@@ -126,8 +126,8 @@ def spend_frequency_chart(summary: pd.DataFrame, currency: str, *, ax: plt.Axes 
     return ax
 
 
-@says_when_empty('Holdout check of spend',
-                 'No calibration customer bought in the holdout; set `calibration_end` earlier.')
+@says_when_empty("Holdout check of spend",
+                 "No calibration customer bought in the holdout; set `calibration_end` earlier.")
 def holdout_spend_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Mean spend per holdout purchase, expected and actual, by group of expected spend.
 
@@ -143,16 +143,16 @@ def holdout_spend_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | No
     return ax
 
 
-@says_when_empty('Expected purchases in the next month',
-                 'No purchase history to lay out.')
+@says_when_empty("Expected purchases in the next month",
+                 "No purchase history to lay out.")
 def expected_purchases_heatmap(matrix: pd.DataFrame, time_unit: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Expected purchases next month by repeat purchases and age at the last purchase."""
     return matrix_heatmap(matrix, "Expected purchases in the next month", f"Age at last purchase ({time_unit})",
                           "Repeat purchases so far (count)", "purchases (count)", ".1f", low_rows_first=True, ax=ax)
 
 
-@says_when_empty('Probability the customer is still active',
-                 'No purchase history to lay out.')
+@says_when_empty("Probability the customer is still active",
+                 "No purchase history to lay out.")
 def p_alive_heatmap(matrix: pd.DataFrame, time_unit: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """P(alive) by repeat purchases and age at the last purchase."""
     return matrix_heatmap(matrix, "Probability the customer is still active", f"Age at last purchase ({time_unit})",

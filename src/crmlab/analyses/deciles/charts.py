@@ -9,8 +9,8 @@ import seaborn as sns
 from crmlab.core.charting import matrix_heatmap, new_axes, percent_axis, says_when_empty
 
 
-@says_when_empty('Share of revenue by customer decile',
-                 'No customer with revenue to rank into deciles.')
+@says_when_empty("Share of revenue by customer decile",
+                 "No customer with revenue to rank into deciles.")
 def decile_revenue_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Revenue share per customer decile (bars) and cumulative share (line)."""
     ax = new_axes(ax, (10, 4))
@@ -28,8 +28,8 @@ def decile_revenue_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> 
     return ax
 
 
-@says_when_empty('Customers needed for each tenth of revenue',
-                 'No customer with revenue to rank.')
+@says_when_empty("Customers needed for each tenth of revenue",
+                 "No customer with revenue to rank.")
 def purchase_decile_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Share of customers it takes to make each tenth of revenue."""
     ax = new_axes(ax, (10, 4))
@@ -43,8 +43,8 @@ def purchase_decile_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) ->
     return ax
 
 
-@says_when_empty('How concentrated revenue is (Lorenz curve)',
-                 'No customer revenue to draw a Lorenz curve from.')
+@says_when_empty("How concentrated revenue is (Lorenz curve)",
+                 "No customer revenue to draw a Lorenz curve from.")
 def lorenz_chart(curve: pd.DataFrame, gini: float, pareto: float, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Lorenz curve against the line of equality, with the Gini and Pareto figures written on it."""
     ax = new_axes(ax, (6, 6))
@@ -64,8 +64,8 @@ def lorenz_chart(curve: pd.DataFrame, gini: float, pareto: float, *, ax: plt.Axe
     return ax
 
 
-@says_when_empty('Value migration',
-                 'No customer bought in both periods; set `split_at` to move the split date.')
+@says_when_empty("Value migration",
+                 "No customer bought in both periods; set `split_at` to move the split date.")
 def migration_heatmap(matrix: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Customers moving between groups from period 1 (rows) to period 2 (columns): deciles or ABC classes."""
     groups = "ABC classes" if "abc" in str(matrix.index.name).lower() else "deciles"

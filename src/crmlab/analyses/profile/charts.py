@@ -11,8 +11,8 @@ from crmlab.core.charting import new_axes, says_when_empty
 from crmlab.core.words import money
 
 
-@says_when_empty('Orders per customer',
-                 'No customer in the data, so no orders per customer to count.')
+@says_when_empty("Orders per customer",
+                 "No customer in the data, so no orders per customer to count.")
 def orders_per_customer_chart(bands: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Bar chart of customers per band of order counts (from :func:`crmlab.analyses.profile.tables.order_bands`)."""
     ax = new_axes(ax, (10, 4))
@@ -24,8 +24,8 @@ def orders_per_customer_chart(bands: pd.Series, *, ax: plt.Axes | None = None) -
     return ax
 
 
-@says_when_empty('Per month',
-                 'No month with a purchase in the data.')
+@says_when_empty("Per month",
+                 "No month with a purchase in the data.")
 def monthly_chart(monthly: pd.DataFrame, column: str, title: str, ylabel: str,
                   currency: str | None = None, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Bars of one monthly figure (from :func:`crmlab.analyses.profile.tables.monthly_activity`)."""
@@ -42,16 +42,16 @@ def monthly_chart(monthly: pd.DataFrame, column: str, title: str, ylabel: str,
     return ax
 
 
-@says_when_empty('New customers per month',
-                 'No month with a purchase in the data.')
+@says_when_empty("New customers per month",
+                 "No month with a purchase in the data.")
 def new_customers_chart(monthly: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Customers with their first purchase, month by month."""
     return monthly_chart(monthly, "new_customers", "New customers per month",
                          "Customers with their first purchase (count)", ax=ax)
 
 
-@says_when_empty('Revenue per month',
-                 'No month with a purchase in the data.')
+@says_when_empty("Revenue per month",
+                 "No month with a purchase in the data.")
 def revenue_chart(monthly: pd.DataFrame, currency: str = "$", *, ax: plt.Axes | None = None) -> plt.Axes:
     """Revenue month by month, in the data's currency."""
     return monthly_chart(monthly, "revenue", "Revenue per month", f"Revenue ({currency})", currency=currency, ax=ax)

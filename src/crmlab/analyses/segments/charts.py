@@ -10,8 +10,8 @@ import seaborn as sns
 from crmlab.core.charting import matrix_heatmap, new_axes, percent_axis, says_when_empty
 
 
-@says_when_empty('RFM segments',
-                 'No customer in any RFM segment.')
+@says_when_empty("RFM segments",
+                 "No customer in any RFM segment.")
 def segment_share_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Share of customers and of revenue per RFM segment (:func:`crmlab.analyses.segments.rfm.segment_table`)."""
     long = table[["customer_share", "revenue_share"]].rename(
@@ -28,8 +28,8 @@ def segment_share_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> p
     return ax
 
 
-@says_when_empty('Choosing the number of clusters',
-                 'No candidate k was scored; widen `k_range`.')
+@says_when_empty("Choosing the number of clusters",
+                 "No candidate k was scored; widen `k_range`.")
 def k_selection_chart(scores: pd.DataFrame, k: int, *, ax=None) -> plt.Axes:
     """The criteria for choosing k side by side, the chosen k marked in each panel.
 
@@ -56,8 +56,8 @@ def k_selection_chart(scores: pd.DataFrame, k: int, *, ax=None) -> plt.Axes:
     return axes[0]
 
 
-@says_when_empty('Cluster profiles',
-                 'No cluster of at least `min_group_customers` customers to draw.')
+@says_when_empty("Cluster profiles",
+                 "No cluster of at least `min_group_customers` customers to draw.")
 def snake_plot(standardized_means: pd.DataFrame, names: pd.Series, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Standardised feature means per cluster: where each cluster sits against the average customer."""
     long = standardized_means.reset_index().melt(id_vars="cluster", var_name="feature", value_name="value")
@@ -73,8 +73,8 @@ def snake_plot(standardized_means: pd.DataFrame, names: pd.Series, *, ax: plt.Ax
     return ax
 
 
-@says_when_empty('By cluster',
-                 'No cluster of at least `min_group_customers` customers has this attribute.')
+@says_when_empty("By cluster",
+                 "No cluster of at least `min_group_customers` customers has this attribute.")
 def share_heatmap(shares: pd.DataFrame, attribute: str, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Category shares of one attribute within each cluster (columns sum to 100%)."""
     name = attribute.replace("_", " ")
@@ -82,8 +82,8 @@ def share_heatmap(shares: pd.DataFrame, attribute: str, *, ax: plt.Axes | None =
                           "share of the cluster's customers (%)", ".0f", "Blues", ax=ax)
 
 
-@says_when_empty('Customers by RFM segment and cluster',
-                 'No customer to count by segment and cluster.')
+@says_when_empty("Customers by RFM segment and cluster",
+                 "No customer to count by segment and cluster.")
 def segment_cluster_heatmap(matrix: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Customers by RFM segment (rows) and cluster (columns)."""
     return matrix_heatmap(matrix, "Customers by RFM segment and cluster", "Cluster", "RFM segment",
