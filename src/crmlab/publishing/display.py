@@ -40,13 +40,17 @@ def formatted(table, *, money_columns=(), share_columns=(), ratio_columns=(), cu
     return out
 
 
+DOLLAR = '<span class="mathjax_ignore">&#36;</span>'
+
+
 def _markdown(text: str):
     """``text`` as a Markdown display object; it survives the HTML export."""
     from IPython.display import Markdown
 
-    # Two dollar amounts in one sentence would otherwise be read as LaTeX math
-    # (by JupyterLab and by the HTML export) and lose their formatting.
-    return Markdown(text.replace("$", "&#36;"))
+    # Two dollar amounts in one sentence would otherwise be read as LaTeX math and lose their formatting.
+    # An entity alone is not enough: JupyterLab's MathJax reads the page's text, where it is a "$" again
+    # (tests/integration/test_jupyterlab.py looks); MathJax skips what is inside a mathjax_ignore element.
+    return Markdown(text.replace("$", DOLLAR))
 
 
 def show(markdown: str) -> None:

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from crmlab.publishing.display import formatted
+from crmlab.publishing.display import DOLLAR, formatted
 
 
 def test_a_table_with_rows_is_formatted():
@@ -16,6 +16,6 @@ def test_an_empty_table_is_the_sentence_that_says_why():
     shown = formatted(pd.DataFrame({"rule": []}), empty="No rule reaches a confidence of 95%; lower `min_confidence`.")
     assert shown.data == "No rule reaches a confidence of 95%; lower `min_confidence`."
     # Dollar signs stay amounts, not LaTeX, as in show().
-    assert formatted(pd.DataFrame(), empty="Below $5 and $10").data == "Below &#36;5 and &#36;10"
+    assert formatted(pd.DataFrame(), empty="Below $5 and $10").data == f"Below {DOLLAR}5 and {DOLLAR}10"
     # Without a sentence an empty table is still a (headed) table.
     assert isinstance(formatted(pd.DataFrame({"rule": []})), pd.DataFrame)
