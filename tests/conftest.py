@@ -7,7 +7,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import FIXTURE, PSEUDONYM_KEY, distinctive, folder_digest
+from helpers import FIXTURE, PSEUDONYM_KEY, FreshVenv, distinctive, folder_digest
+
+FRESH_VENV = pytest.StashKey[FreshVenv]()
+
+
+def pytest_collection_finish(session):
+    """Start the package test's fresh venv as soon as it is known to run (see helpers.FreshVenv)."""
+    if any(Path(str(item.fspath)).name == "test_package.py" for item in session.items):
+        session.config.stash[FRESH_VENV] = FreshVenv()
+
+
+def pytest_sessionfinish(session):
+    fresh = session.config.stash.get(FRESH_VENV, None)
+    if fresh is not None:
+        fresh.remove()
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(request) -> FreshVenv:
+    """The venv started at collection: requirements.lock installed, crmlab not yet."""
+    return request.config.stash[FRESH_VENV]
 
 
 @pytest.fixture
@@ -61,6 +81,28 @@ def paper(bundled):
                                                     "T_cal": "T"}))
     return cal, packed, fitting.fit_purchase_model(packed["frequency"], packed["recency"], packed["T"],
                                                    packed["weight"])
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    path: Path
+    output: str  # what the build printed: setuptools' warnings land here
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> BuiltWheel:
+    """crmlab's wheel, built once from this checkout as ``pip wheel`` builds it (the build backend isolated)."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    out = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+                           capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = out.glob("crmlab-*.whl")
+    return BuiltWheel(wheel, build.stdout + build.stderr)
 
 
 @dataclass(frozen=True)

