@@ -83,6 +83,15 @@ def paper(bundled):
                                                    packed["weight"])
 
 
+@pytest.fixture(scope="session")
+def paper_clv(bundled):
+    """The CLV analysis in the paper's setting (CDNOW sample, weeks, 39 + 39 weeks), fitted once per session."""
+    from crmlab.analyses.clv import CLVAnalysis
+
+    return CLVAnalysis(time_unit="weeks", calibration_end="1997-09-30", observation_end="1998-06-30").fit(
+        bundled("cdnow_sample"))
+
+
 @dataclass(frozen=True)
 class BuiltWheel:
     path: Path

@@ -31,7 +31,8 @@ class Report:
         ``"module:Class"`` of the analysis whose constructor takes the
         notebook's parameters.
     card : tuple of (metrics key, label, kind)
-        The index card's figures; kind is ``number``, ``money``, ``share``,
+        The index card's figures (a label may name another figure in braces, filled by
+        :meth:`card_figures`); kind is ``number``, ``money``, ``share``,
         ``percent_points`` or ``ratio``.
     exports : tuple of str
         The files the report writes into ``<run>/exports/``.
@@ -51,6 +52,20 @@ class Report:
     exports: tuple[str, ...] = ()
     needs: tuple[str, ...] = field(default_factory=tuple)
     inputs: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+
+    def card_figures(self, figures: dict) -> list[tuple[str, str, str]]:
+        """The card's (key, label, kind), each label's ``{figure}`` filled from ``figures`` (the report's metrics).
+
+        Examples
+        --------
+        >>> [label for _, label, _ in REPORTS["clv"].card_figures({"horizon_months": 6})][1]
+        'revenue expected in the next 6 months'
+        """
+        class Kept(dict):  # a figure the run did not record leaves its placeholder visible, not an error
+            def __missing__(self, key):
+                return "{" + key + "}"
+
+        return [(key, label.format_map(Kept(figures)), kind) for key, label, kind in self.card]
 
     def missing_inputs(self, columns) -> tuple[str, str] | None:
         """Why the report cannot run on a table with ``columns`` and what would fix it, or None when it can.
@@ -90,6 +105,7 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
            exports=_files(CUSTOMERS, ".parquet")),
     Report("clv", "Customer lifetime value", "crmlab.analyses.clv:CLVAnalysis",
            card=(("clv_total", "predicted future value", "money"),
+                 ("outlook_revenue_total", "revenue expected in the next {horizon_months} months", "money"),
                  ("at_risk_customers", "valuable customers at risk", "number"),
                  ("holdout_error_pct", "holdout error", "percent_points")),
            exports=_files(CUSTOMER_CLV, ".parquet", ".csv") + _files(CLV_AT_RISK, ".csv", ".xlsx")),

@@ -133,19 +133,24 @@ def purchase_days(t, *, after_day: int | None = None, through_day: int | None = 
 
 def cohort_days(t, *, cohort_through_day: int, through_day: int) -> pd.DataFrame:
     """Per calendar day, for customers whose first purchase is on or before ``cohort_through_day``:
-    ``first_purchases`` (customers buying for the first time) and ``repeat_purchases`` (purchase
-    days after a customer's first). Lines after ``through_day`` are ignored; indexed by day number.
+    ``first_purchases`` (customers buying for the first time), ``repeat_purchases`` (purchase days
+    after a customer's first) and ``repeat_revenue`` (the money of those days). Lines after
+    ``through_day`` are ignored; indexed by day number.
     """
-    d = t.select(customer_id=t.customer_id, day=day_number(t))
-    d = d.filter(d.day <= through_day).distinct()
+    d = t.select(customer_id=t.customer_id, day=day_number(t), money=micros(t.revenue))
+    d = d.filter(d.day <= through_day)
+    d = d.group_by(["customer_id", "day"]).agg(money=micros_sum(d.money))
     first = d.group_by("customer_id").agg(first_day=d.day.min())
     cohort = first.filter(first.first_day <= cohort_through_day)
     births = to_pandas(cohort.group_by("first_day").agg(first_purchases=cohort.count()))
     joined = d.join(cohort, "customer_id")
     repeats = joined.filter(joined.day > joined.first_day)
-    repeats = to_pandas(repeats.group_by("day").agg(repeat_purchases=repeats.count()))
+    repeats = to_pandas(repeats.group_by("day").agg(repeat_purchases=repeats.count(),
+                                                   repeat_revenue=micros_sum(repeats.money)))
     frame = (births.set_index("first_day").rename_axis("day")
-             .join(repeats.set_index("day"), how="outer").fillna(0).astype("int64"))
+             .join(repeats.set_index("day"), how="outer").fillna(0))
+    frame["repeat_revenue"] = from_micros(frame["repeat_revenue"])
+    frame = frame.astype({"first_purchases": "int64", "repeat_purchases": "int64"})
     return frame.sort_index()
 
 

@@ -170,7 +170,7 @@ def write_index(run_dir: str | Path, reports: list[str], metrics: dict[str, Any]
         rows = "".join(
             f"<dt>{html.escape(format_value(figures.get(key), kind, currency))}</dt>"
             f"<dd>{html.escape(label)}{moved(key)}</dd>"
-            for key, label, kind in spec.card if key in figures)
+            for key, label, kind in spec.card_figures(figures) if key in figures)
         cards.append(f"<section class=\"card\"><h2>{html.escape(spec.title)}</h2><dl>{rows}</dl>{link}</section>")
     body = "<div class=\"cards\">" + "".join(cards) + "</div>"
     page = _page("CRM analytics reports", run_subtitle(dataset, period, run_date), body, internal)

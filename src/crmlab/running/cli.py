@@ -91,10 +91,13 @@ def _init(args) -> int:
         print(f"wrote {path}")
     if not args.no_kernel:
         print(f"registered the Jupyter kernel '{KERNEL_NAME}' for {sys.executable}")
-    print(f"\nNext, in {args.folder}:\n"
-          f"  crmlab run --config {EXAMPLE_CONFIG}            every report, into reports/latest/\n"
-          f"  crmlab notebook clv --config {EXAMPLE_CONFIG}   a report's notebook on that data, for JupyterLab\n"
-          f"  jupyter lab {EXPLORE}                   explore the data in a notebook of your own")
+    steps = [(f"crmlab run --config {EXAMPLE_CONFIG}", "every report, into reports/latest/"),
+             (f"crmlab notebook clv --config {EXAMPLE_CONFIG}", "a report's notebook on that data, for JupyterLab"),
+             (f"jupyter lab {EXPLORE}", "explore the data in a notebook of your own")]
+    width = max(len(command) for command, _ in steps)
+    print(f"\nNext, in {args.folder}:")
+    for command, what in steps:
+        print(f"  {command:<{width}}   {what}")
     return 0
 
 

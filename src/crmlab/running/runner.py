@@ -434,7 +434,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
             if km is not None:  # papermill shuts down only the kernels it started
                 km.shutdown_kernel(now=True)
-        card = {key: label for key, label, _ in report(item.name).card}
+        card = {key: label for key, label, _ in report(item.name).card_figures(item.recorded())}
         opening = history.material_changes(item.name, item.recorded(), previous, card) if status == "ok" else None
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,
                     dataset=config.dataset.name, period=period, run_date=run_date,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import engine
+from crmlab.analyses.clv import outlook
 from crmlab.analyses.clv.validation import (
     cumulative_repeat_transactions,
     frequency_recency_matrix,
@@ -23,8 +24,10 @@ from crmlab.analyses.clv.valuation import (
 )
 from crmlab.core.availability import NotAvailable
 from crmlab.core.constraints import DateLike, Interval, ListOf, MappingOf, Options, validate
+from crmlab.core.words import money
 from crmlab.engine import customer_tables
-from crmlab.models.btyd.bootstrap import value_draws
+from crmlab.models.acquisitions import forecast_acquisitions, monthly_acquisitions
+from crmlab.models.btyd.bootstrap import purchase_refits, value_draws
 from crmlab.models.btyd.fitting import (
     MODELS,
     FitFailed,
@@ -58,6 +61,12 @@ def default_calibration_end(start: pd.Timestamp, observation_end: pd.Timestamp) 
 
 def _date(day: int) -> pd.Timestamp:
     return pd.Timestamp(day, unit="D")
+
+
+def _bands(low: pd.Series, high: pd.Series, currency: str) -> list[str]:
+    """``$6,700 to $7,095`` per row, in whole currency units; empty without a band."""
+    return ["" if pd.isna(lo) or pd.isna(hi) else f"{money(round(lo), currency)} to {money(round(hi), currency)}"
+            for lo, hi in zip(low, high)]
 
 
 class CLVAnalysis:
@@ -128,6 +137,16 @@ class CLVAnalysis:
         Holdout errors of purchases, spend and revenue.
     cumulative_ : DataFrame
         Weekly cumulative repeat purchases, actual and model.
+    outlook_ : DataFrame
+        The months ahead, per calendar month after ``observation_end_``: the existing customers' expected
+        purchases, revenue and active customers, each with its band (:mod:`crmlab.analyses.clv.outlook`).
+    acquisitions_ : AcquisitionForecast
+        New customers per month, projected, and how.
+    new_outlook_ : DataFrame
+        The projected new customers per month: their purchases, revenue and active customers.
+    backtest_ : DataFrame
+        Each holdout month: the calibration customers' actual repeat purchases and revenue, the calibration
+        fit's forecast with its band, and the naive forecast.
     metrics_ : dict
         The figures recorded in ``metrics.json``.
 
@@ -278,9 +297,37 @@ class CLVAnalysis:
         self.holdout_ = {**holdout_errors(self.purchase_fit_, self.calibration_),
                          **holdout_spend_errors(self.purchase_fit_, self.spend_fit_, self.calibration_)}
         # Per-line work, done here so the report methods need only the fitted attributes.
-        self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, t, cal_day, end_day, unit)
+        cohort_per_day = customer_tables.cohort_days(t, cohort_through_day=cal_day, through_day=end_day)
+        self.cumulative_ = cumulative_repeat_transactions(self.purchase_fit_, t, cal_day, end_day, unit,
+                                                          per_day=cohort_per_day)
+        self._months_ahead(window_days, cohort_per_day, patterns)
         self.metrics_ = self._metrics()
         return self
+
+    def _months_ahead(self, window_days: pd.DataFrame, cohort_per_day: pd.DataFrame, patterns: pd.DataFrame) -> None:
+        """The months ahead (existing and new customers) and the backtest on the holdout months."""
+        unit, end = self.time_unit, self.observation_end_
+        self.outlook_, self._outlook_revenue_draws = outlook.existing_customers(
+            self.scoring_purchase_fit_, self.scoring_spend_fit_, self.summary_, end, months=self.horizon_months,
+            time_unit=unit, draws=self.draws_, level=self.interval_level)
+        first = pd.to_datetime(window_days["first_day"], unit="D")
+        start = first.min()
+        # Whole months only: a month the data enters or leaves part-way would read as a drop in acquisitions.
+        first_whole = start.to_period("M") if start.day == 1 else start.to_period("M") + 1
+        last_whole = end.to_period("M") if end == end.to_period("M").end_time.floor("D") else end.to_period("M") - 1
+        history = (monthly_acquisitions(first, first_whole.start_time, last_whole.start_time)
+                   if last_whole >= first_whole else pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M")))
+        months = pd.PeriodIndex(self.outlook_["month"], freq="M")
+        self.acquisitions_ = forecast_acquisitions(history, months)
+        self.new_outlook_ = outlook.new_customers(
+            self.scoring_purchase_fit_, self.scoring_spend_fit_, self.acquisitions_, end, time_unit=unit,
+            first_purchase_spend=float(window_days["first_day_revenue"].mean()),
+            repeat_spend=outlook.repeat_spend_of_a_new_customer(self.scoring_spend_fit_, self.summary_))
+        refits = purchase_refits(self.purchase_fit_, patterns, n_draws=self.interval_draws,
+                                 random_state=self.random_state)
+        self.backtest_, self._backtest_metrics = outlook.backtest(
+            self.purchase_fit_, self.spend_fit_, self.calibration_, cohort_per_day, self.calibration_end_, end,
+            time_unit=unit, refits=refits, level=self.interval_level)
 
     def _metrics(self) -> dict[str, Any]:
         fit, spend, customers = self.purchase_fit_, self.spend_fit_, self.customers_
@@ -322,7 +369,39 @@ class CLVAnalysis:
             "at_risk_customers": int(len(risky)),
             "at_risk_value": float(risky["historical_value"].sum()),
             **self._intervals(),
+            **self._outlook_metrics(),
+            **self._backtest_metrics,
         }
+
+    def _outlook_metrics(self) -> dict[str, Any]:
+        existing, new = self.outlook_, self.new_outlook_
+        months = []
+        for old, fresh in zip(existing.itertuples(), new.itertuples()):
+            months.append({"month": old.month, "partial": bool(old.partial), "purchases": old.purchases,
+                           "purchases_low": old.purchases_low, "purchases_high": old.purchases_high,
+                           "revenue": old.revenue, "revenue_low": old.revenue_low, "revenue_high": old.revenue_high,
+                           "active_customers": old.active_customers, "active_customers_low": old.active_customers_low,
+                           "active_customers_high": old.active_customers_high, "new_customers": fresh.new_customers,
+                           "new_purchases": fresh.new_purchases, "new_revenue": fresh.new_revenue,
+                           "new_active_customers": fresh.new_active_customers})
+        months = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in m.items()} for m in months]
+        existing_total, new_total = float(existing["revenue"].sum()), float(new["new_revenue"].sum())
+        if len(self._outlook_revenue_draws):
+            # The band of the total is that of the existing customers' total, shifted: new customers have no band.
+            totals = self._outlook_revenue_draws.sum(axis=1)
+            low, high = self.draws_.interval(totals[np.isfinite(totals)])
+            interval = [low + new_total, high + new_total]
+        else:
+            interval = [float("nan"), float("nan")]
+        return {"outlook_months": months,
+                "outlook_first_month": months[0]["month"], "outlook_last_month": months[-1]["month"],
+                "outlook_revenue_total": existing_total + new_total,
+                "outlook_revenue_total_interval": interval,
+                "outlook_revenue_existing": existing_total,
+                "outlook_revenue_new": new_total,
+                "outlook_purchases_existing": float(existing["purchases"].sum()),
+                "outlook_acquisition_method": self.acquisitions_.method,
+                "outlook_acquisition_history_months": self.acquisitions_.history_months}
 
     def _choose_model(self, patterns: pd.DataFrame) -> pd.DataFrame:
         """Fit the candidate models on the calibration patterns; the comparison table, the chosen one marked."""
@@ -445,6 +524,38 @@ class CLVAnalysis:
         month = DAYS_PER_MONTH / TIME_UNITS[self.time_unit]
         return frequency_recency_matrix(self.scoring_purchase_fit_, self.summary_["T"].max(), month,
                                         int(self.summary_["frequency"].quantile(0.95)))
+
+    def outlook_table(self, currency: str = "$") -> pd.DataFrame:
+        """The months ahead as the report shows them: per month, existing customers (revenue with its band) and
+        new customers."""
+        existing, new = self.outlook_, self.new_outlook_
+
+        def whole(counts):  # expected counts, shown as whole purchases and customers
+            return counts.round().astype("int64")
+
+        band = _bands(existing["revenue_low"], existing["revenue_high"], currency)
+        table = pd.DataFrame({
+            "purchases": whole(existing["purchases"]), "active_customers": whole(existing["active_customers"]),
+            "revenue": existing["revenue"], f"band_{self.interval_level:.0%}": band,
+            "new_customers": whole(new["new_customers"]), "new_customers_revenue": new["new_revenue"],
+            "total_revenue": existing["revenue"] + new["new_revenue"]})
+        table.index = pd.Index(existing["month"], name="month")
+        return table
+
+    def backtest_table(self, currency: str = "$") -> pd.DataFrame:
+        """Each holdout month: actual and forecast repeat purchases and revenue (with the forecast's band), the
+        naive forecast, and the forecast's error."""
+        b = self.backtest_
+        table = pd.DataFrame({
+            "actual_purchases": b["actual_purchases"].round().astype("int64"),
+            "forecast_purchases": b["purchases"].round().astype("int64"),
+            "actual_revenue": b["actual_revenue"], "forecast_revenue": b["revenue"],
+            f"band_{self.interval_level:.0%}": _bands(b["revenue_low"], b["revenue_high"], currency),
+            "naive_revenue": b["naive_revenue"],
+            "forecast_error": (b["revenue"] - b["actual_revenue"])
+                              / b["actual_revenue"].where(b["actual_revenue"] != 0)})
+        table.index = pd.Index(b["month"] + b["partial"].map({True: " (part)", False: ""}), name="month")
+        return table
 
     def export(self) -> pd.DataFrame:
         """Customer → CLV, P(alive), expected purchases and spend, tier and at-risk flag."""

@@ -157,3 +157,61 @@ def p_alive_heatmap(matrix: pd.DataFrame, time_unit: str, *, ax: plt.Axes | None
     """P(alive) by repeat purchases and age at the last purchase."""
     return matrix_heatmap(matrix, "Probability the customer is still active", f"Age at last purchase ({time_unit})",
                           "Repeat purchases so far (count)", "P(alive)", ".2f", "rocket", low_rows_first=True, ax=ax)
+
+
+def _month_labels(table: pd.DataFrame) -> list[str]:
+    """``2018-01``, with a partial month marked, e.g. ``2017-07 (from 2)``."""
+    return [f"{row.month} (from {row.first_day.day})" if row.partial and row.first_day.day != 1 else
+            f"{row.month} (to {row.last_day.day})" if row.partial else row.month for row in table.itertuples()]
+
+
+@says_when_empty("The months ahead", "No month to project; set `horizon_months` to 1 or more.")
+def outlook_chart(existing: pd.DataFrame, new: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None
+                  ) -> plt.Axes:
+    """Expected revenue per calendar month: existing customers (with their band) and new customers stacked on top.
+
+    ``existing`` and ``new`` are :func:`crmlab.analyses.clv.outlook.existing_customers` and
+    :func:`~crmlab.analyses.clv.outlook.new_customers`.
+    """
+    ax = new_axes(ax, (10, 4))
+    x = list(range(len(existing)))
+    ax.bar(x, existing["revenue"], label="existing customers")
+    ax.bar(x, new["new_revenue"], bottom=existing["revenue"], label="new customers (projected)", alpha=0.6)
+    if existing["revenue_low"].notna().all():
+        ax.errorbar(x, existing["revenue"], yerr=[existing["revenue"] - existing["revenue_low"],
+                                                  existing["revenue_high"] - existing["revenue"]],
+                    fmt="none", ecolor="black", capsize=3, label="band of existing customers' revenue")
+    ax.set_xticks(x, _month_labels(existing), rotation=45, ha="right")
+    top = (existing["revenue_high"].fillna(existing["revenue"]) + new["new_revenue"]).max()
+    ax.set_ylim(0, top * 1.3)  # room above the bars for the legend
+    ax.set_title("The months ahead: expected revenue per calendar month")
+    ax.set_xlabel("Month")
+    ax.set_ylabel(f"Expected revenue ({currency})")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+    ax.legend(loc="upper center", ncol=3)
+    ax.figure.tight_layout()
+    return ax
+
+
+@says_when_empty("Holdout months", "No holdout month after `calibration_end`; set `calibration_end` earlier.")
+def backtest_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Holdout revenue of the calibration customers per month: actual, the calibration fit's forecast with its
+    band, and the naive forecast.
+
+    ``table`` is :func:`crmlab.analyses.clv.outlook.backtest`.
+    """
+    ax = new_axes(ax, (10, 4))
+    x = list(range(len(table)))
+    if table["revenue_low"].notna().all():
+        ax.fill_between(x, table["revenue_low"], table["revenue_high"], alpha=0.25, label="forecast band")
+    ax.plot(x, table["actual_revenue"], marker="o", label="actual")
+    ax.plot(x, table["revenue"], marker="s", linestyle="--", label="forecast (calibration fit)")
+    ax.plot(x, table["naive_revenue"], linestyle=":", color="grey", label="naive forecast")
+    ax.set_xticks(x, _month_labels(table), rotation=45, ha="right")
+    ax.set_title("Backtest: the calibration customers' revenue in each holdout month")
+    ax.set_xlabel("Holdout month")
+    ax.set_ylabel(f"Revenue of repeat purchases ({currency})")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))
+    ax.legend()
+    ax.figure.tight_layout()
+    return ax

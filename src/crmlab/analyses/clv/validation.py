@@ -96,7 +96,7 @@ def holdout_spend_by_group(spend: FitResult, cal: pd.DataFrame, groups: int = 10
 
 
 def cumulative_repeat_transactions(fit: FitResult, transactions, calibration_end: Any, observation_end: Any,
-                                   time_unit: str) -> pd.DataFrame:
+                                   time_unit: str, per_day: pd.DataFrame | None = None) -> pd.DataFrame:
     """Weekly cumulative repeat purchases of the calibration cohort: actual and model.
 
     The cohort is every customer whose first purchase falls in the
@@ -104,10 +104,12 @@ def cumulative_repeat_transactions(fit: FitResult, transactions, calibration_end
     sums, over customers, the expected repeat purchases by each week given
     only when the customer first bought: E[X(t)] with t the age at that week.
     ``transactions`` is anything :func:`crmlab.engine.lines` takes; the engine
-    counts first and repeat purchase days per calendar day.
+    counts first and repeat purchase days per calendar day (``per_day``, when the caller has that table).
     """
     cal_end, end = customer_tables.day_of(calibration_end), customer_tables.day_of(observation_end)
-    per_day = customer_tables.cohort_days(engine.lines(transactions), cohort_through_day=cal_end, through_day=end)
+    if per_day is None:
+        per_day = customer_tables.cohort_days(engine.lines(transactions), cohort_through_day=cal_end,
+                                              through_day=end)
     births = per_day.loc[per_day["first_purchases"] > 0, "first_purchases"]
     start = int(births.index.min())
     week_ends = np.arange(start + 6, end + 7, 7)

@@ -185,3 +185,62 @@ def no_one_at_risk(value_share: float, p_alive: float) -> str:
     """What an empty at-risk list says, with the parameters that would widen it."""
     return (f"No customer in the top {value_share:.0%} by historical value has a P(alive) below {p_alive:.0%}; "
             "raise `at_risk_p_alive` or `at_risk_value_share` to widen the list.")
+
+
+# --------------------------------------------------------------------------- the months ahead
+
+
+def outlook_sentence(metrics: dict[str, Any], currency: str = "$") -> str:
+    """What the next months bring: revenue of existing customers with its band, new customers apart."""
+    months = metrics["outlook_months"]
+    if not months:
+        return "No month to project; set `horizon_months` to 1 or more."
+    existing = sum(m["revenue"] for m in months)
+    lows, highs = [m["revenue_low"] for m in months], [m["revenue_high"] for m in months]
+    level = metrics.get("interval_level", 0.9)
+    new_total = metrics["outlook_revenue_new"]
+    first, last = months[0], months[-1]
+    total = money_with_interval(metrics["outlook_revenue_total"], metrics.get("outlook_revenue_total_interval"),
+                                level, currency)
+    arrivals = sum(m["new_customers"] for m in months)
+    new = (f"New customers are projected with {metrics['outlook_acquisition_method']} of past acquisitions: "
+           f"{number(arrivals)} over the period, bringing {money(new_total, currency)}."
+           if arrivals > 0 else
+           f"No new customer is projected: none arrived in the whole months the projection learns from "
+           f"({metrics['outlook_acquisition_method']}).")
+    active = (f"Existing customers active in a month (at least one purchase) go from "
+              f"{number(first['active_customers'])} "
+              f"in {first['month']} to {number(last['active_customers'])} in {last['month']}.")
+    band = "" if any(v is None or not math.isfinite(v) for v in lows + highs) else " (each month with its band)"
+    return (f"**The next {len(months)} months ({first['month']} to {last['month']}) are expected to bring {total} "
+            f"of revenue.** Existing customers account for {money(existing, currency)}{band}. {new} {active}")
+
+
+def outlook_caption() -> str:
+    return ("Expected revenue per calendar month: the existing customers' (their band from the bootstrap refits) and, "
+            "stacked on top, the projected new customers' (no band: the projection of acquisitions carries none).")
+
+
+def backtest_sentence(metrics: dict[str, Any]) -> str:
+    """How the model did month by month on the holdout, against the naive forecast, plainly when it lost."""
+    months = metrics["backtest_months"]
+    model, naive = metrics.get("backtest_revenue_mape"), metrics.get("backtest_naive_revenue_mape")
+    if not months or model is None:
+        return "No holdout month with revenue to check the monthly forecast on; set `calibration_end` earlier."
+    mase = metrics.get("backtest_revenue_mase")
+    mase_text = "" if mase is None else f", MASE {mase:.2f}"
+    if naive is None:
+        compared = "; there is no whole calibration month to build a naive forecast from"
+    else:
+        verdict = "better than" if model < naive else "**no better than**"
+        compared = f", {verdict} the naive forecast ({metrics['backtest_naive_method']}: {naive:.1f}% off)"
+    return (f"**Backtest:** fitted on the calibration period only, the model forecast the calibration customers' "
+            f"revenue in each of the {metrics['backtest_scored_months']} whole holdout months {model:.1f}% off on "
+            f"average (MAPE{mase_text})"
+            f"{compared}. Its months add up to the holdout prediction above: "
+            f"{sum(m['purchases'] for m in months):,.1f} repeat purchases.")
+
+
+def backtest_caption() -> str:
+    return ("The calibration customers' revenue in each holdout month: what happened, the forecast of the fit on the "
+            "calibration period (band from its bootstrap refits) and the naive forecast.")

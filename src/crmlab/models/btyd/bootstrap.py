@@ -20,7 +20,7 @@ future purchases around their expectation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ class ValueDraws:
     expected_purchases: np.ndarray
     level: float
     failed: int = 0
+    # The (purchase, spend) refit of each replicate, for figures computed from them later (the months ahead).
+    fits: list = field(default_factory=list)
 
     @property
     def method(self) -> str:
@@ -107,7 +109,7 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
     # The same distinct histories in every draw (history_patterns of rfm): found once, not once per draw.
     histories = (*(purchase_patterns[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")),
                  purchase_position)
-    clv, alive, purchases, failed = [], [], [], 0
+    clv, alive, purchases, fits, failed = [], [], [], [], 0
     for _ in range(n_draws):
         counts = rng.multinomial(n, np.full(n, 1.0 / n))
         purchase_weights = np.bincount(purchase_position, weights=counts, minlength=len(purchase_patterns))
@@ -131,4 +133,30 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
         clv.append(value)
         alive.append(p_alive)
         purchases.append(expected)
-    return ValueDraws(np.array(clv), np.array(alive), np.array(purchases), level, failed)
+        fits.append((refit, respend))
+    return ValueDraws(np.array(clv), np.array(alive), np.array(purchases), level, failed, fits)
+
+
+def purchase_refits(purchase: FitResult, patterns: pd.DataFrame, *, n_draws: int, random_state: int
+                    ) -> list[FitResult]:
+    """The purchase model refitted on ``n_draws`` resamples of the customers behind ``patterns``.
+
+    ``patterns`` are :func:`compress`'d statistics (a ``weight`` column of
+    customers per row): resampling customers is drawing each row's count from
+    a multinomial over the rows. Resamples the model cannot be fitted to are
+    left out.
+    """
+    rng = np.random.default_rng(random_state)
+    weight = patterns["weight"].to_numpy(dtype=float)
+    n = int(weight.sum())
+    refits = []
+    for _ in range(n_draws):
+        counts = rng.multinomial(n, weight / n).astype(float)
+        keep = counts > 0
+        try:
+            refits.append(fit_purchase_model(patterns["frequency"][keep], patterns["recency"][keep],
+                                             patterns["T"][keep], counts[keep], purchase.model,
+                                             standard_errors=False, start=purchase.params))
+        except FitFailed:
+            continue
+    return refits

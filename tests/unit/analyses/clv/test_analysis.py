@@ -11,8 +11,8 @@ PAPER_SETTINGS = {"time_unit": "weeks", "calibration_end": "1997-09-30", "observ
 
 
 @pytest.fixture(scope="module")
-def sample_analysis(bundled):
-    return CLVAnalysis(**PAPER_SETTINGS).fit(bundled("cdnow_sample"))
+def sample_analysis(paper_clv):
+    return paper_clv
 
 
 def test_calibration_fits_reproduce_the_published_parameters(sample_analysis):
