@@ -539,7 +539,8 @@ class CLVAnalysis:
             "revenue": existing["revenue"], f"band_{self.interval_level:.0%}": band,
             "new_customers": whole(new["new_customers"]), "new_customers_revenue": new["new_revenue"],
             "total_revenue": existing["revenue"] + new["new_revenue"]})
-        table.index = pd.Index(existing["month"], name="month")
+        table.index = pd.Index(existing["month"] + existing["partial"].map({True: " (part)", False: ""}),
+                               name="month")
         return table
 
     def backtest_table(self, currency: str = "$") -> pd.DataFrame:

@@ -198,8 +198,11 @@ def backtest_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | None = 
     """Holdout revenue of the calibration customers per month: actual, the calibration fit's forecast with its
     band, and the naive forecast.
 
-    ``table`` is :func:`crmlab.analyses.clv.outlook.backtest`.
+    ``table`` is :func:`crmlab.analyses.clv.outlook.backtest`. Drawn are the months the errors are scored
+    on: the whole ones, where there are any (a stub of a month would read as a collapse).
     """
+    if (~table["partial"]).any():
+        table = table[~table["partial"]]
     ax = new_axes(ax, (10, 4))
     x = list(range(len(table)))
     if table["revenue_low"].notna().all():
@@ -208,7 +211,7 @@ def backtest_chart(table: pd.DataFrame, currency: str, *, ax: plt.Axes | None = 
     ax.plot(x, table["revenue"], marker="s", linestyle="--", label="forecast (calibration fit)")
     ax.plot(x, table["naive_revenue"], linestyle=":", color="grey", label="naive forecast")
     ax.set_xticks(x, _month_labels(table), rotation=45, ha="right")
-    ax.set_title("Backtest: the calibration customers' revenue in each holdout month")
+    ax.set_title("Backtest: the calibration customers' revenue in each whole holdout month")
     ax.set_xlabel("Holdout month")
     ax.set_ylabel(f"Revenue of repeat purchases ({currency})")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v, currency)))

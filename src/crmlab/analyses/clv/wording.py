@@ -242,5 +242,6 @@ def backtest_sentence(metrics: dict[str, Any]) -> str:
 
 
 def backtest_caption() -> str:
-    return ("The calibration customers' revenue in each holdout month: what happened, the forecast of the fit on the "
-            "calibration period (band from its bootstrap refits) and the naive forecast.")
+    return ("The calibration customers' revenue in each whole holdout month: what happened, the forecast of the fit "
+            "on the calibration period (band from its bootstrap refits) and the naive forecast; the table below also "
+            "lists the partial months.")
