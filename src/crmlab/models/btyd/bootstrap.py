@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crmlab.core.machine import available_cores
 from crmlab.models.btyd.fitting import FitFailed, FitResult, expected_spend, fit_purchase_model, fit_spend_model
 from crmlab.models.btyd.scoring import lifetime_value_details
 from crmlab.models.btyd.summaries import compress
+from crmlab.models.parallel import fork_map
 
 METHOD = ("a bootstrap over customers: {draws} resamples of the customers (with replacement), both models "
           "refitted on each and every customer rescored")
@@ -109,21 +111,19 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
     # The same distinct histories in every draw (history_patterns of rfm): found once, not once per draw.
     histories = (*(purchase_patterns[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")),
                  purchase_position)
+    # Every resample is drawn here first, in order, so the refits can run in any process and any order and the
+    # intervals stay the same for the same random_state.
+    # Kept as each customer's count (int32), the smallest form: pattern weights are summed where the refit runs.
+    resamples = [rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.int32) for _ in range(n_draws)]
+    shared = {"purchase": purchase, "spend": spend, "purchase_patterns": purchase_patterns,
+              "spend_patterns": spend_patterns, "purchase_position": purchase_position,
+              "spend_position": spend_position, "resamples": resamples}
     clv, alive, purchases, fits, failed = [], [], [], [], 0
-    for _ in range(n_draws):
-        counts = rng.multinomial(n, np.full(n, 1.0 / n))
-        purchase_weights = np.bincount(purchase_position, weights=counts, minlength=len(purchase_patterns))
-        spend_weights = np.bincount(spend_position, weights=counts, minlength=len(spend_patterns))
-        p, s = purchase_weights > 0, spend_weights > 0
-        try:
-            refit = fit_purchase_model(purchase_patterns["frequency"][p], purchase_patterns["recency"][p],
-                                       purchase_patterns["T"][p], purchase_weights[p], purchase.model,
-                                       standard_errors=False, start=purchase.params)
-            respend = fit_spend_model(spend_patterns["frequency"][s], spend_patterns["monetary_value"][s],
-                                      spend_weights[s], standard_errors=False, start=spend.params)
-        except FitFailed:
+    for pair in _in_processes(_refit_both, shared, n_draws):
+        if pair is None:
             failed += 1  # a resample the models cannot be fitted to (few repeat buyers drawn): left out
             continue
+        refit, respend = pair
         spend_i = expected_spend(respend, summary["frequency"], summary["monetary_value"])
         spend_i = np.where(np.isnan(spend_i), summary["monetary_value"].to_numpy(), spend_i)
         value, p_alive, expected = lifetime_value_details(
@@ -135,6 +135,49 @@ def value_draws(purchase: FitResult, spend: FitResult, summary: pd.DataFrame, *,
         purchases.append(expected)
         fits.append((refit, respend))
     return ValueDraws(np.array(clv), np.array(alive), np.array(purchases), level, failed, fits)
+
+
+# Refits of small data take milliseconds: below this many a process costs more to start than it saves.
+PARALLEL_DRAWS = 8
+MAX_WORKERS = 4
+
+
+def _in_processes(refit, shared: dict, n_draws: int) -> list:
+    """``[refit(shared, i) for i in range(n_draws)]``, shared among the machine's cores (forked), in order."""
+    workers = min(MAX_WORKERS, available_cores()) if n_draws >= PARALLEL_DRAWS else 1
+    shares = [list(range(w, n_draws, workers)) for w in range(workers)]
+    done = fork_map(lambda data, share: [refit(data, i) for i in share], shares, shared, workers=workers)
+    by_draw = {i: result for share, results in zip(shares, done) for i, result in zip(share, results)}
+    return [by_draw[i] for i in range(n_draws)]
+
+
+def _refit_both(shared: dict, i: int):
+    """Resample ``i``'s refits of the purchase model and Gamma-Gamma, or None where they cannot be fitted."""
+    purchase_patterns, spend_patterns = shared["purchase_patterns"], shared["spend_patterns"]
+    counts = shared["resamples"][i]
+    purchase_weights = np.bincount(shared["purchase_position"], weights=counts, minlength=len(purchase_patterns))
+    spend_weights = np.bincount(shared["spend_position"], weights=counts, minlength=len(spend_patterns))
+    p, s = purchase_weights > 0, spend_weights > 0
+    try:
+        refit = fit_purchase_model(purchase_patterns["frequency"][p], purchase_patterns["recency"][p],
+                                   purchase_patterns["T"][p], purchase_weights[p], shared["purchase"].model,
+                                   standard_errors=False, start=shared["purchase"].params)
+        respend = fit_spend_model(spend_patterns["frequency"][s], spend_patterns["monetary_value"][s],
+                                  spend_weights[s], standard_errors=False, start=shared["spend"].params)
+    except FitFailed:
+        return None
+    return refit, respend
+
+
+def _refit_purchase(shared: dict, i: int):
+    patterns, counts = shared["patterns"], shared["counts"][i]
+    keep = counts > 0
+    try:
+        return fit_purchase_model(patterns["frequency"][keep], patterns["recency"][keep], patterns["T"][keep],
+                                  counts[keep], shared["purchase"].model, standard_errors=False,
+                                  start=shared["purchase"].params)
+    except FitFailed:
+        return None
 
 
 def purchase_refits(purchase: FitResult, patterns: pd.DataFrame, *, n_draws: int, random_state: int
@@ -149,14 +192,6 @@ def purchase_refits(purchase: FitResult, patterns: pd.DataFrame, *, n_draws: int
     rng = np.random.default_rng(random_state)
     weight = patterns["weight"].to_numpy(dtype=float)
     n = int(weight.sum())
-    refits = []
-    for _ in range(n_draws):
-        counts = rng.multinomial(n, weight / n).astype(float)
-        keep = counts > 0
-        try:
-            refits.append(fit_purchase_model(patterns["frequency"][keep], patterns["recency"][keep],
-                                             patterns["T"][keep], counts[keep], purchase.model,
-                                             standard_errors=False, start=purchase.params))
-        except FitFailed:
-            continue
-    return refits
+    shared = {"purchase": purchase, "patterns": patterns,
+              "counts": [rng.multinomial(n, weight / n).astype(float) for _ in range(n_draws)]}
+    return [fit for fit in _in_processes(_refit_purchase, shared, n_draws) if fit is not None]
