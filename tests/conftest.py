@@ -10,12 +10,29 @@ import yaml
 from helpers import FIXTURE, PSEUDONYM_KEY, FreshVenv, distinctive, folder_digest
 
 FRESH_VENV = pytest.StashKey[FreshVenv]()
+WANTS_FRESH_VENV = pytest.StashKey[bool]()
+
+
+def _is_package_test(item) -> bool:
+    return Path(str(item.fspath)).name == "test_package.py"
+
+
+def pytest_collection_modifyitems(items):
+    """The package test runs last, so its venv installs beside the whole suite instead of holding one tier up."""
+    items.sort(key=_is_package_test)
 
 
 def pytest_collection_finish(session):
-    """Start the package test's fresh venv as soon as it is known to run (see helpers.FreshVenv)."""
-    if any(Path(str(item.fspath)).name == "test_package.py" for item in session.items):
-        session.config.stash[FRESH_VENV] = FreshVenv()
+    session.config.stash[WANTS_FRESH_VENV] = any(_is_package_test(item) for item in session.items)
+
+
+def pytest_runtest_setup(item):
+    """Start the package test's fresh venv (helpers.FreshVenv) with the first unit test: those run one at a time,
+    and leave a core idle, where the Spark and runner tests before them use both."""
+    config = item.config
+    if (config.stash.get(WANTS_FRESH_VENV, False) and FRESH_VENV not in config.stash
+            and ("tests/unit/" in str(item.fspath).replace("\\", "/") or _is_package_test(item))):
+        config.stash[FRESH_VENV] = FreshVenv()
 
 
 def pytest_sessionfinish(session):

@@ -117,8 +117,9 @@ def folder_digest(folder) -> dict:
 class FreshVenv:
     """A new venv with requirements.lock installed, made in the background (``uv``, bytecode compiled).
 
-    Installing and compiling the locked packages takes about half a minute; started when collection ends
-    (``conftest.py``), it runs beside the quick single-threaded tests, on the core they leave idle.
+    Installing and compiling the locked packages takes about half a minute; started with the first unit test
+    (``conftest.py``), it runs beside the quick single-threaded tests, on the core they leave idle, and at a
+    lower priority than they.
     """
 
     def __init__(self):
@@ -139,7 +140,7 @@ class FreshVenv:
                   f"'{uv}' pip install --quiet --compile-bytecode --python '{self.venv}/bin/python' "
                   f"-r '{ROOT / 'requirements.lock'}'")
         self._log = (self.folder / "install.log").open("w")
-        self._process = subprocess.Popen(["bash", "-c", script], env=self.env, stdout=self._log,
+        self._process = subprocess.Popen(["nice", "-n", "10", "bash", "-c", script], env=self.env, stdout=self._log,
                                          stderr=subprocess.STDOUT)
 
     def wait(self) -> Path:

@@ -37,7 +37,7 @@ def test_intervals_cover_the_true_expected_purchases():
     covered = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        summary = _simulate(rng, 1500, truth, gg)
+        summary = _simulate(rng, 1000, truth, gg)
         patterns = summaries.compress(summary)
         fit = fitting.fit_purchase_model(patterns["frequency"], patterns["recency"], patterns["T"], patterns["weight"])
         repeat = summary[summary["frequency"] > 0]
