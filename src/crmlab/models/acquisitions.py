@@ -30,13 +30,25 @@ class AcquisitionForecast:
     history_months: int
 
 
-def monthly_acquisitions(first_days: pd.Series, first_whole: pd.Timestamp, last_whole: pd.Timestamp) -> pd.Series:
-    """Customers by the calendar month of their first purchase, over the whole months ``first_whole..last_whole``.
+def monthly_acquisitions(first_purchases: pd.Series, observation_end: pd.Timestamp) -> pd.Series:
+    """Customers by the calendar month of their first purchase, over the whole months of the window.
 
-    ``first_days`` holds first-purchase dates; months with no new customer count 0.
+    The window runs from the earliest first purchase to ``observation_end``; a
+    month it enters or leaves part-way is left out, since it would read as a
+    drop in acquisitions. Months with no new customer count 0.
+
+    Examples
+    --------
+    >>> firsts = pd.Series(pd.to_datetime(["2017-01-03", "2017-01-20", "2017-03-01", "2017-04-02"]))
+    >>> monthly_acquisitions(firsts, pd.Timestamp("2017-04-15")).to_dict()
+    {Period('2017-02', 'M'): 0, Period('2017-03', 'M'): 1}
     """
-    months = pd.period_range(first_whole, last_whole, freq="M")
-    counts = pd.to_datetime(first_days).dt.to_period("M").value_counts()
+    first_purchases = pd.to_datetime(first_purchases)
+    start, end = first_purchases.min().floor("D"), pd.Timestamp(observation_end).floor("D")
+    first = start.to_period("M") + (0 if start.day == 1 else 1)
+    last = end.to_period("M") - (0 if end == end.to_period("M").end_time.floor("D") else 1)
+    months = pd.period_range(first, last, freq="M") if last >= first else pd.PeriodIndex([], freq="M")
+    counts = first_purchases.dt.to_period("M").value_counts()
     return counts.reindex(months, fill_value=0).astype("int64")
 
 

@@ -310,15 +310,8 @@ class CLVAnalysis:
         self.outlook_, self._outlook_revenue_draws = outlook.existing_customers(
             self.scoring_purchase_fit_, self.scoring_spend_fit_, self.summary_, end, months=self.horizon_months,
             time_unit=unit, draws=self.draws_, level=self.interval_level)
-        first = pd.to_datetime(window_days["first_day"], unit="D")
-        start = first.min()
-        # Whole months only: a month the data enters or leaves part-way would read as a drop in acquisitions.
-        first_whole = start.to_period("M") if start.day == 1 else start.to_period("M") + 1
-        last_whole = end.to_period("M") if end == end.to_period("M").end_time.floor("D") else end.to_period("M") - 1
-        history = (monthly_acquisitions(first, first_whole.start_time, last_whole.start_time)
-                   if last_whole >= first_whole else pd.Series([], dtype="int64", index=pd.PeriodIndex([], freq="M")))
-        months = pd.PeriodIndex(self.outlook_["month"], freq="M")
-        self.acquisitions_ = forecast_acquisitions(history, months)
+        history = monthly_acquisitions(pd.to_datetime(window_days["first_day"], unit="D"), end)
+        self.acquisitions_ = forecast_acquisitions(history, pd.PeriodIndex(self.outlook_["month"], freq="M"))
         self.new_outlook_ = outlook.new_customers(
             self.scoring_purchase_fit_, self.scoring_spend_fit_, self.acquisitions_, end, time_unit=unit,
             first_purchase_spend=float(window_days["first_day_revenue"].mean()),
@@ -375,16 +368,13 @@ class CLVAnalysis:
 
     def _outlook_metrics(self) -> dict[str, Any]:
         existing, new = self.outlook_, self.new_outlook_
-        months = []
-        for old, fresh in zip(existing.itertuples(), new.itertuples()):
-            months.append({"month": old.month, "partial": bool(old.partial), "purchases": old.purchases,
-                           "purchases_low": old.purchases_low, "purchases_high": old.purchases_high,
-                           "revenue": old.revenue, "revenue_low": old.revenue_low, "revenue_high": old.revenue_high,
-                           "active_customers": old.active_customers, "active_customers_low": old.active_customers_low,
-                           "active_customers_high": old.active_customers_high, "new_customers": fresh.new_customers,
-                           "new_purchases": fresh.new_purchases, "new_revenue": fresh.new_revenue,
-                           "new_active_customers": fresh.new_active_customers})
-        months = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in m.items()} for m in months]
+        figures = [f"{name}{end}" for name in ("purchases", "revenue", "active_customers")
+                   for end in ("", "_low", "_high")]
+        arrivals = ["new_customers", "new_purchases", "new_revenue", "new_active_customers"]
+        months = [{"month": month, "partial": bool(partial),
+                   **{key: float(value) for key, value in zip(figures + arrivals, values)}}
+                  for month, partial, *values in zip(existing["month"], existing["partial"],
+                                                     *(existing[f] for f in figures), *(new[a] for a in arrivals))]
         existing_total, new_total = float(existing["revenue"].sum()), float(new["new_revenue"].sum())
         if len(self._outlook_revenue_draws):
             # The band of the total is that of the existing customers' total, shifted: new customers have no band.

@@ -75,9 +75,12 @@ def test_two_years_project_the_season():
 
 
 def test_acquisitions_count_whole_months_with_zeros():
-    firsts = pd.Series(pd.to_datetime(["2017-01-03", "2017-01-20", "2017-03-01"]))
-    counts = monthly_acquisitions(firsts, pd.Timestamp("2017-01-01"), pd.Timestamp("2017-03-01"))
-    assert counts.tolist() == [2, 0, 1]
+    firsts = pd.Series(pd.to_datetime(["2017-01-01", "2017-01-20", "2017-03-01", "2017-04-30"]))
+    counts = monthly_acquisitions(firsts, pd.Timestamp("2017-04-30"))  # the window's last day ends April
+    assert counts.tolist() == [2, 0, 1, 1]
+    assert monthly_acquisitions(firsts, pd.Timestamp("2017-04-29")).tolist() == [2, 0, 1]  # April not whole
+    later = pd.Series(pd.to_datetime(["2017-01-02", "2017-02-10"]))  # the data enters January part-way
+    assert monthly_acquisitions(later, pd.Timestamp("2017-02-28")).index.astype(str).tolist() == ["2017-02"]
 
 
 def test_new_customers_buy_on_arrival_then_at_the_models_pace(sample_analysis):
