@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -39,9 +40,14 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     item ascending, so that every engine hands the miner the same columns.
     """
     pairs = _basket_items(t, level)
-    counts = to_pandas(pairs.group_by("item").agg(baskets=pairs.count()))
-    n_baskets = int(to_pandas(pairs.aggregate(n=pairs.order_id.nunique()))["n"].iloc[0])
-    counts = counts.sort_values(["baskets", "item"], kind="stable")
+    per_item = pairs.group_by("item").agg(baskets=pairs.count(), total=ibis.literal(False))
+    # The baskets with any item ride along as one more row, flagged: one query, the pairs found once. Its item
+    # is any item (a NULL would turn integer ids into floats on the way to pandas).
+    total = pairs.aggregate(item=pairs.item.min(), baskets=pairs.order_id.nunique(), total=ibis.literal(True))
+    both = to_pandas(per_item.union(total))
+    is_total = both["total"].astype(bool)
+    n_baskets = int(both.loc[is_total, "baskets"].sum())
+    counts = both[~is_total].sort_values(["baskets", "item"], kind="stable")
     return counts.set_index("item")["baskets"].astype("int64"), n_baskets
 
 
@@ -115,8 +121,9 @@ def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]
 
 def _in_baskets_of_two(pairs, basket: list[str]):
     """The (``basket``, position) pairs of the baskets with two or more positions."""
-    sizes = pairs.group_by(basket).agg(n=pairs.count())
-    return pairs.join(sizes.filter(sizes.n >= 2).select(*basket), basket).select(*basket, "position")
+    # A count over each basket's rows, not a grouped count joined back: one pass instead of two.
+    sized = pairs.mutate(_n=pairs.count().over(group_by=basket))
+    return sized.filter(sized._n >= 2).select(*basket, "position")
 
 
 def group_frequent_item_baskets(t, level: str, by: str,
