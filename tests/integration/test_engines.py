@@ -128,6 +128,12 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     on_duckdb = by_segment.rules_by_segment(engine.lines(config.processed_dir), segments, fitted["baskets"])
     assert len(on_duckdb) > 0
     pd.testing.assert_frame_equal(on_spark, on_duckdb)
+    # The retention report's cohort activity (its cohorts so far: issue 25), by month and by ISO week.
+    for period in ("month", "week"):
+        spark_cells = customer_tables.cohort_activity(engine.lines(config.processed_dir, SPARK), period)
+        duckdb_cells = customer_tables.cohort_activity(engine.lines(config.processed_dir), period)
+        assert len(duckdb_cells) > 0
+        pd.testing.assert_frame_equal(spark_cells, duckdb_cells)
 
 
 @pytest.mark.slow

@@ -154,6 +154,32 @@ def cohort_days(t, *, cohort_through_day: int, through_day: int) -> pd.DataFrame
     return frame.sort_index()
 
 
+# Ibis's truncation unit of each cohort period; a week starts on Monday (ISO), on DuckDB and on Spark alike.
+PERIOD_UNITS = {"month": "M", "quarter": "Q", "week": "W"}
+
+
+def cohort_activity(t, period: str = "month") -> pd.DataFrame:
+    """Per (acquisition period, period): customers who bought in the period, and their revenue.
+
+    A customer's cohort is the ``period`` (month, quarter or week) of their
+    first purchase. Columns ``cohort``, ``period`` (each a period's first day),
+    ``customers`` and ``revenue``; only (cohort, period) pairs with a purchase
+    are rows, ordered by cohort and period.
+    """
+    p = t.select(customer_id=t.customer_id, period=t.order_date.truncate(PERIOD_UNITS[period]).date(),
+                 money=micros(t.revenue))
+    per_customer = p.group_by(["customer_id", "period"]).agg(money=micros_sum(p.money))
+    first = per_customer.group_by("customer_id").agg(cohort=per_customer.period.min())
+    joined = per_customer.join(first, "customer_id")
+    cells = joined.group_by(["cohort", "period"]).agg(customers=joined.count(), revenue=micros_sum(joined.money))
+    frame = to_pandas(cells.order_by(["cohort", "period"]))
+    frame["revenue"] = from_micros(frame["revenue"])
+    for column in ("cohort", "period"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["customers"] = frame["customers"].astype("int64")
+    return frame
+
+
 def order_values(t, *, before=None, from_=None, cost: bool = False) -> pd.DataFrame:
     """Per customer: revenue, distinct orders and, when the lines have them, discount and cost.
 
