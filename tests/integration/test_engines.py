@@ -128,12 +128,19 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     on_duckdb = by_segment.rules_by_segment(engine.lines(config.processed_dir), segments, fitted["baskets"])
     assert len(on_duckdb) > 0
     pd.testing.assert_frame_equal(on_spark, on_duckdb)
-    # The retention report's cohort activity (its cohorts so far: issue 25), by month and by ISO week.
+    # The retention report's queries so far (issue 25): cohort activity by month and ISO week, gaps, last purchases.
     for period in ("month", "week"):
         spark_cells = customer_tables.cohort_activity(engine.lines(config.processed_dir, SPARK), period)
         duckdb_cells = customer_tables.cohort_activity(engine.lines(config.processed_dir), period)
         assert len(duckdb_cells) > 0
         pd.testing.assert_frame_equal(spark_cells, duckdb_cells)
+    on_both = [engine.lines(config.processed_dir, SPARK), engine.lines(config.processed_dir)]
+    pd.testing.assert_series_equal(*(customer_tables.gap_histogram(t) for t in on_both))
+    last_day = customer_tables.day_of("2017-06-30")
+    spark_last, duckdb_last = (customer_tables.last_purchase_by_number(t, seen_by_day=last_day - 90,
+                                                                       through_day=last_day) for t in on_both)
+    assert duckdb_last["last"].sum() > 0
+    pd.testing.assert_frame_equal(spark_last, duckdb_last)
 
 
 @pytest.mark.slow

@@ -180,6 +180,43 @@ def cohort_activity(t, period: str = "month") -> pd.DataFrame:
     return frame
 
 
+def _numbered_purchase_days(t, through_day: int | None):
+    """Each customer's distinct purchase days, numbered 1, 2, ... in order, with the day before each (or NULL)."""
+    d = t.select(customer_id=t.customer_id, day=day_number(t))
+    if through_day is not None:
+        d = d.filter(d.day <= through_day)
+    d = d.distinct()
+    in_order = ibis.window(group_by="customer_id", order_by="day")
+    return d.mutate(n=(ibis.row_number().over(in_order) + 1).cast("int32"), previous=d.day.lag().over(in_order))
+
+
+def gap_histogram(t, *, through_day: int | None = None) -> pd.Series:
+    """Days between a customer's consecutive purchase days, over all customers: how many gaps of each length.
+
+    Indexed by the gap in days (1 or more), counting gaps; lines after ``through_day`` are left out.
+    A small table whatever the data's size (one row per distinct gap), from which any quantile is exact.
+    """
+    d = _numbered_purchase_days(t, through_day)
+    gaps = d.filter(d.previous.notnull()).select(gap=(d.day - d.previous).cast("int32"))
+    frame = to_pandas(gaps.group_by("gap").agg(gaps=gaps.count()).order_by("gap"))
+    return frame.set_index("gap")["gaps"].astype("int64")
+
+
+def last_purchase_by_number(t, *, seen_by_day: int, through_day: int) -> pd.DataFrame:
+    """Per purchase number n: customers whose n-th purchase day is on or before ``seen_by_day``, and of those,
+    how many bought on no later day (through ``through_day``): their n-th purchase was their last.
+
+    Columns ``customers`` and ``last``, indexed by ``n`` (1, 2, ...).
+    """
+    d = _numbered_purchase_days(t, through_day)
+    totals = d.group_by("customer_id").agg(total=d.n.max())
+    joined = d.filter(d.day <= seen_by_day).join(totals, "customer_id")
+    cells = joined.group_by("n").agg(customers=joined.count(),
+                                     last=(joined.n == joined.total).cast("int64").sum())
+    frame = to_pandas(cells.order_by("n")).set_index("n")
+    return frame.astype("int64")
+
+
 def order_values(t, *, before=None, from_=None, cost: bool = False) -> pd.DataFrame:
     """Per customer: revenue, distinct orders and, when the lines have them, discount and cost.
 
