@@ -141,6 +141,9 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
                                                                        through_day=last_day) for t in on_both)
     assert duckdb_last["last"].sum() > 0
     pd.testing.assert_frame_equal(spark_last, duckdb_last)
+    spark_history, duckdb_history = (customer_tables.history_at(t, cutoff_day=last_day - 90) for t in on_both)
+    assert {"categories", "discount"} <= set(duckdb_history.columns) and duckdb_history["gap_squares"].sum() > 0
+    pd.testing.assert_frame_equal(spark_history, duckdb_history)
 
 
 @pytest.mark.slow

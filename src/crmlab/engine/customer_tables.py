@@ -217,6 +217,50 @@ def last_purchase_by_number(t, *, seen_by_day: int, through_day: int) -> pd.Data
     return frame.astype("int64")
 
 
+def history_at(t, *, cutoff_day: int, window_days: int = 90) -> pd.DataFrame:
+    """Per customer with a purchase on or before ``cutoff_day``: the history a churn model may see at the cutoff.
+
+    Only lines on or before ``cutoff_day`` count (the cutoff day is history).
+    Columns: ``first_day``, ``last_day``, ``days`` (distinct purchase days),
+    ``revenue``, ``gap_squares`` (the sum of squared days between consecutive
+    purchase days), ``recent_days`` and ``recent_revenue`` (purchase days and
+    revenue in the ``window_days`` up to the cutoff), ``prior_days`` and
+    ``prior_revenue`` (the ``window_days`` before those); with a ``discount``
+    column ``discount``, with a ``category`` column ``categories`` (distinct
+    categories bought).
+    """
+    columns = set(t.columns)
+    lines = t.filter(day_number(t) <= cutoff_day)
+    money = {"money": micros(lines.revenue)}
+    if "discount" in columns:
+        money["discount"] = micros(lines.discount.fill_null(0))
+    d = lines.select(customer_id=lines.customer_id, day=day_number(lines), **money)
+    d = d.group_by(["customer_id", "day"]).agg(**{name: micros_sum(d[name]) for name in money})
+    in_order = ibis.window(group_by="customer_id", order_by="day")
+    d = d.mutate(gap=(d.day - d.day.lag().over(in_order)).cast("int64"))
+    recent = d.day > cutoff_day - window_days
+    prior = (d.day > cutoff_day - 2 * window_days) & ~recent
+    aggregates = dict(first_day=d.day.min().cast("int64"), last_day=d.day.max().cast("int64"), days=d.count(),
+                      revenue=micros_sum(d.money), gap_squares=(d.gap * d.gap).sum(),
+                      recent_days=recent.cast("int64").sum(), recent_revenue=micros_sum(recent.ifelse(d.money, 0)),
+                      prior_days=prior.cast("int64").sum(), prior_revenue=micros_sum(prior.ifelse(d.money, 0)))
+    if "discount" in columns:
+        aggregates["discount"] = micros_sum(d.discount)
+    per_customer = d.group_by("customer_id").agg(**aggregates)
+    if "category" in columns:
+        breadth = lines.group_by("customer_id").agg(categories=lines.category.nunique())
+        per_customer = per_customer.join(breadth, "customer_id")
+    frame = _per_customer(per_customer)
+    for column in ("revenue", "recent_revenue", "prior_revenue", "discount"):
+        if column in frame.columns:
+            frame[column] = from_micros(frame[column])
+    frame["gap_squares"] = frame["gap_squares"].fillna(0)
+    for column in ("first_day", "last_day", "days", "recent_days", "prior_days", "gap_squares", "categories"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype("int64")
+    return frame
+
+
 def order_values(t, *, before=None, from_=None, cost: bool = False) -> pd.DataFrame:
     """Per customer: revenue, distinct orders and, when the lines have them, discount and cost.
 

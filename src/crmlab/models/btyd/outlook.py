@@ -163,3 +163,12 @@ def new_customer_expectations(fit: FitResult, ages_start: np.ndarray, ages_end: 
     active = np.array([active_by_window(fit, zero, zero, zero, np.array([s]), np.array([e - s]))[0, 0]
                        for s, e in zip(ages_start, ages_end)])
     return at[n:] - at[:n], active
+
+
+def no_purchase_probability(fit: FitResult, f, r, t, horizon: float) -> np.ndarray:
+    """P(no purchase in the next ``horizon`` model units | history): the BTYD churn probability.
+
+    For BG/NBD, 1 − P(alive) · (1 − ((α + T)/(α + T + H))^(r + x)); for the
+    other models the same complement of :func:`active_by_window` from T.
+    """
+    return 1.0 - active_by_window(fit, f, r, t, np.array([0.0]), np.array([float(horizon)]))[0]

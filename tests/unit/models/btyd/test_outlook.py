@@ -95,3 +95,12 @@ def test_the_first_window_starts_the_day_after_the_end_and_the_last_stops_on_the
     starts, lengths = outlook.window_offsets(windows, pd.Timestamp("2017-07-01"), 1.0)
     assert starts[0] == 0 and lengths[0] == 30 and starts[1] == 30  # contiguous, in days after the cutoff
     assert starts[-1] + lengths[-1] == 183
+
+
+def test_the_btyd_churn_probability_is_the_closed_form():
+    """BG/NBD: P(no purchase in H | x, t_x, T) = 1 - P(alive) (1 - ((alpha + T) / (alpha + T + H))^(r + x))."""
+    fit, p = _model("bgnbd"), TRUTH["bgnbd"]
+    f, r, t = np.array([0.0, 2.0, 7.0]), np.array([0.0, 10.0, 29.0]), np.array([30.0, 30.0, 30.0])
+    alive = fit.fitter.conditional_probability_alive(f, r, t)
+    closed = 1 - alive * (1 - ((p["alpha"] + t) / (p["alpha"] + t + 13)) ** (p["r"] + f))
+    np.testing.assert_allclose(outlook.no_purchase_probability(fit, f, r, t, 13.0), closed, rtol=1e-12)
