@@ -1,6 +1,7 @@
-"""The retention report (issue 25), under construction: cohort tables (:mod:`.cohorts`), when customers stop
-(:mod:`.stopping`) and the churn model's customers, features and label at a cutoff (:mod:`.features`) so far.
+"""The retention report (issue 25), under construction. So far: cohort tables (:mod:`.cohorts`), when customers
+stop (:mod:`.stopping`), the churn model's features and label at a cutoff (:mod:`.features`), and the model
+trained on earlier cutoffs, scored out of time, with its reasons (:mod:`.churn`).
 
-Not yet a report of the catalog: the churn model's training and evaluation, the notebook and the page are
-still to come.
+Not yet a report of the catalog: the analysis class, scoring at the observation end, the exports, the
+notebook and the page are still to come.
 """
