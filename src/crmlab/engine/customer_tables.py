@@ -158,14 +158,16 @@ def cohort_days(t, *, cohort_through_day: int, through_day: int) -> pd.DataFrame
 PERIOD_UNITS = {"month": "M", "quarter": "Q", "week": "W"}
 
 
-def cohort_activity(t, period: str = "month") -> pd.DataFrame:
+def cohort_activity(t, period: str = "month", *, through_day: int | None = None) -> pd.DataFrame:
     """Per (acquisition period, period): customers who bought in the period, and their revenue.
 
     A customer's cohort is the ``period`` (month, quarter or week) of their
     first purchase. Columns ``cohort``, ``period`` (each a period's first day),
     ``customers`` and ``revenue``; only (cohort, period) pairs with a purchase
-    are rows, ordered by cohort and period.
+    are rows, ordered by cohort and period. Lines after ``through_day`` are left out.
     """
+    if through_day is not None:
+        t = t.filter(day_number(t) <= through_day)
     p = t.select(customer_id=t.customer_id, period=t.order_date.truncate(PERIOD_UNITS[period]).date(),
                  money=micros(t.revenue))
     per_customer = p.group_by(["customer_id", "period"]).agg(money=micros_sum(p.money))

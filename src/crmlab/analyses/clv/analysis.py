@@ -44,6 +44,7 @@ from crmlab.models.btyd.summaries import (
     calibration_holdout_statistics,
     calibration_statistics,
     compress,
+    default_calibration_end,
     rfm_statistics,
 )
 
@@ -51,12 +52,6 @@ from crmlab.models.btyd.summaries import (
 MIN_CUSTOMERS = 30
 # A spread needs a few repeat buyers to estimate; the spend model needs at least two.
 MIN_REPEAT_CUSTOMERS = 10
-
-
-def default_calibration_end(start: pd.Timestamp, observation_end: pd.Timestamp) -> pd.Timestamp:
-    """The middle of the window from ``start`` (the first purchase), as in the paper's 39 + 39 weeks."""
-    start = pd.Timestamp(start).floor("D")
-    return (start + (observation_end - start) / 2).floor("D")
 
 
 def _date(day: int) -> pd.Timestamp:

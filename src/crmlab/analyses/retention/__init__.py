@@ -1,7 +1,11 @@
-"""The retention report (issue 25), under construction. So far: cohort tables (:mod:`.cohorts`), when customers
-stop (:mod:`.stopping`), the churn model's features and label at a cutoff (:mod:`.features`), and the model
-trained on earlier cutoffs, scored out of time, with its reasons (:mod:`.churn`).
+"""The retention report (issue 25), under construction: :class:`RetentionAnalysis` fits cohort tables
+(:mod:`.cohorts`), when customers stop (:mod:`.stopping`) and the churn model (:mod:`.features`,
+:mod:`.churn`), and scores today's customers.
 
-Not yet a report of the catalog: the analysis class, scoring at the observation end, the exports, the
-notebook and the page are still to come.
+Not yet a report of the catalog: its wording, charts, notebook, card, exports and documentation are still
+to come.
 """
+
+from crmlab.analyses.retention.analysis import RetentionAnalysis
+
+__all__ = ["RetentionAnalysis"]

@@ -23,6 +23,21 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}
 DAYS_PER_MONTH = 365.25 / 12
 
 
+def default_calibration_end(start: pd.Timestamp, observation_end: pd.Timestamp) -> pd.Timestamp:
+    """The middle of the window from ``start`` (the first purchase), as in the paper's 39 + 39 weeks.
+
+    The one default of ``calibration_end``: the CLV report's calibration period and the retention report's
+    churn cutoff both end here (the day itself belongs to the history).
+
+    Examples
+    --------
+    >>> default_calibration_end(pd.Timestamp("2017-01-01"), pd.Timestamp("2018-01-01"))
+    Timestamp('2017-07-02 00:00:00')
+    """
+    start = pd.Timestamp(start).floor("D")
+    return (start + (pd.Timestamp(observation_end) - start) / 2).floor("D")
+
+
 def _empty_summary() -> pd.DataFrame:
     return pd.DataFrame(columns=["frequency", "recency", "T", "monetary_value"], dtype=float,
                         index=pd.Index([], name="customer_id"))
