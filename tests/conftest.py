@@ -109,6 +109,14 @@ def paper_clv(bundled):
         bundled("cdnow_sample"))
 
 
+@pytest.fixture(scope="session")
+def sample_retention(bundled):
+    """The retention analysis of the CDNOW sample (cutoff 1997-09-30, observed to 1998-06-30), fitted once."""
+    from crmlab.analyses.retention import RetentionAnalysis
+
+    return RetentionAnalysis(observation_end="1998-06-30").fit(bundled("cdnow_sample"))
+
+
 @dataclass(frozen=True)
 class BuiltWheel:
     path: Path

@@ -64,7 +64,8 @@ class RetentionAnalysis:
     model_ : ChurnModel
         Trained on the training cutoffs, scored on the test cutoff.
     holdout_ : DataFrame
-        Per customer at the test cutoff: the model's and the BTYD churn probability, and whether they left.
+        Per customer at the test cutoff: the model's and the BTYD churn probability, whether they left, and
+        the days since their last purchase (the recency baseline).
     scores_ : DataFrame
         AUC, PR-AUC, Brier and top-decile lift on the test cutoff: the model, the BTYD baseline, recency alone.
     reasons_ : DataFrame
@@ -135,7 +136,8 @@ class RetentionAnalysis:
         probability = self.model_.predict_proba(test.features)
         self.holdout_ = pd.DataFrame({"churn_probability": probability,
                                       "btyd_churn_probability": test.features["btyd_churn_probability"],
-                                      "churned": test.churned})
+                                      "churned": test.churned,
+                                      "days_since_last_purchase": test.features["recency_days"]})
         self.scores_ = pd.DataFrame({
             "model": scores(test.churned, probability),
             "btyd": scores(test.churned, test.features["btyd_churn_probability"].fillna(0.5)),
@@ -223,3 +225,13 @@ class RetentionAnalysis:
             "expected_leavers": float(customers["churn_probability"].sum()),
             "revenue_at_risk": float((customers["churn_probability"] * customers["revenue_last_year"]).sum()),
         }
+
+    def export_customers(self) -> pd.DataFrame:
+        """``customer_churn``: customer → churn probability, churn decile, last year's revenue, top reasons."""
+        columns = ["churn_probability", "churn_decile", "revenue_last_year", "days_since_last_purchase",
+                   "top_reasons"]
+        return self.customers_[columns].reset_index()
+
+    def export_holdout(self) -> pd.DataFrame:
+        """``churn_holdout``: the test cutoff's customers, both probabilities and the label, for anyone to audit."""
+        return self.holdout_[["churn_probability", "btyd_churn_probability", "churned"]].reset_index()

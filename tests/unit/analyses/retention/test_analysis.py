@@ -8,8 +8,8 @@ from crmlab.core.availability import NotAvailable
 
 
 @pytest.fixture(scope="module")
-def sample(bundled):
-    return RetentionAnalysis(observation_end="1998-06-30").fit(bundled("cdnow_sample"))
+def sample(sample_retention):
+    return sample_retention
 
 
 @pytest.mark.slow
