@@ -63,8 +63,11 @@ def export():
 def test_online_retail_export_runs_the_whole_bundle_at_product_level(tmp_path, export):
     code, metrics, run_info, _ = run_cli(tmp_path, export)
     assert code == 0
-    assert {name: m["status"] for name, m in metrics.items()} == dict.fromkeys(
-        ["profile", "clv", "deciles", "segments", "baskets"], "ok")
+    assert {name: m["status"] for name, m in metrics.items()} == {
+        **dict.fromkeys(["profile", "clv", "deciles", "segments", "baskets"], "ok"),
+        # Six months cannot hold a training cutoff, the test cutoff and a 90-day horizon.
+        "retention": "not_available"}
+    assert "too short for a training cutoff" in metrics["retention"]["reason"]
     assert metrics["baskets"]["level"] == "product_id"  # no category column: the next level down
     assert metrics["baskets"]["rules"] > 0
     assert run_info["status"] == "ok"
@@ -81,7 +84,7 @@ def test_one_customer_publishes_profile_and_deciles_and_explains_the_rest(tmp_pa
         assert "1 customer" in metrics[name]["reason"]
         assert run_info["notebooks"][name]["status"] == "not_available"
     assert metrics["baskets"]["status"] == "not_available" and "baskets" in metrics["baskets"]["reason"]
-    assert index.count("Not available for this dataset") == 3
+    assert index.count("Not available for this dataset") == 4  # clv, segments, baskets, retention
     page = page_text(tmp_path / "reports" / "latest" / "clv.html")
     assert "Not available for this dataset" in page and "What would make it possible" in page
     assert "Traceback" not in page and "NotAvailable" not in page and "Exception" not in page

@@ -15,7 +15,7 @@ from crmlab.running import cli
 def test_the_list_names_every_report(capsys):
     assert cli.main(["notebook", "--list"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == [
-        "profile", "clv", "deciles", "segments", "baskets"]
+        "profile", "clv", "deciles", "segments", "baskets", "retention"]
 
 
 def test_a_bound_notebook_runs_on_the_configs_data_and_writes_only_by_hand(tmp_path, capsys):

@@ -48,7 +48,7 @@ def test_share_holds_the_pages_and_one_zip_of_them(bundle_run):
     run_dir = bundle_run.run_dir
     names = sorted(p.name for p in (run_dir / "share").iterdir())
     assert names == ["baskets.html", "clv.html", "deciles.html", "index.html", "leadership.zip", "profile.html",
-                     "segments.html"]
+                     "retention.html", "segments.html"]
     with zipfile.ZipFile(run_dir / "share" / "leadership.zip") as bundle:
         assert sorted(bundle.namelist()) == [n for n in names if n.endswith(".html")]
         for name in bundle.namelist():

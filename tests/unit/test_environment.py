@@ -90,9 +90,9 @@ def test_the_wheel_builds_without_a_deprecation_warning(built_wheel):
         shipped = {p.name: archive.read(f"crmlab/notebooks/{p.name}") for p in notebooks
                    if f"crmlab/notebooks/{p.name}" in names}
     assert "License-Expression: MIT" in metadata
-    # Package data travels with the code: the five notebooks byte for byte (setup.py copies them in), their worked
+    # Package data travels with the code: the six notebooks byte for byte (setup.py copies them in), their worked
     # example, init's templates; never an analyst's bound copies.
-    assert len(notebooks) == 5 and all(shipped.get(p.name) == p.read_bytes() for p in notebooks)
+    assert len(notebooks) == 6 and all(shipped.get(p.name) == p.read_bytes() for p in notebooks)
     assert {"crmlab/notebooks/examples/explore.ipynb", "crmlab/analyses/segments/rfm_segments.yaml",
             "crmlab/running/project_template/example.yaml", "crmlab/running/project_template/gitignore"} <= names
     assert not [n for n in names if "/work/" in n or "checkpoint" in n]

@@ -92,6 +92,8 @@ CUSTOMER_VALUES = "customer_values"
 CUSTOMER_SEGMENTS = "customer_segments"
 BASKET_RULES = "basket_rules"
 BASKET_SEQUENCES = "basket_sequences"
+CUSTOMER_CHURN = "customer_churn"
+CHURN_HOLDOUT = "churn_holdout"
 
 
 def _files(stem: str, *suffixes: str) -> tuple[str, ...]:
@@ -127,7 +129,12 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
            inputs=((("category", "product_id", "department"),
                     "this dataset has no product or category column, so there are no items to find in baskets",
                     "a product id or category column in the file, mapped under dataset.columns"),)),
-)}
+    # Needs no other report: it runs beside the others.
+    Report("retention", "Customer retention and churn", "crmlab.analyses.retention:RetentionAnalysis",
+           card=(("expected_leavers", "customers likely to leave in the next {churn_horizon_days} days", "number"),
+                 ("revenue_at_risk", "last year's revenue of those likely to leave", "money"),
+                 ("churn_auc", "churn model AUC (test cutoff)", "ratio")),
+           exports=_files(CUSTOMER_CHURN, ".csv", ".xlsx") + _files(CHURN_HOLDOUT, ".csv")))}
 
 # Parameters the runner sets in every notebook; a config may not set them.
 RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers",

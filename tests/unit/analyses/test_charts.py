@@ -52,7 +52,7 @@ def test_without_ax_a_chart_makes_its_own_figure():
 OTHER_ARGUMENTS = {"currency": "$", "unit_label": "days", "calibration_end": "2017-07-01", "time_unit": "weeks",
                    "gini": 0.0, "pareto": 0.0, "k": 3, "names": pd.Series(dtype=object), "attribute": "age",
                    "column": "revenue", "title": "Revenue per month", "ylabel": "Revenue ($)",
-                   "new": pd.DataFrame()}
+                   "new": pd.DataFrame(), "partial": pd.DataFrame(), "period": "month"}
 
 
 @pytest.mark.parametrize("name, function", CHART_FUNCTIONS, ids=[name for name, _ in CHART_FUNCTIONS])

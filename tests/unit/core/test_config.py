@@ -63,7 +63,7 @@ def test_every_problem_of_every_section_is_listed_at_once():
     assert str(info.value).splitlines() == [
         "dataset.returns: 'sometimes' is not allowed; expected one of 'exclude', 'keep'",
         "dataset.delimiter: ';;' is not allowed; expected one character (',', ';', '\\t', '|') or None",
-        "notebooks.nope: no such notebook; known: baskets, clv, deciles, profile, segments",
+        "notebooks.nope: no such notebook; known: baskets, clv, deciles, profile, retention, segments",
         "sharing.min_group_customers: 'ten' is not allowed; expected an integer in [0, inf]",
         "engine.name: 'polars' is not allowed; expected one of 'duckdb', 'spark'",
         "engine.threads: 0 is not allowed; expected an integer in [1, inf] or None",

@@ -1,8 +1,8 @@
-"""The retention report (issue 25), under construction: :class:`RetentionAnalysis` fits cohort tables
-(:mod:`.cohorts`), when customers stop (:mod:`.stopping`) and the churn model (:mod:`.features`,
-:mod:`.churn`), and scores today's customers; :mod:`.wording` and :mod:`.charts` say and show it.
+"""The retention report: who is leaving and why.
 
-Not yet a report of the catalog: its notebook, card and documentation are still to come.
+:class:`RetentionAnalysis` fits cohort tables (:mod:`.cohorts`), when customers stop (:mod:`.stopping`)
+and a churn model checked out of time against the BTYD churn probability (:mod:`.features`,
+:mod:`.churn`), and scores today's customers; :mod:`.wording` and :mod:`.charts` say and show it.
 """
 
 from crmlab.analyses.retention.analysis import RetentionAnalysis

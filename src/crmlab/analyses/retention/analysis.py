@@ -11,6 +11,7 @@ from crmlab import engine
 from crmlab.analyses.retention.churn import ChurnModel, cutoff_table, scores, training_cutoffs
 from crmlab.analyses.retention.cohorts import PERIODS, average_retention, cohort_table
 from crmlab.analyses.retention.stopping import churn_by_purchase_number, gap_quantile, past_usual_gap
+from crmlab.analyses.retention.wording import FEATURES
 from crmlab.core.availability import NotAvailable
 from crmlab.core.constraints import DateLike, Interval, Options, validate
 from crmlab.core.ranking import equal_groups
@@ -180,19 +181,20 @@ class RetentionAnalysis:
         out = pd.DataFrame({"churn_probability": probability,
                             "churn_decile": equal_groups(probability, 10).astype("int64"),
                             "revenue_last_year": last_year.reindex(probability.index, fill_value=0.0),
-                            "days_since_last_purchase": today.features["recency_days"]})
+                            "days_since_last_purchase": today.features["recency_days"].astype("int64")})
         out["top_reasons"] = self._reasons_of(today.features)
         return out
 
     def _reasons_of(self, features: pd.DataFrame, top: int = 2) -> pd.Series:
-        """Per customer, the (at most ``top``) leading features on which they sit on the leaving side of the median."""
+        """Per customer, in words, the (at most ``top``) leading features on which they sit on the leaving side of
+        the median; empty for a customer on the staying side of all of them."""
         leading = self.reasons_[self.reasons_["importance"] > 0].head(5)
         if leading.empty:
             return pd.Series("", index=features.index)
         columns = leading.index.tolist()
         scaled = (features[columns] - features[columns].median()) / features[columns].std().replace(0, 1)
         pushed = scaled * leading["direction"] * leading["importance"]
-        names = np.array(columns, dtype=object)
+        names = np.array([FEATURES.get(c, (c.replace("_", " "),))[0] for c in columns], dtype=object)
         order = np.argsort(-pushed.to_numpy(), axis=1)[:, :top]
         positive = np.take_along_axis(pushed.to_numpy(), order, axis=1) > 0
         return pd.Series([", ".join(names[o][p]) for o, p in zip(order, positive)], index=features.index)
@@ -235,3 +237,22 @@ class RetentionAnalysis:
     def export_holdout(self) -> pd.DataFrame:
         """``churn_holdout``: the test cutoff's customers, both probabilities and the label, for anyone to audit."""
         return self.holdout_[["churn_probability", "btyd_churn_probability", "churned"]].reset_index()
+
+    def scores_table(self) -> pd.DataFrame:
+        """The model and both baselines on the test cutoff, as the report shows them."""
+        table = self.scores_.rename(index={"model": "churn model", "btyd": "BTYD churn probability",
+                                           "recency": "days since the last purchase"})
+        table.index.name = "ranked by"
+        return table.rename(columns={"auc": "AUC", "pr_auc": "PR-AUC", "brier": "Brier score",
+                                     "top_decile_lift": "top-decile lift"}).round(3)
+
+    def valuable_leavers(self, *, value_share: float = 0.2, probability: float = 0.5) -> pd.DataFrame:
+        """Customers in the top ``value_share`` by last year's revenue whose churn probability is at least
+        ``probability``, most valuable first."""
+        customers = self.customers_
+        if customers.empty:
+            return customers
+        threshold = customers["revenue_last_year"].quantile(1 - value_share)
+        picked = customers[(customers["revenue_last_year"] >= threshold)
+                           & (customers["churn_probability"] >= probability)]
+        return picked.sort_values("revenue_last_year", ascending=False)

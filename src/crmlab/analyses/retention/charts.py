@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from crmlab.core.charting import new_axes, percent_axis, says_when_empty
 
@@ -13,19 +15,25 @@ PERIOD_WORDS = {"month": "months", "quarter": "quarters", "week": "weeks"}
 
 
 @says_when_empty("Cohort retention", "No cohort to show; set `observation_end` later or `cohort_period` shorter.")
-def cohort_heatmap(retention: pd.DataFrame, partial: pd.DataFrame, period: str, *, ax: plt.Axes | None = None
-                   ) -> plt.Axes:
+def cohort_heatmap(retention: pd.DataFrame, partial: pd.DataFrame, period: str, suppressed=None, *,
+                   ax: plt.Axes | None = None) -> plt.Axes:
     """Customer retention per cohort (rows) and period since acquisition (columns).
 
-    A cell not observable yet stays blank (never 0); a partial period's cell is marked with a dot.
+    A cell not observable yet stays blank (never 0); a partial period's cell is marked with a dot; the rows
+    ``suppressed`` marks (cohorts too small to show, :mod:`crmlab.publishing.privacy`) are grey with a dash.
     ``retention`` and ``partial`` are :class:`~crmlab.analyses.retention.cohorts.CohortTable`'s.
     """
     ax = new_axes(ax, (11, max(4.0, 0.35 * len(retention) + 1.5)))
+    hidden = np.zeros(len(retention), dtype=bool) if suppressed is None else np.asarray(suppressed, dtype=bool)
     shown = retention.copy()
     shown.index = shown.index.strftime("%Y-%m-%d" if period == "week" else "%Y-%m")
+    shown[hidden] = np.nan
     sns.heatmap(shown, mask=shown.isna(), annot=shown.size <= 200, fmt=".0%", cmap="viridis", vmin=0, vmax=1,
                 ax=ax, cbar_kws={"label": "customers buying in the period (share of the cohort)"})
     ax.grid(False)
+    for i in np.flatnonzero(hidden):
+        ax.add_patch(Rectangle((0, i), shown.shape[1], 1, facecolor="#e4e7eb", edgecolor="white"))
+        ax.text(0.5, i + 0.5, "–", ha="center", va="center", color="#52606d")
     for i, j in zip(*partial.to_numpy().nonzero()):
         ax.plot(j + 0.9, i + 0.15, marker="o", markersize=3, color="white")
     ax.set_title("Customer retention by acquisition cohort (blank: not observed yet; dot: partial period)")
@@ -43,6 +51,7 @@ def retention_curve_chart(curve: pd.DataFrame, period: str, *, ax: plt.Axes | No
     """
     ax = new_axes(ax, (10, 4))
     ax.plot(curve.index, curve["retention"], marker="o")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     percent_axis(ax.yaxis)
     ax.set_ylim(0, 1.05)
     ax.set_title("Average retention after acquisition (cohorts weighted by size; whole periods only)")

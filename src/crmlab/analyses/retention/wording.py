@@ -69,3 +69,33 @@ def stopping_sentence(metrics: dict[str, Any]) -> str:
             "customers are now past their own usual gap.")
     return (f"Half of all gaps between a customer's purchases are {metrics['gap_median_days']} days or shorter, "
             f"nine in ten {metrics['gap_p90_days']} days or shorter.{past}")
+
+
+def cohort_caption() -> str:
+    return ("The share of each cohort buying in each period after its first; blank where the data cannot show it "
+            "yet, a dot where the period is only partly observed, grey where the cohort is too small to show.")
+
+
+def curve_caption() -> str:
+    return ("Retention after acquisition, averaged over the cohorts, each weighted by its size; only periods a "
+            "cohort has lived through in full count.")
+
+
+def no_stops(horizon_days: int) -> str:
+    return (f"No purchase lies {horizon_days} days or more before the end of the data, so no customer has had "
+            "time to come back; set `horizon_days` shorter or `observation_end` later.")
+
+
+def gains_caption() -> str:
+    return ("Contacting customers from the likeliest to leave down: the share of the leavers reached, for the "
+            "churn model, the BTYD churn probability and days since the last purchase.")
+
+
+def reliability_caption() -> str:
+    return ("Customers in ten equal groups by predicted churn probability: each group's mean prediction against "
+            "the share who actually left. On the diagonal, the probabilities can be taken at their word.")
+
+
+def no_valuable_leavers() -> str:
+    return ("No customer in the top fifth by last year's revenue has a churn probability of 50% or more; "
+            "lower the threshold in `valuable_leavers` to see the next ones.")
