@@ -147,6 +147,27 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_spark_gives_the_retention_figures_of_duckdb(bundled, tmp_path):
+    """The retention report on Spark and on DuckDB: the same metrics.json figures.
+
+    The fixture's six months are too short for it, so this runs on the CDNOW sample (18 months), read as a
+    cluster's export writes it.
+    """
+    from crmlab.analyses.retention import RetentionAnalysis
+
+    spark_or_skip()
+    folder = write_parquet_folder(bundled("cdnow_sample"), tmp_path / "export", parts=3)
+    config = parse_config({"dataset": {"name": "cdnow_sample", "source": "file", "path": str(folder),
+                                       "duplicates": "keep"}, "data_dir": str(tmp_path / "data")})
+    data.prepare(config)
+    figures = {name: record_metrics("retention", RetentionAnalysis(observation_end="1998-06-30").fit(
+        engine.lines(config.processed_dir, settings)).metrics_) for name, settings in (("spark", SPARK),
+                                                                                      ("duckdb", None))}
+    assert figures["duckdb"]["customers_scored"] == 2357 and figures["duckdb"]["churn_auc"] > 0.5
+    assert differences(figures["duckdb"], figures["spark"]) == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("timezone", [None, "America/New_York"])
 def test_a_spark_table_is_prepared_from_a_snapshot_as_its_lines_in_a_file_are(tmp_path, timezone):
     spark_or_skip()

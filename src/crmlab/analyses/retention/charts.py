@@ -16,8 +16,9 @@ PERIOD_WORDS = {"month": "months", "quarter": "quarters", "week": "weeks"}
 
 @says_when_empty("Cohort retention", "No cohort to show; set `observation_end` later or `cohort_period` shorter.")
 def cohort_heatmap(retention: pd.DataFrame, partial: pd.DataFrame, period: str, suppressed=None, *,
-                   ax: plt.Axes | None = None) -> plt.Axes:
-    """Customer retention per cohort (rows) and period since acquisition (columns).
+                   revenue: bool = False, ax: plt.Axes | None = None) -> plt.Axes:
+    """Customer retention (or, with ``revenue``, revenue retention) per cohort (rows) and period since
+    acquisition (columns).
 
     A cell not observable yet stays blank (never 0); a partial period's cell is marked with a dot; the rows
     ``suppressed`` marks (cohorts too small to show, :mod:`crmlab.publishing.privacy`) are grey with a dash.
@@ -28,15 +29,20 @@ def cohort_heatmap(retention: pd.DataFrame, partial: pd.DataFrame, period: str, 
     shown = retention.copy()
     shown.index = shown.index.strftime("%Y-%m-%d" if period == "week" else "%Y-%m")
     shown[hidden] = np.nan
-    sns.heatmap(shown, mask=shown.isna(), annot=shown.size <= 200, fmt=".0%", cmap="viridis", vmin=0, vmax=1,
-                ax=ax, cbar_kws={"label": "customers buying in the period (share of the cohort)"})
+    # Revenue retention may pass 100% (a cohort spending more than in its first period): no upper bound then.
+    sns.heatmap(shown, mask=shown.isna(), annot=shown.size <= 200, fmt=".0%", cmap="viridis", vmin=0,
+                vmax=None if revenue else 1, ax=ax,
+                cbar_kws={"label": "revenue in the period (share of the cohort's first period)" if revenue
+                          else "customers buying in the period (share of the cohort)"})
     ax.grid(False)
     for i in np.flatnonzero(hidden):
         ax.add_patch(Rectangle((0, i), shown.shape[1], 1, facecolor="#e4e7eb", edgecolor="white"))
         ax.text(0.5, i + 0.5, "–", ha="center", va="center", color="#52606d")
     for i, j in zip(*partial.to_numpy().nonzero()):
-        ax.plot(j + 0.9, i + 0.15, marker="o", markersize=3, color="white")
-    ax.set_title("Customer retention by acquisition cohort (blank: not observed yet; dot: partial period)")
+        if not hidden[i]:
+            ax.plot(j + 0.9, i + 0.15, marker="o", markersize=3, color="white")
+    ax.set_title(f"{'Revenue' if revenue else 'Customer'} retention by acquisition cohort "
+                 "(blank: not observed yet; dot: partial period)")
     ax.set_xlabel(f"{PERIOD_WORDS[period].capitalize()} since the first purchase (count)")
     ax.set_ylabel("Cohort (period of the first purchase)")
     ax.figure.tight_layout()

@@ -99,3 +99,8 @@ def reliability_caption() -> str:
 def no_valuable_leavers() -> str:
     return ("No customer in the top fifth by last year's revenue has a churn probability of 50% or more; "
             "lower the threshold in `valuable_leavers` to see the next ones.")
+
+
+def revenue_caption() -> str:
+    return ("Revenue retention: each cohort's revenue in each period as a share of its revenue in its first period "
+            "(above 100% when a cohort spends more than when it arrived); blank, dotted and grey as above.")
