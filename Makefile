@@ -25,8 +25,10 @@ report: $(STAMP)
 
 # The test tiers (tests/README.md). `make test` runs them all, and nbval runs every notebook in notebooks/ as an
 # analyst opens it (its parameters cell's defaults, on the committed fixture); the doctests of src/crmlab run too.
+# Except retention.ipynb: the fixture's six months cannot hold its cutoffs and horizon, so on the fixture it ends
+# at "not available" by design; tests/integration/test_runner.py runs every cell of it on the CDNOW sample.
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
-NBVAL := --nbval-lax --nbval-kernel-name crmlab
+NBVAL := --nbval-lax --nbval-kernel-name crmlab --ignore=notebooks/retention.ipynb
 
 test: $(STAMP)
 	$(PYTEST) tests src/crmlab notebooks --doctest-modules $(NBVAL)
