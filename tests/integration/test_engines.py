@@ -18,7 +18,7 @@ from helpers import FIXTURE, write_parquet_folder
 from crmlab import data, engine
 from crmlab.analyses.baskets import by_segment
 from crmlab.analyses.deciles import tables
-from crmlab.analyses.segments import rfm
+from crmlab.models import rfm
 from crmlab.core import config as core_config
 from crmlab.core.catalog import RUNNER_PARAMETERS
 from crmlab.core.config import ConfigError, EngineConfig

@@ -93,6 +93,6 @@ def test_the_wheel_builds_without_a_deprecation_warning(built_wheel):
     # Package data travels with the code: the six notebooks byte for byte (setup.py copies them in), their worked
     # example, init's templates; never an analyst's bound copies.
     assert len(notebooks) == 6 and all(shipped.get(p.name) == p.read_bytes() for p in notebooks)
-    assert {"crmlab/notebooks/examples/explore.ipynb", "crmlab/analyses/segments/rfm_segments.yaml",
+    assert {"crmlab/notebooks/examples/explore.ipynb", "crmlab/models/rfm_segments.yaml",
             "crmlab/running/project_template/example.yaml", "crmlab/running/project_template/gitignore"} <= names
     assert not [n for n in names if "/work/" in n or "checkpoint" in n]

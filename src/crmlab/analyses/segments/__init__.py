@@ -2,7 +2,7 @@
 
 Two views of the same customers, for two uses:
 
-- RFM segments (``rfm``) are rule-based and stable from run to run: marketing
+- RFM segments (:mod:`crmlab.models.rfm`, shared with the baskets report's offers) are rule-based and stable from run to run: marketing
   can name a campaign after "At Risk" and know what it means. The rules live
   in one YAML table, ``rfm_segments.yaml``, checked on load to cover every
   score combination exactly once. Scores are quintiles of the kit's one

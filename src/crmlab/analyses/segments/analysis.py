@@ -7,17 +7,10 @@ from typing import Any
 import pandas as pd
 
 from crmlab.analyses.segments.clusters import CustomerClusters, cluster_names, cluster_profile
-from crmlab.analyses.segments.rfm import (
-    EXTRA_FEATURES,
-    assign_segments,
-    load_segment_rules,
-    rfm_scores,
-    rfm_table,
-    segment_table,
-)
-from crmlab.analyses.segments.tables import demographics_by_cluster, segment_cluster_crosstab
+from crmlab.analyses.segments.tables import demographics_by_cluster, segment_cluster_crosstab, segment_table
 from crmlab.core.availability import NotAvailable
 from crmlab.core.constraints import DateLike, ListOf, Options, validate
+from crmlab.models.rfm import EXTRA_FEATURES, assign_segments, load_segment_rules, rfm_scores, rfm_table
 
 # Quintile scores and clusters of fewer customers would describe individuals, not groups.
 MIN_CUSTOMERS = 30

@@ -13,7 +13,7 @@ from crmlab.core.charting import matrix_heatmap, new_axes, percent_axis, says_wh
 @says_when_empty("RFM segments",
                  "No customer in any RFM segment.")
 def segment_share_chart(table: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
-    """Share of customers and of revenue per RFM segment (:func:`crmlab.analyses.segments.rfm.segment_table`)."""
+    """Share of customers and of revenue per RFM segment (:func:`crmlab.analyses.segments.tables.segment_table`)."""
     long = table[["customer_share", "revenue_share"]].rename(
         columns={"customer_share": "share of customers", "revenue_share": "share of revenue"})
     long = long.reset_index().melt(id_vars="segment", var_name="measure", value_name="share")

@@ -74,3 +74,17 @@ def load_clv(exports_dir: str | Path) -> pd.DataFrame | None:
     """The CLV export in ``exports_dir`` (a run's own ``exports/``), or None when CLV did not run there."""
     path = Path(exports_dir) / f"{CUSTOMER_CLV}.parquet"
     return pd.read_parquet(path) if path.exists() else None
+
+
+def segment_table(rfm: pd.DataFrame, segments: pd.Series, rules: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per segment: customers, shares of customers and revenue, mean R/F/M, suggested action."""
+    frame = rfm.assign(segment=segments)
+    table = frame.groupby("segment", observed=False).agg(
+        customers=("monetary", "size"), revenue=("monetary", "sum"), mean_recency_days=("recency", "mean"),
+        mean_orders=("frequency", "mean"), mean_revenue=("monetary", "mean"))
+    table["customer_share"] = table["customers"] / table["customers"].sum()
+    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
+    table["action"] = [next(s["action"] for s in rules if s["name"] == name) for name in table.index]
+    table.index.name = "segment"
+    return table[["customers", "customer_share", "revenue_share", "mean_recency_days", "mean_orders",
+                  "mean_revenue", "action"]]

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from crmlab.analyses.segments import clusters as segments_clusters
-from crmlab.analyses.segments import rfm
+from crmlab.models import rfm
 
 
 def test_kmeans_is_reproducible(fixture_lines):

@@ -2,10 +2,13 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import FIXTURE
 
+from crmlab.analyses.segments import SegmentationAnalysis
 from crmlab.analyses.segments import clusters as segments_clusters
-from crmlab.analyses.segments import rfm, tables
+from crmlab.analyses.segments import tables
+from crmlab.models import rfm
 
 
 def test_demographics_by_cluster(fixture_lines):
@@ -29,3 +32,14 @@ def test_clv_is_read_from_the_runs_own_exports(tmp_path):
     assert tables.load_clv(tmp_path) is None
     pd.DataFrame({"customer_id": [1], "clv": [10.0], "p_alive": [0.5]}).to_parquet(tmp_path / "customer_clv.parquet")
     assert tables.load_clv(tmp_path)["clv"].tolist() == [10.0]
+
+
+def test_segment_table_adds_up(fixture_lines):
+    analysis = SegmentationAnalysis(resamples=2, k=3).fit(fixture_lines)
+    table = analysis.segment_table_
+    assert table["customers"].sum() == fixture_lines["customer_id"].nunique()
+    assert table["customer_share"].sum() == pytest.approx(1) and table["revenue_share"].sum() == pytest.approx(1)
+    assert sum(analysis.metrics_["segment_counts"].values()) == len(analysis.rfm_)
+    revenue = fixture_lines.groupby("customer_id")["revenue"].sum()
+    champions = analysis.segments_[analysis.segments_ == "Champions"].index
+    assert table.loc["Champions", "revenue_share"] == pytest.approx(revenue[champions].sum() / revenue.sum())

@@ -147,15 +147,20 @@ def assign_segments(scores: pd.DataFrame, rules: list[dict[str, Any]]) -> pd.Ser
                      name="rfm_segment")
 
 
-def segment_table(rfm: pd.DataFrame, segments: pd.Series, rules: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per segment: customers, shares of customers and revenue, mean R/F/M, suggested action."""
-    frame = rfm.assign(segment=segments)
-    table = frame.groupby("segment", observed=False).agg(
-        customers=("monetary", "size"), revenue=("monetary", "sum"), mean_recency_days=("recency", "mean"),
-        mean_orders=("frequency", "mean"), mean_revenue=("monetary", "mean"))
-    table["customer_share"] = table["customers"] / table["customers"].sum()
-    table["revenue_share"] = table["revenue"] / table["revenue"].sum()
-    table["action"] = [next(s["action"] for s in rules if s["name"] == name) for name in table.index]
-    table.index.name = "segment"
-    return table[["customers", "customer_share", "revenue_share", "mean_recency_days", "mean_orders",
-                  "mean_revenue", "action"]]
+def rfm_segments(transactions, analysis_date: Any = None, rules: list[dict[str, Any]] | None = None) -> pd.Series:
+    """The RFM segment of every customer, as the segments report names it, from the lines alone.
+
+    The one way to segment: :func:`rfm_table` (recency to ``analysis_date``),
+    :func:`rfm_scores` and :func:`assign_segments` with ``rules`` (default: the
+    bundled table). Reports that need segments call this instead of waiting
+    for the segments report's export, so no report holds another back.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"customer_id": [1, 2], "order_id": [10, 11],
+    ...                       "order_date": pd.to_datetime(["2020-01-01", "2020-01-09"]), "revenue": [5.0, 15.0]})
+    >>> rfm_segments(lines).astype(str).to_dict()
+    {1: 'Loyal', 2: 'Champions'}
+    """
+    scores = rfm_scores(rfm_table(transactions, analysis_date))
+    return assign_segments(scores, rules if rules is not None else load_segment_rules())

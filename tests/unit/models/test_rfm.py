@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from crmlab.analyses.segments import SegmentationAnalysis
-from crmlab.analyses.segments import rfm as segments_rfm
+from crmlab.models import rfm as segments_rfm
 
 
 def test_bundled_rules_cover_every_score_combination_exactly_once():
@@ -69,17 +68,6 @@ def test_rfm_scores_and_segments_by_hand():
     names = segments_rfm.assign_segments(scores, segments_rfm.load_segment_rules())
     assert names["a"] == "Champions" and names["e"] == "Lost" and names["d"] == "At Risk"
     assert names["b"] == "Potential Loyalist" and names["c"] == "Need Attention"
-
-
-def test_segment_table_adds_up(fixture_lines):
-    analysis = SegmentationAnalysis(resamples=2, k=3).fit(fixture_lines)
-    table = analysis.segment_table_
-    assert table["customers"].sum() == fixture_lines["customer_id"].nunique()
-    assert table["customer_share"].sum() == pytest.approx(1) and table["revenue_share"].sum() == pytest.approx(1)
-    assert sum(analysis.metrics_["segment_counts"].values()) == len(analysis.rfm_)
-    revenue = fixture_lines.groupby("customer_id")["revenue"].sum()
-    champions = analysis.segments_[analysis.segments_ == "Champions"].index
-    assert table.loc["Champions", "revenue_share"] == pytest.approx(revenue[champions].sum() / revenue.sum())
 
 
 def test_unavailable_feature_is_named(fixture_lines):
