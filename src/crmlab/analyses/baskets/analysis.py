@@ -8,14 +8,19 @@ from typing import Any
 import pandas as pd
 
 from crmlab import engine
+from crmlab.analyses.baskets.by_segment import segment_rules
+from crmlab.analyses.baskets.offers import OfferRules, holdout_check, todays_offers
 from crmlab.analyses.baskets.sequences import sequence_rules
 from crmlab.analyses.baskets.tables import rules_export
 from crmlab.core.availability import NotAvailable
-from crmlab.core.constraints import Interval, Options, validate
-from crmlab.engine import item_tables
+from crmlab.core.constraints import DateLike, Interval, Options, validate
+from crmlab.engine import customer_tables, item_tables, offer_tables
+from crmlab.engine.offer_tables import ALL_BASKETS
+from crmlab.models.btyd.summaries import default_calibration_end
 from crmlab.models.itemsets.encoding import LEVELS, Encoded, encode, multi_item_baskets, resolve_level
 from crmlab.models.itemsets.mining import MINERS, SPARK_MINER, mine, mine_in_engine
 from crmlab.models.itemsets.rules import association_rules, rule_text
+from crmlab.models.rfm import load_segment_rules, rfm_segments
 
 # Rules need baskets holding two items; with fewer than this many, rules are anecdotes.
 MIN_MULTI_ITEM_BASKETS = 100
@@ -47,6 +52,15 @@ class BasketAnalysis:
         See :func:`sequence_rules`.
     top_n : int
         Rules and sequences shown in the report's tables.
+    calibration_end : date-like, optional
+        The offers' check: rules, sequences and segments are found on the
+        lines up to this day (included), offers made as of it are checked on
+        what customers bought after it. Default: the CLV report's rule, the
+        middle of the window from the first purchase to the last day.
+    offers_per_customer : int
+        Offers made to each customer.
+    segment_rules : path, optional
+        The RFM segment rules YAML (as the segments report's ``segment_rules``).
 
     Attributes
     ----------
@@ -64,6 +78,20 @@ class BasketAnalysis:
         Association rules with support, confidence, lift, leverage, conviction and Zhang's metric.
     sequences_ : DataFrame
         "Bought X, then Y within ``window_days``" pairs with share, baseline and lift.
+    segments_ : Categorical Series
+        Each customer's RFM segment, as of the last day of the data.
+    segment_rules_ : dict
+        Segment -> (its rules, its basket count), for the segments with
+        enough baskets and at least one rule (see :func:`segment_rules`).
+    offers_ : DataFrame
+        Every customer's offers as of the last day (see
+        :mod:`crmlab.analyses.baskets.offers`): customer_id, rank, item,
+        item_name, score, reason and source ("rule" or "popular").
+    calibration_end_ : Timestamp
+        The last day of the offers' check's calibration period.
+    offers_check_ : dict or None
+        The check's figures (hit rates, precision, coverage), or None when
+        the calibration period cannot support rules; ``offers_check_reason_`` says why.
     metrics_ : dict
         The figures recorded in ``metrics.json``.
 
@@ -90,12 +118,16 @@ class BasketAnalysis:
         "sequence_items": [Interval(int, 2, None)],
         "min_sequence_customers": [Interval(int, 1, None)],
         "top_n": [Interval(int, 1, None)],
+        "calibration_end": [DateLike(), None],
+        "offers_per_customer": [Interval(int, 1, None)],
+        "segment_rules": [str, None],
     }
 
     def __init__(self, *, level: str = "auto", min_support: float | int = 0.01, min_confidence: float = 0.3,
                  consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
                  prune_redundant: bool = True, miner: str = "hmine-projected", window_days: int = 30,
-                 sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15):
+                 sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15,
+                 calibration_end: Any = None, offers_per_customer: int = 3, segment_rules: str | None = None):
         self.level = level
         self.min_support = min_support
         self.min_confidence = min_confidence
@@ -108,6 +140,9 @@ class BasketAnalysis:
         self.sequence_items = sequence_items
         self.min_sequence_customers = min_sequence_customers
         self.top_n = top_n
+        self.calibration_end = calibration_end
+        self.offers_per_customer = offers_per_customer
+        self.segment_rules = segment_rules
 
     def fit(self, transactions) -> "BasketAnalysis":
         """Mine itemsets, rules and sequences.
@@ -137,8 +172,56 @@ class BasketAnalysis:
                                         prune_redundant=self.prune_redundant)
         self.sequences_ = sequence_rules(transactions, self.level_, self.window_days, self.sequence_items,
                                          self.min_sequence_customers)
+        self._fit_offers(transactions)
         self.metrics_ = self._metrics()
         return self
+
+    def _fit_offers(self, t) -> None:
+        """Today's offers from the whole window's rules, and their check from the calibration period's."""
+        start = time.perf_counter()
+        segment_names = load_segment_rules(self.segment_rules)
+        window = customer_tables.extent(t)
+        last_day = window["last_day"]
+        self.segments_ = rfm_segments(t, None, segment_names)
+        self.segment_rules_ = segment_rules(t, self.segments_, self)
+        k = self.offers_per_customer
+        self.offers_ = todays_offers(t, self.level_, last_day, self._offer_rules(self.rules_, self.sequences_,
+                                                                                 self.segment_rules_),
+                                     self.segments_, self.segment_rules_, k, self.window_days)
+        end = pd.Timestamp(window["last_date"]).floor("D")
+        self.calibration_end_ = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
+                                 else default_calibration_end(window["first_date"], end)).floor("D")
+        calibration_day = customer_tables.day_of(self.calibration_end_)
+        self.offers_holdout_days_ = max(last_day - calibration_day, 0)
+        self.offers_check_, self.offers_check_reason_ = self._check_offers(t, calibration_day, last_day)
+        self.offers_seconds_ = time.perf_counter() - start
+
+    @staticmethod
+    def _offer_rules(rules: pd.DataFrame, sequences: pd.DataFrame,
+                     by_segment: dict[str, tuple[pd.DataFrame, int]]) -> OfferRules:
+        return OfferRules.of({ALL_BASKETS: rules, **{name: found for name, (found, _) in by_segment.items()}},
+                             sequences)
+
+    def _check_offers(self, t, calibration_day: int, last_day: int) -> tuple[dict[str, Any] | None, str | None]:
+        """The offers of ``calibration_day`` against what was bought after it, or why they cannot be checked."""
+        if calibration_day >= last_day:
+            return None, (f"calibration_end ({_date(calibration_day)}) leaves no day after it to check the offers "
+                          "on; set an earlier `calibration_end`")
+        history = offer_tables.lines_through(t, calibration_day)
+        multi = multi_item_baskets(history, self.level_)
+        if multi < MIN_MULTI_ITEM_BASKETS:
+            return None, (f"up to calibration_end ({_date(calibration_day)}) only {multi:,} baskets hold two or more "
+                          f"items, too few for rules; set a later `calibration_end`")
+        itemsets, encoded, _ = _mine(history, self.level_, self.min_support, MIN_SUPPORT_BASKETS, self)
+        rules = association_rules(itemsets, encoded.n_baskets, self.min_confidence, self.consequents, self.max_len,
+                                  self.min_count, prune_redundant=self.prune_redundant)
+        sequences = sequence_rules(history, self.level_, self.window_days, self.sequence_items,
+                                   self.min_sequence_customers)
+        segments = rfm_segments(history, _date(calibration_day + 1), load_segment_rules(self.segment_rules))
+        by_segment = segment_rules(history, segments, self)
+        check = holdout_check(t, self.level_, calibration_day, self._offer_rules(rules, sequences, by_segment),
+                              segments, by_segment, self.offers_per_customer, self.window_days)
+        return check, None
 
     def _metrics(self) -> dict[str, Any]:
         rules = self.rules_
@@ -159,11 +242,32 @@ class BasketAnalysis:
             "window_days": self.window_days,
             "miner": self.miner_used_,
             "mining_seconds": round(self.mining_seconds_, 3),
+            "offers_per_customer": self.offers_per_customer,
+            "offers_customers": int(self.offers_["customer_id"].nunique()),
+            "offers_from_rules_share": _share(self.offers_["source"] == "rule"),
+            "calibration_end": str(self.calibration_end_.date()),
+            "offers_holdout_days": self.offers_holdout_days_,
+            **(self.offers_check_ or {name: None for name in OFFER_CHECK_METRICS}),
+            "offers_seconds": round(self.offers_seconds_, 3),
         }
 
     def export(self) -> pd.DataFrame:
         """The rules with their measures, antecedent and consequent as text, for merchandising tools."""
         return rules_export(self.rules_)
+
+
+# The figures of the offers' check (see :func:`crmlab.analyses.baskets.offers.holdout_check`).
+OFFER_CHECK_METRICS = ("offers_customers_evaluated", "offers_hit_rate", "offers_precision", "offers_rule_coverage",
+                       "offers_hit_rate_popular", "offers_precision_popular", "offers_hit_rate_segment_popular",
+                       "offers_precision_segment_popular")
+
+
+def _share(flags: pd.Series) -> float | None:
+    return float(flags.mean()) if len(flags) else None
+
+
+def _date(day: int) -> pd.Timestamp:
+    return pd.Timestamp(day, unit="D")
 
 
 def _mine(transactions, level: str, min_support, min_support_baskets: int,

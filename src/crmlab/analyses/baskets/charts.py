@@ -79,3 +79,24 @@ def sequences_chart(sequences: pd.DataFrame, top: int = 12, *, ax: plt.Axes | No
     ax.legend(title=None, fontsize=8)
     ax.figure.tight_layout()
     return ax
+
+
+@says_when_empty("Offers checked on later purchases",
+                 "The offers could not be checked: the period before `calibration_end` or after it is too short.")
+def offer_check_chart(check: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Share of customers who bought at least one offered item after the cut, for the offers and both baselines.
+
+    ``check`` is :func:`crmlab.analyses.baskets.tables.offer_check_table`.
+    """
+    ax = new_axes(ax, (10, 2.6))
+    colours = [sns.color_palette()[0]] + [sns.color_palette("pastel")[7]] * (len(check) - 1)
+    ax.barh(check.index[::-1], check["customers buying one"].to_numpy()[::-1], color=colours[::-1])
+    for y, value in enumerate(check["customers buying one"].to_numpy()[::-1]):
+        ax.text(value, y, f" {value * 100:.1f}%", va="center", fontsize=9)
+    ax.set_title("Offers checked on later purchases: customers who bought at least one offered item")
+    ax.set_xlabel("Share of customers checked (%)")
+    ax.set_ylabel("Offer list")
+    ax.set_xlim(0, 1.1)
+    percent_axis(ax.xaxis)
+    ax.figure.tight_layout()
+    return ax

@@ -25,7 +25,8 @@ def sequence_rules(transactions, level: str = "category", window_days: int = 30,
     - ``share`` = customers_x_then_y / customers_x;
     - ``baseline``: share of all customers who bought Y at all;
     - ``lift`` = share / baseline: above 1, buying X makes Y more likely to
-      follow than it is for customers in general.
+      follow than it is for customers in general;
+    - ``x_item``, ``y_item``: X and Y as the lines hold them (``x``, ``y`` are for reading).
 
     Pairs with fewer than ``min_customers`` X customers, or fewer than
     ``min_pair_customers`` who went on to Y, are left out. Staples that
@@ -46,6 +47,7 @@ def sequence_rules(transactions, level: str = "category", window_days: int = 30,
     names = readable_names(t, level, top.index)
     xs, ys = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     out = pd.DataFrame({"x": names[xs.ravel()], "y": names[ys.ravel()],
+                        "x_item": top.index[xs.ravel()], "y_item": top.index[ys.ravel()],
                         "customers_x": customers_x[xs.ravel()], "customers_x_then_y": then.ravel(),
                         "customers_y": customers_y[ys.ravel()]})
     out = out[(xs.ravel() != ys.ravel()) & (out["customers_x"] >= min_customers)

@@ -23,8 +23,8 @@ def headline(metrics: dict[str, Any], rules: pd.DataFrame) -> str:
     return text
 
 
-def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
-    """A short paragraph of actions drawn from the top rules and sequences."""
+def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame, metrics: dict[str, Any] | None = None) -> str:
+    """A short paragraph of actions drawn from the top rules and sequences, and from the offers' check."""
     parts = []
     if len(rules):
         top = rules.iloc[0]
@@ -39,6 +39,8 @@ def what_to_do(rules: pd.DataFrame, sequences: pd.DataFrame) -> str:
         parts.append(f"**Cross-sell:** {pct(seq['share'])} of customers who buy {seq['x']} buy {seq['y']} within "
                      f"{seq['window_days']} days, against {pct(seq['baseline'])} of all customers: follow a "
                      f"{seq['x']} purchase with a {seq['y']} offer.")
+    if metrics and metrics.get("offers_hit_rate") is not None:
+        parts.append("**One-to-one offers:** " + _offers_action(metrics))
     return " ".join(parts) if parts else "No rule or sequence passed the thresholds; lower the minimum support."
 
 
@@ -98,3 +100,81 @@ def no_sequences(window_days: int, min_sequence_customers: int) -> str:
 def no_segment_rules() -> str:
     return ("No RFM segment has enough baskets for rules of its own at these thresholds; lower `min_support` or "
             "`min_confidence`.")
+
+
+def _points(a: float, b: float) -> str:
+    return f"{abs(a - b) * 100:.1f} points"
+
+
+def _offers_action(m: dict[str, Any]) -> str:
+    offers, popular, segment = m["offers_hit_rate"], m["offers_hit_rate_popular"], m["offers_hit_rate_segment_popular"]
+    best = max(popular, segment)
+    if offers > best:
+        return (f"the rule-based offers beat offering the best sellers ({pct(offers, 1)} of customers bought one, "
+                f"against {pct(best, 1)}): send the offers in the export `next_best_offers`.")
+    return (f"the rule-based offers do no better than offering each customer the best sellers they lack "
+            f"({pct(offers, 1)} of customers bought one, against {pct(best, 1)}); use the rules' offers for "
+            "their reasons and variety, not for take-up, or offer best sellers.")
+
+
+def offers_intro(k: int, window_days: int) -> str:
+    return (f"Each customer gets the {k} items most worth offering that they have not bought yet. An item scores "
+            "from the rules whose left-hand side the customer has bought (in full or in part: confidence times "
+            "the share held, added up over the rules), from their own RFM segment's rules when it has them, and "
+            f"from sequences that follow something they bought in the last {window_days} days. Where the rules "
+            "offer fewer than that, the best sellers the customer has not bought fill the gap.")
+
+
+def offers_verdict(metrics: dict[str, Any], reason: str | None) -> str:
+    """How the offers did on the purchases after ``calibration_end``, against both baselines, in plain words."""
+    if metrics.get("offers_hit_rate") is None:
+        return f"The offers could not be checked: {reason}."
+    m = metrics
+    offers, popular, segment = m["offers_hit_rate"], m["offers_hit_rate_popular"], m["offers_hit_rate_segment_popular"]
+    text = (f"**Checked on the {number(m['offers_holdout_days'])} days after {m['calibration_end']}:** with rules "
+            f"found on the lines up to that day, {pct(offers, 1)} of the {number(m['offers_customers_evaluated'])} "
+            f"customers bought at least one of the {m['offers_per_customer']} items offered to them, against "
+            f"{pct(popular, 1)} for the best sellers they had not bought and {pct(segment, 1)} for the best sellers "
+            "of their own segment. ")
+    beaten = [name for name, rate in (("the best sellers", popular), ("the segment's best sellers", segment))
+              if offers > rate]
+    if len(beaten) == 2:
+        text += (f"The rule-based offers win, by {_points(offers, popular)} and {_points(offers, segment)}.")
+    elif beaten:
+        lost = "the segment's best sellers" if beaten == ["the best sellers"] else "the best sellers"
+        text += (f"The rule-based offers beat {beaten[0]} but **lose to {lost}**, by "
+                 f"{_points(offers, segment if lost.startswith('the segment') else popular)}.")
+    else:
+        text += (f"**The rule-based offers lose to both**, by {_points(offers, popular)} and "
+                 f"{_points(offers, segment)}: in this data the best sellers a customer lacks are the safer offer.")
+    return text + (f" {pct(m['offers_rule_coverage'], 1)} of the customers had at least one offer from a rule; "
+                   f"{pct(m['offers_precision'], 1)} of the offers made were bought.")
+
+
+def offers_summary(metrics: dict[str, Any]) -> str:
+    m = metrics
+    share = m["offers_from_rules_share"]
+    origin = ("all of them come from rules" if share == 1 else
+              f"{pct(share, 1)} of them come from rules, the rest are best sellers filling a gap")
+    text = (f"**Today's offers:** {number(m['offers_customers'])} customers, {m['offers_per_customer']} offers each "
+            f"at most; {origin}.")
+    if m.get("offers_hit_rate") is not None:
+        text += (f" Expected take-up, from the check above: about {pct(m['offers_hit_rate'])} of customers buy at "
+                 f"least one offered item within {number(m['offers_holdout_days'])} days, if nothing else changes.")
+    return text
+
+
+def offered_items_intro() -> str:
+    return "The items offered to most customers today, and how many of those offers come from rules:"
+
+
+def no_offered_items(min_group_customers: int) -> str:
+    return (f"No item is offered to {min_group_customers} customers or more, so none is shown; lower "
+            "`min_group_customers` or raise `offers_per_customer`.")
+
+
+def offer_check_caption(check: dict[str, Any] | None) -> str:
+    if not check:
+        return "Nothing to compare."
+    return ("The dark bar is the rule-based offers, the light bars the two baselines given the same check: customers "
+            "who bought at least one of the items offered to them after the cut.")
