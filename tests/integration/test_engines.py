@@ -16,19 +16,19 @@ import yaml
 from helpers import FIXTURE, write_parquet_folder
 
 from crmlab import data, engine
-from crmlab.analyses.baskets import by_segment
+from crmlab.analyses.baskets import by_segment, offers
 from crmlab.analyses.deciles import tables
-from crmlab.models import rfm
 from crmlab.core import config as core_config
 from crmlab.core.catalog import RUNNER_PARAMETERS
 from crmlab.core.config import ConfigError, EngineConfig
 from crmlab.core.schema import parse_config
 from crmlab.engine import customer_tables
+from crmlab.models import rfm
 from crmlab.models.btyd import summaries
 from crmlab.publishing.metrics import metric_differences, record_metrics
 
 # Figures that measure the machine, not the data, and the name of the miner (FPGrowth on Spark).
-TIMINGS = {"mining_seconds", "miner"}
+TIMINGS = {"mining_seconds", "offers_seconds", "miner"}
 
 
 def spark_or_skip():
@@ -123,11 +123,20 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     # The figures are the fixture's, not empty ones that agree.
     assert spark_metrics["profile"]["customers"] == 190 and spark_metrics["baskets"]["rules"] > 0
     # The rules per RFM segment (a table of the page, not a metric): FPGrowth per segment in the cluster.
-    segments = by_segment.load_segments(bundle_run.run_dir / "exports")
-    on_spark = by_segment.rules_by_segment(engine.lines(config.processed_dir, SPARK), segments, fitted["baskets"])
-    on_duckdb = by_segment.rules_by_segment(engine.lines(config.processed_dir), segments, fitted["baskets"])
+    baskets = fitted["baskets"]
+    on_spark, on_duckdb = (by_segment.top_rules_by_segment(by_segment.segment_rules(
+        engine.lines(config.processed_dir, settings), baskets.segments_, baskets)) for settings in (SPARK, None))
     assert len(on_duckdb) > 0
     pd.testing.assert_frame_equal(on_spark, on_duckdb)
+    # Every customer's offers, reasons included (the offers' check is in the metrics above).
+    assert baskets.metrics_["offers_hit_rate"] is not None
+    rules = baskets._offer_rules(baskets.rules_, baskets.sequences_, baskets.segment_rules_)
+    last_day = customer_tables.day_of("2017-06-30")
+    spark_offers, duckdb_offers = (offers.todays_offers(
+        engine.lines(config.processed_dir, settings), baskets.level_, last_day, rules, baskets.segments_,
+        baskets.segment_rules_, 3, baskets.window_days) for settings in (SPARK, None))
+    assert len(duckdb_offers) == 3 * 190 and (duckdb_offers["source"] == "rule").any()
+    pd.testing.assert_frame_equal(spark_offers, duckdb_offers)
     # The retention report's queries so far (issue 25): cohort activity by month and ISO week, gaps, last purchases.
     for period in ("month", "week"):
         spark_cells = customer_tables.cohort_activity(engine.lines(config.processed_dir, SPARK), period)

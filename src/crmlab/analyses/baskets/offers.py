@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from crmlab import engine
 from crmlab.core.words import pct
 from crmlab.engine import memtable, offer_tables, to_pandas
 from crmlab.engine.offer_tables import ALL_BASKETS
@@ -121,6 +122,7 @@ def holdout_check(t, level: str, calibration_day: int, rules: OfferRules, segmen
 
     ``rules`` and ``segments`` must come from the lines up to ``calibration_day`` only.
     """
+    t = engine.lines(t)
     queries = OfferQueries.as_of(t, level, calibration_day, rules, rule_sets(segments, segment_rules), k,
                                  window_days)
     later = offer_tables.customer_items(t, level, from_day=calibration_day + 1)
@@ -149,6 +151,7 @@ def holdout_check(t, level: str, calibration_day: int, rules: OfferRules, segmen
 def todays_offers(t, level: str, through_day: int, rules: OfferRules, segments: pd.Series,
                   segment_rules: dict[str, pd.DataFrame], k: int, window_days: int) -> pd.DataFrame:
     """Every customer's offers as of ``through_day``: :data:`OFFER_COLUMNS`, ranks from 1, each with its reason."""
+    t = engine.lines(t)
     queries = OfferQueries.as_of(t, level, through_day, rules, rule_sets(segments, segment_rules), k, window_days)
     frame = to_pandas(queries.offers)
     customers = int(to_pandas(queries.customers.aggregate(n=queries.customers.count()))["n"].iloc[0])

@@ -46,7 +46,7 @@ OFFER_LISTS = {"rule-based offers": "", "best sellers not yet bought": "_popular
 
 
 def offer_check_table(check: dict | None) -> pd.DataFrame:
-    """The check's three offer lists: share of customers who bought an offered item after the cut, and of offers bought."""
+    """The check's three offer lists: customers who bought an offered item after the cut, and offers bought."""
     if not check:
         return pd.DataFrame(columns=["offers", "customers buying one", "offers bought"])
     return pd.DataFrame({"offers": list(OFFER_LISTS),
