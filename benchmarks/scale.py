@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PANDAS_BASELINE = "57a06fc"
 REPORTS = ("profile", "clv", "deciles", "segments", "baskets")
 CUSTOMER_STEP, ORDER_STEP = 10**4, 10**11
-TIMINGS = {"mining_seconds"}
+TIMINGS = {"mining_seconds", "offers_seconds"}
 
 
 # --------------------------------------------------------------------------- measuring
@@ -220,6 +220,20 @@ def median_steps(label: str, runs: list[tuple[dict, dict]]) -> tuple[dict, dict]
     return steps, runs[-1][1]
 
 
+def offers_share(steps: dict, metrics: dict) -> dict | None:
+    """The baskets report's time with and without its offers (issue 26's budget: at most 1.5 times).
+
+    Without offers is the report's wall time less the offers' own time
+    (``offers_seconds`` in metrics.json: today's offers, the segments' rules and the whole check).
+    """
+    seconds = metrics.get("baskets", {}).get("offers_seconds")
+    if "baskets" not in steps or seconds is None:
+        return None
+    whole = steps["baskets"]["seconds"]
+    return {"with_offers_seconds": whole, "offers_seconds": seconds, "without_offers_seconds": whole - seconds,
+            "ratio": whole / max(whole - seconds, 1e-9)}
+
+
 def rfm_summaries(folder: Path) -> dict:
     """crmlab's engine summary against lifetimes' on the same prepared lines, in a fresh process."""
     script = f"""
@@ -293,6 +307,11 @@ def main() -> None:
                                           {"PYTHONPATH": str(baseline / "src")}))
         steps, metrics = median_steps("engine", engine_runs)
         row = {"scale": scale, "lines": built["lines"], "engine": steps}
+        offers = offers_share(steps, metrics)
+        if offers:
+            row["baskets_offers"] = offers
+            print(f"  baskets {offers['with_offers_seconds']:.1f} s with offers, {offers['without_offers_seconds']:.1f} s "
+                  f"without (the offers took {offers['offers_seconds']:.1f} s): ratio {offers['ratio']:.2f}", flush=True)
         if with_baseline:
             base_steps, base_metrics = median_steps("pandas", pandas_runs)
             row["pandas"] = base_steps
