@@ -9,9 +9,10 @@ What it does, for each scale N:
 2. **prepare**: ``crmlab data prepare`` on that file.
 3. **profile, clv, deciles, segments, baskets**: one ``crmlab run`` of the
    whole bundle, as ``make report`` runs it (two reports at a time, each
-   report's DuckDB with half the memory limit, baskets with the segments'
-   export). Each report's wall time is the runner's (``run.json``); its peak
-   memory is the peak of the run while it ran.
+   report's DuckDB with half the memory limit). Each report's wall time is the
+   runner's (``run.json``); its peak memory is the peak of the run while it ran.
+   The baskets report's time is also printed without its offers (issue 26:
+   at most 1.5 times), from the offers' own seconds in ``metrics.json``.
 4. **rfm summary**: ``crmlab.models.btyd.summaries.rfm_summary`` on the prepared folder against
    lifetimes' ``summary_data_from_transaction_data`` on the same lines in
    pandas (both outputs must be equal), up to ``--lifetimes-max``.

@@ -130,7 +130,8 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     pd.testing.assert_frame_equal(on_spark, on_duckdb)
     # Every customer's offers, reasons included (the offers' check is in the metrics above).
     assert baskets.metrics_["offers_hit_rate"] is not None
-    rules = baskets._offer_rules(baskets.rules_, baskets.sequences_, baskets.segment_rules_)
+    rules = baskets._offer_rules(offers.with_values(baskets.rules_, baskets.encoded_), baskets.sequences_,
+                                 baskets.segment_rules_)
     last_day = customer_tables.day_of("2017-06-30")
     spark_offers, duckdb_offers = (offers.todays_offers(
         engine.lines(config.processed_dir, settings), baskets.level_, last_day, rules, baskets.segments_,

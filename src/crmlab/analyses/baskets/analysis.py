@@ -9,7 +9,7 @@ import pandas as pd
 
 from crmlab import engine
 from crmlab.analyses.baskets.by_segment import segment_rules
-from crmlab.analyses.baskets.offers import OfferRules, holdout_check, todays_offers
+from crmlab.analyses.baskets.offers import OfferRules, holdout_check, todays_offers, with_values
 from crmlab.analyses.baskets.sequences import sequence_rules
 from crmlab.analyses.baskets.tables import rules_export
 from crmlab.core.availability import NotAvailable
@@ -185,8 +185,8 @@ class BasketAnalysis:
         self.segments_ = rfm_segments(t, None, segment_names)
         self.segment_rules_ = segment_rules(t, self.segments_, self)
         k = self.offers_per_customer
-        self.offers_ = todays_offers(t, self.level_, last_day, self._offer_rules(self.rules_, self.sequences_,
-                                                                                 self.segment_rules_),
+        rules = self._offer_rules(with_values(self.rules_, self.encoded_), self.sequences_, self.segment_rules_)
+        self.offers_ = todays_offers(t, self.level_, last_day, rules,
                                      self.segments_, self.segment_rules_, k, self.window_days)
         end = pd.Timestamp(window["last_date"]).floor("D")
         self.calibration_end_ = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
@@ -219,7 +219,8 @@ class BasketAnalysis:
                                    self.min_sequence_customers)
         segments = rfm_segments(history, _date(calibration_day + 1), load_segment_rules(self.segment_rules))
         by_segment = segment_rules(history, segments, self)
-        check = holdout_check(t, self.level_, calibration_day, self._offer_rules(rules, sequences, by_segment),
+        check = holdout_check(t, self.level_, calibration_day,
+                              self._offer_rules(with_values(rules, encoded), sequences, by_segment),
                               segments, by_segment, self.offers_per_customer, self.window_days)
         return check, None
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from crmlab import engine
+from crmlab.analyses.baskets.offers import with_values
 from crmlab.engine import item_tables
 from crmlab.models.itemsets.encoding import encode_groups, min_basket_count
 from crmlab.models.itemsets.mining import mine_groups, mine_in_engine
@@ -26,6 +27,7 @@ def segment_rules(transactions, segments: pd.Series, analysis: "BasketAnalysis",
     1% is a handful of baskets, which would flood the table with chance
     combinations (and take long to mine). Segments with fewer than
     ``min_baskets`` baskets are left out; so are segments without a rule.
+    The rules carry their items as the lines hold them too (:func:`with_values`), for the offers.
     """
     t = engine.lines(transactions)
     frame = pd.DataFrame({"customer_id": segments.index.to_numpy(), "rfm_segment": segments.astype(str).to_numpy()})
@@ -52,7 +54,7 @@ def segment_rules(transactions, segments: pd.Series, analysis: "BasketAnalysis",
                                   analysis.min_confidence, analysis.consequents, analysis.max_len,
                                   analysis.min_count, prune_redundant=analysis.prune_redundant)
         if len(rules):
-            out[segment] = (rules, int(encoded.n_baskets))
+            out[segment] = (with_values(rules, encoded), int(encoded.n_baskets))
     return out
 
 

@@ -39,6 +39,18 @@ from crmlab.models.itemsets.encoding import readable_names
 OFFER_COLUMNS = ["customer_id", "rank", "item", "item_name", "score", "reason", "source"]
 
 
+def with_values(rules: pd.DataFrame, encoded) -> pd.DataFrame:
+    """``rules`` with ``antecedent_values`` and ``consequent_values``: the items as the lines hold them.
+
+    Rules name their items for reading (a product with its category); offers
+    are made and checked on the lines' own values, mapped back through the
+    encoding the rules were mined from.
+    """
+    value_of = dict(zip(encoded.items, encoded.values))
+    return rules.assign(antecedent_values=[tuple(value_of[i] for i in items) for items in rules["antecedent"]],
+                        consequent_values=[tuple(value_of[i] for i in items) for items in rules["consequent"]])
+
+
 @dataclass
 class OfferRules:
     """Rules and sequences as the engine's offer queries take them, with what each reason needs.
@@ -52,12 +64,18 @@ class OfferRules:
 
     @classmethod
     def of(cls, rules_by_set: dict[str, pd.DataFrame], sequences: pd.DataFrame) -> "OfferRules":
-        """From association rules per rule set (``ALL_BASKETS`` and segments) and the sequences table."""
+        """From association rules per rule set (``ALL_BASKETS`` and segments) and the sequences table.
+
+        Rules give their items as tuples in ``antecedent`` and ``consequent``,
+        or as the lines hold them in ``antecedent_values`` and ``consequent_values``.
+        """
         parts = []
         for rule_set, rules in rules_by_set.items():
             single = rules[rules["consequent"].map(len) == 1]
-            parts.append(pd.DataFrame({"rule_set": rule_set, "antecedent": single["antecedent"].to_numpy(),
-                                       "consequent": single["consequent"].map(lambda c: c[0]).to_numpy(),
+            # The lines' own item values where the rules carry them (:func:`with_values`).
+            antecedent, consequent = (single.get(f"{side}_values", single[side]) for side in ("antecedent", "consequent"))
+            parts.append(pd.DataFrame({"rule_set": rule_set, "antecedent": antecedent.to_numpy(),
+                                       "consequent": consequent.map(lambda c: c[0]).to_numpy(),
                                        "confidence": single["confidence"].to_numpy(dtype=float)}))
         forward = sequences[sequences["lift"] > 1] if len(sequences) else sequences
         parts.append(pd.DataFrame({"rule_set": None, "antecedent": [(x,) for x in forward.get("x_item", [])],

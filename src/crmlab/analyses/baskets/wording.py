@@ -113,8 +113,8 @@ def _offers_action(m: dict[str, Any]) -> str:
         return (f"the rule-based offers beat offering the best sellers ({pct(offers, 1)} of customers bought one, "
                 f"against {pct(best, 1)}): send the offers in the export `next_best_offers`.")
     return (f"the rule-based offers do no better than offering each customer the best sellers they lack "
-            f"({pct(offers, 1)} of customers bought one, against {pct(best, 1)}); use the rules' offers for "
-            "their reasons and variety, not for take-up, or offer best sellers.")
+            f"({pct(offers, 1)} of customers bought one, against {pct(best, 1)}). Where take-up is the aim, offer "
+            "the best sellers; the rules' offers add a reason and variety, not take-up.")
 
 
 def offers_intro(k: int, window_days: int) -> str:
