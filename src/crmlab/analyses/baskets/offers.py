@@ -25,6 +25,7 @@ The scheme, written once (the engine side is :mod:`crmlab.engine.offer_tables`):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -106,7 +107,11 @@ def rule_sets(segments: pd.Series, segment_rules: dict[str, pd.DataFrame]) -> pd
 
 @dataclass
 class OfferQueries:
-    """The offer queries of one as-of day: every customer's offers, and the popularity baselines."""
+    """The offer queries of one as-of day: every customer's offers, and the popularity baselines.
+
+    Each is an engine table computed once (:func:`crmlab.engine.materialized`)
+    and dropped when the ``stack`` given to :meth:`as_of` closes.
+    """
 
     held: object
     customers: object
@@ -115,15 +120,21 @@ class OfferQueries:
 
     @classmethod
     def as_of(cls, t, level: str, through_day: int, rules: OfferRules, customer_rule_sets: pd.DataFrame,
-              k: int, window_days: int) -> "OfferQueries":
-        held = offer_tables.customer_items(t, level, through_day=through_day)
-        recent = offer_tables.customer_items(t, level, from_day=through_day - window_days + 1,
-                                             through_day=through_day)
+              k: int, window_days: int, stack: contextlib.ExitStack) -> "OfferQueries":
+        def once(expr):
+            return engine.materialized(expr, stack)
+
+        held = once(offer_tables.customer_items(t, level, through_day=through_day))
+        recent = once(offer_tables.customer_items(t, level, from_day=through_day - window_days + 1,
+                                                  through_day=through_day))
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
-        by_rule = offer_tables.rule_offers(held, recent, customers, basket_rules, sequences, k)
-        popular = offer_tables.popular_offers(held, customers, k)
-        return cls(held, customers, offer_tables.offers_with_fill(by_rule, popular, k), popular)
+        top = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences, k))
+        reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
+        by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
+            "customer_id", "item", "score", "position", "rule", "held", "mask"))
+        popular = once(offer_tables.popular_offers(held, customers, k))
+        return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
 
     def segment_popular(self, segments: pd.DataFrame, k: int):
         """The baseline within each RFM segment: its own most popular items, for its customers."""
@@ -141,14 +152,15 @@ def holdout_check(t, level: str, calibration_day: int, rules: OfferRules, segmen
     ``rules`` and ``segments`` must come from the lines up to ``calibration_day`` only.
     """
     t = engine.lines(t)
-    queries = OfferQueries.as_of(t, level, calibration_day, rules, rule_sets(segments, segment_rules), k,
-                                 window_days)
-    later = offer_tables.customer_items(t, level, from_day=calibration_day + 1)
-    evaluated = offer_tables.customers_through(t, calibration_day)
     groups = pd.DataFrame({"customer_id": segments.index.to_numpy(), "group": segments.astype(str).to_numpy()})
-    offers = offer_tables.take_up(queries.offers, later, evaluated)
-    popular = offer_tables.take_up(queries.popular, later, evaluated)
-    segment = offer_tables.take_up(queries.segment_popular(groups, k), later, evaluated)
+    with contextlib.ExitStack() as stack:
+        queries = OfferQueries.as_of(t, level, calibration_day, rules, rule_sets(segments, segment_rules), k,
+                                     window_days, stack)
+        later = engine.materialized(offer_tables.customer_items(t, level, from_day=calibration_day + 1), stack)
+        evaluated = offer_tables.customers_through(t, calibration_day)
+        offers = offer_tables.take_up(queries.offers, later, evaluated)
+        popular = offer_tables.take_up(queries.popular, later, evaluated)
+        segment = offer_tables.take_up(queries.segment_popular(groups, k), later, evaluated)
     n = offers["customers"]
 
     def share(part: int, whole: int) -> float | None:
@@ -170,9 +182,11 @@ def todays_offers(t, level: str, through_day: int, rules: OfferRules, segments: 
                   segment_rules: dict[str, pd.DataFrame], k: int, window_days: int) -> pd.DataFrame:
     """Every customer's offers as of ``through_day``: :data:`OFFER_COLUMNS`, ranks from 1, each with its reason."""
     t = engine.lines(t)
-    queries = OfferQueries.as_of(t, level, through_day, rules, rule_sets(segments, segment_rules), k, window_days)
-    frame = to_pandas(queries.offers)
-    customers = int(to_pandas(queries.customers.aggregate(n=queries.customers.count()))["n"].iloc[0])
+    with contextlib.ExitStack() as stack:
+        queries = OfferQueries.as_of(t, level, through_day, rules, rule_sets(segments, segment_rules), k,
+                                     window_days, stack)
+        frame = to_pandas(queries.offers)
+    customers = len(segments)
     frame = frame.sort_values(["customer_id", "position"], kind="stable", ignore_index=True)
     items = pd.Index(pd.unique(pd.concat([frame["item"], rules.rules["consequent"],
                                           rules.rules["antecedent"].explode()], ignore_index=True).dropna()))
