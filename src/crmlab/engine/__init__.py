@@ -177,6 +177,8 @@ def materialized(expr, stack: contextlib.ExitStack):
     """
     backend = expr._find_backend(use_default=True)
     if backend.name != "duckdb":
+        # Spark meets the expression's memtables (rules, customers) only when they are registered first.
+        backend._run_pre_execute_hooks(expr)
         cached = expr.cache()
         stack.callback(cached.release)
         return cached

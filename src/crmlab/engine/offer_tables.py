@@ -165,10 +165,11 @@ def offers_with_fill(by_rule, popular, k: int):
     fill = fill.left_join(n_rule, "customer_id")
     taken = ibis.coalesce(fill.n_rule, 0)
     fill = fill.filter(fill.fill_position + taken < k).select(
-        "customer_id", "item", position=fill.fill_position + taken, source=ibis.literal("popular"),
+        "customer_id", "item", position=(fill.fill_position + taken).cast("int64"), source=ibis.literal("popular"),
         score=ibis.null("float64"), rule=ibis.null("int64"), held=ibis.null("int64"), mask=ibis.null("int64"),
         customers=fill.customers)
-    rules = by_rule.select("customer_id", "item", position=by_rule.position, source=ibis.literal("rule"),
+    # Positions as int64 on both sides: Spark's row_number is a 32-bit int, sums of it 64-bit.
+    rules = by_rule.select("customer_id", "item", position=by_rule.position.cast("int64"), source=ibis.literal("rule"),
                            score=by_rule.score, rule=by_rule.rule.cast("int64"), held=by_rule.held.cast("int64"),
                            mask=by_rule.mask.cast("int64"), customers=ibis.null("int64"))
     return rules.union(fill.mutate(customers=fill.customers.cast("int64")), distinct=False)
