@@ -131,15 +131,11 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
            inputs=((("category", "product_id", "department"),
                     "this dataset has no product or category column, so there are no items to find in baskets",
                     "a product id or category column in the file, mapped under dataset.columns"),)),
-    # It reads no other report's exports, but runs last, alone: beside segments, the two slowed each
-    # other twenty-fold in `make report` (segments 104 s instead of 6, retention 149 s instead of 8; not
-    # thread pools: holding scikit-learn to one thread changed nothing). The cause is still to be found.
     Report("retention", "Customer retention and churn", "crmlab.analyses.retention:RetentionAnalysis",
            card=(("expected_leavers", "customers likely to leave in the next {churn_horizon_days} days", "number"),
                  ("revenue_at_risk", "last year's revenue of those likely to leave", "money"),
                  ("churn_auc", "churn model AUC (test cutoff)", "ratio")),
-           exports=_files(CUSTOMER_CHURN, ".csv", ".xlsx") + _files(CHURN_HOLDOUT, ".csv"),
-           needs=("baskets", "segments")))}
+           exports=_files(CUSTOMER_CHURN, ".csv", ".xlsx") + _files(CHURN_HOLDOUT, ".csv")))}
 
 # Parameters the runner sets in every notebook; a config may not set them.
 RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers",
