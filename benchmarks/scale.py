@@ -7,7 +7,7 @@ What it does, for each scale N:
    order + k * 10^11), dates and items unchanged. Built from the prepared
    complete_journey table (``make report`` prepares it; this script does too).
 2. **prepare**: ``crmlab data prepare`` on that file.
-3. **profile, clv, deciles, segments, baskets**: one ``crmlab run`` of the
+3. **profile, clv, deciles, segments, baskets, retention**: one ``crmlab run`` of the
    whole bundle, as ``make report`` runs it (two reports at a time, each
    report's DuckDB with half the memory limit). Each report's wall time is the
    runner's (``run.json``); its peak memory is the peak of the run while it ran.
@@ -56,7 +56,7 @@ from crmlab.publishing.metrics import metric_differences
 
 ROOT = Path(__file__).resolve().parents[1]
 PANDAS_BASELINE = "57a06fc"
-REPORTS = ("profile", "clv", "deciles", "segments", "baskets")
+REPORTS = ("profile", "clv", "deciles", "segments", "baskets", "retention")
 CUSTOMER_STEP, ORDER_STEP = 10**4, 10**11
 TIMINGS = {"mining_seconds", "offers_seconds"}
 
