@@ -89,6 +89,10 @@ class BasketAnalysis:
         item_name, score, reason and source ("rule" or "popular").
     calibration_end_ : Timestamp
         The last day of the offers' check's calibration period.
+    offers_holdout_days_ : int
+        Days after ``calibration_end_`` up to the last day: the check's holdout.
+    offers_seconds_ : float
+        Time spent on the offers: segments, their rules, today's offers and the check.
     offers_check_ : dict or None
         The check's figures (hit rates, precision, coverage), or None when
         the calibration period cannot support rules; ``offers_check_reason_`` says why.

@@ -82,7 +82,8 @@ def sequences_chart(sequences: pd.DataFrame, top: int = 12, *, ax: plt.Axes | No
 
 
 @says_when_empty("Offers checked on later purchases",
-                 "The offers could not be checked: the period before `calibration_end` or after it is too short.")
+                 "No check of the offers: the period before `calibration_end` or after it is too short; move "
+                 "`calibration_end`.")
 def offer_check_chart(check: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Share of customers who bought at least one offered item after the cut, for the offers and both baselines.
 
