@@ -183,10 +183,10 @@ class BasketAnalysis:
     def _fit_offers(self, t) -> None:
         """Today's offers from the whole window's rules, and their check from the calibration period's."""
         start = time.perf_counter()
-        segment_names = load_segment_rules(self.segment_rules)
+        segment_definitions = load_segment_rules(self.segment_rules)
         window = customer_tables.extent(t)
         last_day = window["last_day"]
-        self.segments_ = rfm_segments(t, None, segment_names)
+        self.segments_ = rfm_segments(t, None, segment_definitions)
         self.segment_rules_ = segment_rules(t, self.segments_, self)
         k = self.offers_per_customer
         rules = self._offer_rules(with_values(self.rules_, self.encoded_), self.sequences_, self.segment_rules_)
@@ -197,7 +197,8 @@ class BasketAnalysis:
                                  else default_calibration_end(window["first_date"], end)).floor("D")
         calibration_day = customer_tables.day_of(self.calibration_end_)
         self.offers_holdout_days_ = max(last_day - calibration_day, 0)
-        self.offers_check_, self.offers_check_reason_ = self._check_offers(t, calibration_day, last_day)
+        self.offers_check_, self.offers_check_reason_ = self._check_offers(t, calibration_day, last_day,
+                                                                            segment_definitions)
         self.offers_seconds_ = time.perf_counter() - start
 
     @staticmethod
@@ -206,7 +207,8 @@ class BasketAnalysis:
         return OfferRules.of({ALL_BASKETS: rules, **{name: found for name, (found, _) in by_segment.items()}},
                              sequences)
 
-    def _check_offers(self, t, calibration_day: int, last_day: int) -> tuple[dict[str, Any] | None, str | None]:
+    def _check_offers(self, t, calibration_day: int, last_day: int,
+                      segment_definitions: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str | None]:
         """The offers of ``calibration_day`` against what was bought after it, or why they cannot be checked."""
         if calibration_day >= last_day:
             return None, (f"calibration_end ({_date(calibration_day)}) leaves no day after it to check the offers "
@@ -221,7 +223,7 @@ class BasketAnalysis:
                                   self.min_count, prune_redundant=self.prune_redundant)
         sequences = sequence_rules(history, self.level_, self.window_days, self.sequence_items,
                                    self.min_sequence_customers)
-        segments = rfm_segments(history, _date(calibration_day + 1), load_segment_rules(self.segment_rules))
+        segments = rfm_segments(history, _date(calibration_day + 1), segment_definitions)
         by_segment = segment_rules(history, segments, self)
         check = holdout_check(t, self.level_, calibration_day,
                               self._offer_rules(with_values(rules, encoded), sequences, by_segment),

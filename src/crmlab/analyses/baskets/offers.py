@@ -74,7 +74,8 @@ class OfferRules:
         for rule_set, rules in rules_by_set.items():
             single = rules[rules["consequent"].map(len) == 1]
             # The lines' own item values where the rules carry them (:func:`with_values`).
-            antecedent, consequent = (single.get(f"{side}_values", single[side]) for side in ("antecedent", "consequent"))
+            antecedent, consequent = (single.get(f"{side}_values", single[side])
+                                      for side in ("antecedent", "consequent"))
             parts.append(pd.DataFrame({"rule_set": rule_set, "antecedent": antecedent.to_numpy(),
                                        "consequent": consequent.map(lambda c: c[0]).to_numpy(),
                                        "confidence": single["confidence"].to_numpy(dtype=float)}))
@@ -113,7 +114,7 @@ class OfferQueries:
     and dropped when the ``stack`` given to :meth:`as_of` closes.
     """
 
-    held: object
+    held: object  # engine tables (ibis), each computed once
     customers: object
     offers: object
     popular: object
