@@ -124,7 +124,7 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     assert spark_metrics["profile"]["customers"] == 190 and spark_metrics["baskets"]["rules"] > 0
     # The rules per RFM segment (a table of the page, not a metric): FPGrowth per segment in the cluster.
     baskets = fitted["baskets"]
-    on_spark, on_duckdb = (by_segment.top_rules_by_segment(by_segment.segment_rules(
+    on_spark, on_duckdb = (by_segment.top_rules_by_segment(by_segment.mine_segment_rules(
         engine.lines(config.processed_dir, settings), baskets.segments_, baskets)) for settings in (SPARK, None))
     assert len(on_duckdb) > 0
     pd.testing.assert_frame_equal(on_spark, on_duckdb)

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from crmlab import engine
-from crmlab.analyses.baskets.by_segment import segment_rules
+from crmlab.analyses.baskets.by_segment import mine_segment_rules
 from crmlab.analyses.baskets.offers import OfferRules, holdout_check, todays_offers, with_values
 from crmlab.analyses.baskets.sequences import sequence_rules
 from crmlab.analyses.baskets.tables import rules_export
@@ -82,7 +82,7 @@ class BasketAnalysis:
         Each customer's RFM segment, as of the last day of the data.
     segment_rules_ : dict
         Segment -> (its rules, its basket count), for the segments with
-        enough baskets and at least one rule (see :func:`segment_rules`).
+        enough baskets and at least one rule (see :func:`crmlab.analyses.baskets.by_segment.mine_segment_rules`).
     offers_ : DataFrame
         Every customer's offers as of the last day (see
         :mod:`crmlab.analyses.baskets.offers`): customer_id, rank, item,
@@ -187,7 +187,7 @@ class BasketAnalysis:
         window = customer_tables.extent(t)
         last_day = window["last_day"]
         self.segments_ = rfm_segments(t, None, segment_definitions)
-        self.segment_rules_ = segment_rules(t, self.segments_, self)
+        self.segment_rules_ = mine_segment_rules(t, self.segments_, self)
         k = self.offers_per_customer
         rules = self._offer_rules(with_values(self.rules_, self.encoded_), self.sequences_, self.segment_rules_)
         self.offers_ = todays_offers(t, self.level_, last_day, rules,
@@ -210,21 +210,22 @@ class BasketAnalysis:
     def _check_offers(self, t, calibration_day: int, last_day: int,
                       segment_definitions: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str | None]:
         """The offers of ``calibration_day`` against what was bought after it, or why they cannot be checked."""
+        cut = _date(calibration_day).date()
         if calibration_day >= last_day:
-            return None, (f"calibration_end ({_date(calibration_day)}) leaves no day after it to check the offers "
-                          "on; set an earlier `calibration_end`")
+            return None, (f"calibration_end ({cut}) leaves no day after it to check the offers on; set an earlier "
+                          "`calibration_end`")
         history = offer_tables.lines_through(t, calibration_day)
         multi = multi_item_baskets(history, self.level_)
         if multi < MIN_MULTI_ITEM_BASKETS:
-            return None, (f"up to calibration_end ({_date(calibration_day)}) only {multi:,} baskets hold two or more "
-                          f"items, too few for rules; set a later `calibration_end`")
+            return None, (f"up to calibration_end ({cut}) only {multi:,} baskets hold two or more items, too few "
+                          "for rules; set a later `calibration_end`")
         itemsets, encoded, _ = _mine(history, self.level_, self.min_support, MIN_SUPPORT_BASKETS, self)
         rules = association_rules(itemsets, encoded.n_baskets, self.min_confidence, self.consequents, self.max_len,
                                   self.min_count, prune_redundant=self.prune_redundant)
         sequences = sequence_rules(history, self.level_, self.window_days, self.sequence_items,
                                    self.min_sequence_customers)
         segments = rfm_segments(history, _date(calibration_day + 1), segment_definitions)
-        by_segment = segment_rules(history, segments, self)
+        by_segment = mine_segment_rules(history, segments, self)
         check = holdout_check(t, self.level_, calibration_day,
                               self._offer_rules(with_values(rules, encoded), sequences, by_segment),
                               segments, by_segment, self.offers_per_customer, self.window_days)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from crmlab.analyses.baskets.analysis import BasketAnalysis
 
 
-def segment_rules(transactions, segments: pd.Series, analysis: "BasketAnalysis", min_baskets: int = 500,
+def mine_segment_rules(transactions, segments: pd.Series, analysis: "BasketAnalysis", min_baskets: int = 500,
                   min_rule_baskets: int = 30) -> dict[str, tuple[pd.DataFrame, int]]:
     """The rules within each RFM segment's baskets, and the segment's basket count.
 
