@@ -1,8 +1,6 @@
-"""The top rules within each RFM segment's baskets."""
+"""The rules within each RFM segment's baskets: for the offers, and the top ones for the page."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,15 +11,13 @@ from crmlab.models.itemsets.encoding import encode_groups, min_basket_count
 from crmlab.models.itemsets.mining import mine_groups, mine_in_engine
 from crmlab.models.itemsets.rules import association_rules, rule_text
 
-if TYPE_CHECKING:
-    from crmlab.analyses.baskets.analysis import BasketAnalysis
 
-
-def mine_segment_rules(transactions, segments: pd.Series, analysis: "BasketAnalysis", min_baskets: int = 500,
-                  min_rule_baskets: int = 30) -> dict[str, tuple[pd.DataFrame, int]]:
+def mine_segment_rules(transactions, segments: pd.Series, analysis, min_baskets: int = 500,
+                       min_rule_baskets: int = 30) -> dict[str, tuple[pd.DataFrame, int]]:
     """The rules within each RFM segment's baskets, and the segment's basket count.
 
-    ``segments`` gives each customer's segment (indexed by customer id). Same
+    ``segments`` gives each customer's segment (indexed by customer id);
+    ``analysis`` is the fitted :class:`BasketAnalysis` whose thresholds apply. Same
     thresholds as the whole analysis, except that a rule must hold in at
     least ``min_rule_baskets`` of the segment's baskets: in a small segment,
     1% is a handful of baskets, which would flood the table with chance
