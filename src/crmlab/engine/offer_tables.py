@@ -152,6 +152,12 @@ def rule_reasons(top, held, recent, customers, basket_rules, sequences):
     return best.join(first, [*keys, "rule"]).select("customer_id", "item", "rule", "held", "mask")
 
 
+def without_reasons(top):
+    """:func:`rule_scores`' offers in the form :func:`offers_with_fill` takes, the reason's columns empty."""
+    return top.select("customer_id", "item", "score", "position", rule=ibis.null("int64"), held=ibis.null("int64"),
+                      mask=ibis.null("int64"))
+
+
 def offers_with_fill(by_rule, popular, k: int):
     """Rule offers first, then popular items the customer neither holds nor was offered, up to ``k``.
 

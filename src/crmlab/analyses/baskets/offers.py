@@ -121,7 +121,8 @@ class OfferQueries:
 
     @classmethod
     def as_of(cls, t, level: str, through_day: int, rules: OfferRules, customer_rule_sets: pd.DataFrame,
-              k: int, window_days: int, stack: contextlib.ExitStack) -> "OfferQueries":
+              k: int, window_days: int, stack: contextlib.ExitStack, *, with_reasons: bool = True) -> "OfferQueries":
+        """The queries as of ``through_day``; ``with_reasons=False`` leaves the reasons out (the check needs none)."""
         def once(expr):
             return engine.materialized(expr, stack)
 
@@ -131,9 +132,12 @@ class OfferQueries:
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
         top = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences, k))
-        reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
-        by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
-            "customer_id", "item", "score", "position", "rule", "held", "mask"))
+        if with_reasons:
+            reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
+            by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
+                "customer_id", "item", "score", "position", "rule", "held", "mask"))
+        else:
+            by_rule = offer_tables.without_reasons(top)
         popular = once(offer_tables.popular_offers(held, customers, k))
         return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
 
@@ -155,8 +159,9 @@ def holdout_check(t, level: str, calibration_day: int, rules: OfferRules, segmen
     t = engine.lines(t)
     groups = pd.DataFrame({"customer_id": segments.index.to_numpy(), "group": segments.astype(str).to_numpy()})
     with contextlib.ExitStack() as stack:
+        # Which rule gave an offer does not change whether it was bought: the reasons are left out here.
         queries = OfferQueries.as_of(t, level, calibration_day, rules, rule_sets(segments, segment_rules), k,
-                                     window_days, stack)
+                                     window_days, stack, with_reasons=False)
         later = engine.materialized(offer_tables.customer_items(t, level, from_day=calibration_day + 1), stack)
         evaluated = offer_tables.customers_through(t, calibration_day)
         offers = offer_tables.take_up(queries.offers, later, evaluated)
