@@ -16,7 +16,7 @@ from crmlab.core.availability import NotAvailable
 from crmlab.core.constraints import DateLike, Interval, Options, validate
 from crmlab.engine import customer_tables, item_tables, offer_tables
 from crmlab.engine.offer_tables import ALL_BASKETS
-from crmlab.models.btyd.summaries import default_calibration_end
+from crmlab.models.btyd.summaries import resolve_calibration_end
 from crmlab.models.itemsets.encoding import LEVELS, Encoded, encode, multi_item_baskets, resolve_level
 from crmlab.models.itemsets.mining import MINERS, SPARK_MINER, mine, mine_in_engine
 from crmlab.models.itemsets.rules import association_rules, rule_text
@@ -193,8 +193,7 @@ class BasketAnalysis:
         self.offers_ = todays_offers(t, self.level_, last_day, rules,
                                      self.segments_, self.segment_rules_, k, self.window_days)
         end = pd.Timestamp(window["last_date"]).floor("D")
-        self.calibration_end_ = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
-                                 else default_calibration_end(window["first_date"], end)).floor("D")
+        self.calibration_end_ = resolve_calibration_end(self.calibration_end, window["first_date"], end)
         calibration_day = customer_tables.day_of(self.calibration_end_)
         self.offers_holdout_days_ = max(last_day - calibration_day, 0)
         self.offers_check_, self.offers_check_reason_ = self._check_offers(t, calibration_day, last_day,

@@ -44,7 +44,7 @@ from crmlab.models.btyd.summaries import (
     calibration_holdout_statistics,
     calibration_statistics,
     compress,
-    default_calibration_end,
+    resolve_calibration_end,
     rfm_statistics,
 )
 
@@ -219,8 +219,7 @@ class CLVAnalysis:
         end = (pd.Timestamp(self.observation_end).floor("D") if self.observation_end is not None
                else _date(last_day))
         first = _date(int(all_days["first_day"].min()))
-        cal_end = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
-                   else default_calibration_end(first, end)).floor("D")
+        cal_end = resolve_calibration_end(self.calibration_end, first, end)
         self.observation_end_, self.calibration_end_ = end, cal_end
         unit = self.time_unit
         end_day, cal_day = customer_tables.day_of(end), customer_tables.day_of(cal_end)

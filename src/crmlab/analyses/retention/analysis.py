@@ -16,7 +16,7 @@ from crmlab.core.availability import NotAvailable
 from crmlab.core.constraints import DateLike, Interval, Options, validate
 from crmlab.core.ranking import equal_groups
 from crmlab.engine import customer_tables
-from crmlab.models.btyd.summaries import default_calibration_end
+from crmlab.models.btyd.summaries import resolve_calibration_end
 
 # Below these the churn model has too little to learn from or to be judged on.
 MIN_CUSTOMERS = 200
@@ -113,8 +113,7 @@ class RetentionAnalysis:
         first_day, last_day = int(days["first_day"].min()), int(days["last_day"].max())
         end = (pd.Timestamp(self.observation_end).floor("D") if self.observation_end is not None
                else _date(last_day))
-        cutoff = (pd.Timestamp(self.calibration_end) if self.calibration_end is not None
-                  else default_calibration_end(_date(first_day), end)).floor("D")
+        cutoff = resolve_calibration_end(self.calibration_end, _date(first_day), end)
         self.observation_end_, self.cutoff_ = end, cutoff
         end_day, cutoff_day, horizon = customer_tables.day_of(end), customer_tables.day_of(cutoff), self.horizon_days
 

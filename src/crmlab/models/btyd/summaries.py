@@ -38,6 +38,24 @@ def default_calibration_end(start: pd.Timestamp, observation_end: pd.Timestamp) 
     return (start + (pd.Timestamp(observation_end) - start) / 2).floor("D")
 
 
+def resolve_calibration_end(calibration_end: Any, start: pd.Timestamp, observation_end: pd.Timestamp) -> pd.Timestamp:
+    """The ``calibration_end`` a report was given, else :func:`default_calibration_end`; always a whole day.
+
+    The one place the parameter meets its default, for the CLV report's
+    calibration period, the retention report's churn cutoff and the baskets
+    report's offers' check alike.
+
+    Examples
+    --------
+    >>> resolve_calibration_end(None, pd.Timestamp("2017-01-01"), pd.Timestamp("2018-01-01"))
+    Timestamp('2017-07-02 00:00:00')
+    >>> resolve_calibration_end("2017-03-31 18:00", pd.Timestamp("2017-01-01"), pd.Timestamp("2018-01-01"))
+    Timestamp('2017-03-31 00:00:00')
+    """
+    given = pd.Timestamp(calibration_end) if calibration_end is not None else None
+    return (given if given is not None else default_calibration_end(start, observation_end)).floor("D")
+
+
 def _empty_summary() -> pd.DataFrame:
     return pd.DataFrame(columns=["frequency", "recency", "T", "monetary_value"], dtype=float,
                         index=pd.Index([], name="customer_id"))
