@@ -136,14 +136,14 @@ def offers_verdict(metrics: dict[str, Any], reason: str | None) -> str:
             f"customers bought at least one of the {m['offers_per_customer']} items offered to them, against "
             f"{pct(popular, 1)} for the best sellers they had not bought and {pct(segment, 1)} for the best sellers "
             "of their own segment. ")
-    beaten = [name for name, rate in (("the best sellers", popular), ("the segment's best sellers", segment))
-              if offers > rate]
-    if len(beaten) == 2:
+    baselines = {"the best sellers": popular, "the segment's best sellers": segment}
+    beaten = [name for name, rate in baselines.items() if offers > rate]
+    lost = [name for name in baselines if name not in beaten]
+    if not lost:
         text += (f"The rule-based offers win, by {_points(offers, popular)} and {_points(offers, segment)}.")
     elif beaten:
-        lost = "the segment's best sellers" if beaten == ["the best sellers"] else "the best sellers"
-        text += (f"The rule-based offers beat {beaten[0]} but **lose to {lost}**, by "
-                 f"{_points(offers, segment if lost.startswith('the segment') else popular)}.")
+        text += (f"The rule-based offers beat {beaten[0]} but **lose to {lost[0]}**, by "
+                 f"{_points(offers, baselines[lost[0]])}.")
     else:
         text += (f"**The rule-based offers lose to both**, by {_points(offers, popular)} and "
                  f"{_points(offers, segment)}: in this data the best sellers a customer lacks are the safer offer.")
