@@ -4,7 +4,7 @@ Complete Journey at category level, minimum support 1% (the setting of the
 baskets issue: 155,659 baskets x 302 categories, 2,786 itemsets).
 
 - crmlab: ``baskets.encode`` + ``baskets.mine``, end to end from the
-  transactions DataFrame to itemsets with counts (mlxtend's H-Mine inside).
+  transactions DataFrame to itemsets with counts (the bit-set Eclat miner).
 - C baseline: pyfim (Borgelt's FIM library, ``pip install pyfim``, a
   benchmark-only extra: ``pip install -e '.[bench]'``), mining only, on
   ready-made transaction lists; the best of its apriori, eclat and fpgrowth.

@@ -119,7 +119,7 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
     assert differences(duckdb_metrics, spark_metrics) == []
     # Spark's FPGrowth mined the baskets, and found exactly the local miner's itemsets and counts.
     assert spark_metrics["baskets"]["miner"].startswith("spark-fpgrowth")
-    assert duckdb_metrics["baskets"]["miner"].startswith("hmine-projected")
+    assert duckdb_metrics["baskets"]["miner"].startswith("eclat")
     # The figures are the fixture's, not empty ones that agree.
     assert spark_metrics["profile"]["customers"] == 190 and spark_metrics["baskets"]["rules"] > 0
     # The rules per RFM segment (a table of the page, not a metric): FPGrowth per segment in the cluster.

@@ -217,7 +217,7 @@ def test_baskets_metrics_match_the_exports(bundle_run):
     assert (rules["count"] >= metrics["min_count"]).all() and (rules["confidence"] >= 0.3).all()
     sequences = pd.read_csv(latest / "exports" / "basket_sequences.csv")
     assert len(sequences) == metrics["sequences"]
-    assert metrics["miner"].startswith("hmine-projected")
+    assert metrics["miner"].startswith("eclat")
     html = (latest / "baskets.html").read_text()
     # Segments ran in the same run, so the per-segment table is there.
     assert "No segments from this run" not in html and "Placement" in html

@@ -39,11 +39,12 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     The counts are sorted from the rarest item to the most common, ties by
     item ascending, so that every engine hands the miner the same columns.
     """
-    pairs = _basket_items(t, level)
-    per_item = pairs.group_by("item").agg(baskets=pairs.count(), total=ibis.literal(False))
-    # The baskets with any item ride along as one more row, flagged: one query, the pairs found once. Its item
-    # is any item (a NULL would turn integer ids into floats on the way to pandas).
-    total = pairs.aggregate(item=pairs.item.min(), baskets=pairs.order_id.nunique(), total=ibis.literal(True))
+    lines = t.filter(t[level].notnull()).select("order_id", item=t[level])
+    # Distinct baskets counted per item straight from the lines: a distinct (basket, item) table first cost more.
+    per_item = lines.group_by("item").agg(baskets=lines.order_id.nunique(), total=ibis.literal(False))
+    # The baskets with any item ride along as one more row, flagged: one query. Its item is any item (a NULL
+    # would turn integer ids into floats on the way to pandas).
+    total = lines.aggregate(item=lines.item.min(), baskets=lines.order_id.nunique(), total=ibis.literal(True))
     both = to_pandas(per_item.union(total))
     is_total = both["total"].astype(bool)
     n_baskets = int(both.loc[is_total, "baskets"].sum())
@@ -68,7 +69,8 @@ def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
 
 def _positions(items) -> "ibis.Table":
     """A small table item -> its column position, joined in the engine so that only integers come back."""
-    return memtable(pd.DataFrame({"item": pd.Index(items).tolist(), "position": np.arange(len(items))}))
+    return memtable(pd.DataFrame({"item": pd.Index(items).tolist(),
+                                  "position": np.arange(len(items), dtype=_smallest_int(len(items)))}))
 
 
 def _sorted_codes(expr, key: str | tuple[str, ...], columns: dict[str, type], batch_rows: int = 2_000_000):
@@ -107,23 +109,44 @@ def _smallest_int(largest: int) -> type:
     return np.int16 if largest < 2**15 else np.int32
 
 
-def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]:
-    """(basket, column) codes of the baskets holding two or more of ``items``.
+def _basket_lists(t, level: str, positions, by: list[str]):
+    """Each basket's positions, for the baskets with two or more distinct ones, sorted by ``by`` and basket.
 
-    ``column`` (int32) is the position of the item in ``items``; ``basket`` (int32) numbers
-    the baskets 0..n-1 in order of ``order_id``. Only these integers leave the
-    engine, sorted by basket and column.
+    The lines meet ``positions`` (``item`` -> ``position``, and the ``by``
+    columns when given) before anything else: the join drops rare and
+    missing items. A position bought on several lines of a basket comes
+    once per line (:func:`_csr_parts` drops the repeats): gathering distinct
+    positions, or a distinct (basket, item) table first, took twice as long.
     """
-    pairs = _basket_items(t, level).join(_positions(items), "item").select("order_id", "position")
-    kept = _in_baskets_of_two(pairs, ["order_id"]).order_by(["order_id", "position"])
-    return _sorted_codes(kept, "order_id", {"position": np.int32})
+    lines = t.filter(t[level].notnull())
+    lines = lines.join(positions, [*by, lines[level] == positions.item])
+    baskets = lines.group_by([*by, "order_id"]).agg(positions=lines.position.collect(),
+                                                   low=lines.position.min(), high=lines.position.max())
+    return baskets.filter(baskets.low < baskets.high).order_by([*by, "order_id"])
 
 
-def _in_baskets_of_two(pairs, basket: list[str]):
-    """The (``basket``, position) pairs of the baskets with two or more positions."""
-    # A count over each basket's rows, not a grouped count joined back: one pass instead of two.
-    sized = pairs.mutate(_n=pairs.count().over(group_by=basket))
-    return sized.filter(sized._n >= 2).select(*basket, "position")
+def _csr_parts(column) -> tuple[np.ndarray, np.ndarray]:
+    """An Arrow list column as CSR parts: row starts (int64) and the values (int32), as they come."""
+    lists = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if len(lists) == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    # A sliced list array's values start at its first offset.
+    return offsets - offsets[0], lists.values.to_numpy()[offsets[0]:offsets[-1]].astype(np.int32)
+
+
+def frequent_item_baskets(t, level: str, items) -> tuple[np.ndarray, np.ndarray]:
+    """The baskets holding two or more of ``items``, as CSR parts.
+
+    Returns ``starts`` (int64, one more than the baskets) and ``columns``
+    (int32): basket b's lines hold the items at positions
+    ``columns[starts[b]:starts[b + 1]]`` of ``items``, in no fixed order,
+    an item once per line.
+    Baskets are numbered in order of ``order_id``. Only these integers leave
+    the engine.
+    """
+    kept = _basket_lists(t, level, _positions(items), []).select("positions")
+    return _csr_parts(kept.to_pyarrow().column("positions"))
 
 
 def group_frequent_item_baskets(t, level: str, by: str,
@@ -131,25 +154,24 @@ def group_frequent_item_baskets(t, level: str, by: str,
     """:func:`frequent_item_baskets` of several groups of ``by`` in one query.
 
     ``items`` (not empty) gives each group its frequent items, in column
-    order; the result gives each group its (basket, column) codes, baskets
-    numbered 0..n-1 within the group in order of ``order_id``.
+    order; the result gives each group its CSR parts, baskets numbered
+    0..n-1 within the group in order of ``order_id``.
     """
     groups = list(items)
     positions = memtable(pd.DataFrame({
-        "_group": np.repeat(np.arange(len(groups)), [len(items[g]) for g in groups]),
+        "_group": np.repeat(np.arange(len(groups), dtype=np.int32), [len(items[g]) for g in groups]),
         "item": [item for g in groups for item in items[g]],
-        "position": np.concatenate([np.arange(len(items[g])) for g in groups])}))
-    labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups))}))
-    pairs = (_basket_items(t, level, by).join(labels, by)
-             .join(positions, ["_group", "item"]).select("_group", "order_id", "position"))
-    kept = _in_baskets_of_two(pairs, ["_group", "order_id"]).order_by(["_group", "order_id", "position"])
-    basket, group, column = _sorted_codes(kept, ("_group", "order_id"), {"_group": np.int32, "position": np.int32})
-    bounds = np.searchsorted(group, np.arange(len(groups) + 1))
+        "position": np.concatenate([np.arange(len(items[g]), dtype=np.int32) for g in groups])}))
+    labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups), dtype=np.int32)}))
+    kept = _basket_lists(t.join(labels, by), level, positions, ["_group"])
+    result = kept.select("_group", "positions").to_pyarrow()
+    starts, columns = _csr_parts(result.column("positions"))
+    bounds = np.searchsorted(result.column("_group").to_numpy(), np.arange(len(groups) + 1))
     out = {}
     for code, name in enumerate(groups):
-        part = slice(bounds[code], bounds[code + 1])
-        # Codes run on across groups; each group's baskets start again from 0.
-        out[name] = (basket[part] - (basket[part][0] if bounds[code + 1] > bounds[code] else 0), column[part])
+        first, last = bounds[code], bounds[code + 1]
+        part = starts[first:last + 1]
+        out[name] = (part - part[0], columns[part[0]:part[-1]])
     return out
 
 

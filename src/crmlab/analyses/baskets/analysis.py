@@ -129,7 +129,7 @@ class BasketAnalysis:
 
     def __init__(self, *, level: str = "auto", min_support: float | int = 0.01, min_confidence: float = 0.3,
                  consequents: str = "single", max_len: int | None = None, min_count: int | None = None,
-                 prune_redundant: bool = True, miner: str = "hmine-projected", window_days: int = 30,
+                 prune_redundant: bool = True, miner: str = "eclat", window_days: int = 30,
                  sequence_items: int = 200, min_sequence_customers: int = 30, top_n: int = 15,
                  calibration_end: Any = None, offers_per_customer: int = 3, segment_rules: str | None = None):
         self.level = level

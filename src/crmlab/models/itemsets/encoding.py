@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,13 +46,18 @@ def min_basket_count(min_support: float | int, n_baskets: int) -> int:
 class Encoded:
     """Baskets x frequent items, ready for mining.
 
-    ``baskets`` (sparse, bool) holds only baskets with at least two frequent
-    items, columns ordered from the rarest to the most common item;
+    Only baskets with at least two distinct frequent items are held, columns
+    ordered from the rarest to the most common item: basket b's lines are
+    the columns ``columns[starts[b]:starts[b + 1]]``, where an item bought
+    on several lines of the basket repeats (the bit-set miner does not
+    mind, and dropping the repeats costs more than the query).
+    ``baskets`` is the same as a sparse bool matrix without repeats;
     ``item_counts`` are exact basket counts of every frequent item over all
     ``n_baskets`` baskets.
     """
 
-    baskets: sparse.csr_array
+    starts: np.ndarray
+    columns: np.ndarray
     items: np.ndarray
     item_counts: np.ndarray
     n_baskets: int
@@ -60,6 +66,20 @@ class Encoded:
     level: str
     # The frequent items as the data writes them (``items`` are the names for reports).
     values: np.ndarray | None = None
+
+    @cached_property
+    def baskets(self) -> sparse.csr_array:
+        """Baskets x frequent items as a sparse bool matrix, each row's columns sorted and distinct."""
+        # Copies: dropping the repeats rewrites the matrix's arrays in place.
+        matrix = sparse.csr_array((np.ones(len(self.columns), dtype=bool), self.columns.copy(), self.starts.copy()),
+                                  shape=(len(self.starts) - 1, len(self.items)))
+        matrix.sum_duplicates()
+        return matrix
+
+    @property
+    def n_multi(self) -> int:
+        """The baskets held: those with two or more distinct frequent items."""
+        return len(self.starts) - 1
 
     @property
     def matrix(self) -> np.ndarray:
@@ -141,17 +161,17 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     frequent = counts[counts >= min_count]
     # With fewer than two frequent items no pair can be frequent: no baskets to fetch.
     if len(frequent) >= 2 and matrix:
-        basket, column = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
+        starts, columns = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
-        basket = column = np.zeros(0, dtype=np.int32)
-    return _encoded(basket, column, frequent, counts, n_baskets, min_count, level,
+        starts, columns = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    return _encoded(starts, columns, frequent, counts, n_baskets, min_count, level,
                     readable_names(t, level, frequent.index))
 
 
-def _encoded(basket: np.ndarray, column: np.ndarray, frequent: pd.Series, counts: pd.Series, n_baskets: int,
+def _encoded(starts: np.ndarray, columns: np.ndarray, frequent: pd.Series, counts: pd.Series, n_baskets: int,
              min_count: int, level: str, names: np.ndarray) -> Encoded:
-    return Encoded(_basket_matrix(basket, column, len(frequent)), names, frequent.to_numpy(), n_baskets,
-                   len(counts), min_count, level, frequent.index.to_numpy())
+    return Encoded(starts, columns, names, frequent.to_numpy(), n_baskets, len(counts), min_count, level,
+                   frequent.index.to_numpy())
 
 
 def encode_groups(transactions, level: str, by: str, min_counts: dict[Any, int], *,
@@ -178,15 +198,7 @@ def encode_groups(transactions, level: str, by: str, min_counts: dict[Any, int],
     values = pd.Index(pd.unique(np.concatenate([items.index.to_numpy() for items in frequent.values()]
                                                 or [np.zeros(0)])))
     names = pd.Series(readable_names(t, level, values), index=values)
-    empty = np.zeros(0, dtype=np.int32)
-    return {group: _encoded(*pairs.get(group, (empty, empty)), items, by_group[group], int(n_baskets[group]),
+    empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    return {group: _encoded(*pairs.get(group, empty), items, by_group[group], int(n_baskets[group]),
                             min_counts[group], level, names.loc[items.index].to_numpy())
             for group, items in frequent.items()}
-
-
-def _basket_matrix(basket: np.ndarray, column: np.ndarray, n_items: int) -> sparse.csr_array:
-    """(basket, column) codes, sorted by basket and column within it, as a sparse bool matrix."""
-    n = int(basket[-1]) + 1 if len(basket) else 0
-    # Sorted codes are already CSR: a row's entries start where its basket code first appears.
-    starts = np.searchsorted(basket, np.arange(n + 1))
-    return sparse.csr_array((np.ones(len(column), dtype=bool), column, starts), shape=(n, n_items))

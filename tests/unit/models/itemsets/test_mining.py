@@ -25,6 +25,29 @@ def test_every_miner_finds_exactly_the_brute_force_itemsets(miner):
     assert found["support"].equals(found["count"] / encoded.n_baskets)
 
 
+@pytest.mark.parametrize("max_len", [2, 3])
+def test_the_bitset_miner_stops_at_max_len_with_every_shorter_itemset(max_len):
+    rng = np.random.default_rng(5)
+    items = list("abcdefgh")
+    data = [[i for i in items if rng.random() < 0.45] for _ in range(200)]
+    encoded = encoding.encode(lines_from(data), "category", 10)
+    found = mining.mine(encoded, max_len=max_len, workers=1)
+    ours = {frozenset(s): n for s, n in zip(found["items"], found["count"])}
+    expected = {s: n for s, n in brute_force_itemsets(data, 10).items() if len(s) <= max_len}
+    assert ours == expected and max(map(len, ours)) == max_len
+
+
+def test_lines_repeating_an_item_count_once_and_stay_as_they_came():
+    # Basket 1 buys a on two lines; basket 3 holds one frequent item only and is left out of the matrix.
+    lines = pd.DataFrame({"order_id": [1, 1, 1, 2, 2, 3], "category": ["a", "b", "a", "a", "b", "a"]})
+    encoded = encoding.encode(lines, "category", 2)
+    assert encoded.n_multi == 2 and len(encoded.columns) == 5  # the repeated line is kept as it came
+    assert encoded.baskets.toarray().tolist() == [[True, True], [True, True]]
+    assert len(encoded.columns) == 5 and encoded.starts.tolist() == [0, 3, 5]  # the matrix changed neither
+    found = mining.mine(encoded)
+    assert dict(zip(found["items"], found["count"])) == {("b",): 2, ("a",): 3, ("b", "a"): 2}
+
+
 def test_parallel_and_single_process_agree():
     lines = pd.read_parquet(FIXTURE / "transactions.parquet")
     encoded = encoding.encode(lines, "category", 0.01)
@@ -92,3 +115,19 @@ def test_wide_sparse_input_never_becomes_a_dense_matrix():
     assert encoded.n_items > 39_000 and len(encoded.items) == 40
     assert len(found) >= 40
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # measured here: 16 MiB
+
+
+def test_bitsets_packed_block_by_block_equal_the_rows(monkeypatch):
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(2, 6, 1_000)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    columns = rng.integers(0, 7, starts[-1]).astype(np.int32)
+    whole = mining.bitsets(starts, columns, 7)
+    monkeypatch.setattr(mining, "BLOCK_WORDS", 7 * 64)  # blocks of 64 rows: 16 of them
+    blocks = mining.bitsets(starts, columns, 7)
+    assert (whole == blocks).all()
+    unpacked = np.unpackbits(whole.view(np.uint8), axis=1, bitorder="little")[:, :1_000].astype(bool)
+    rows = np.repeat(np.arange(1_000), sizes)
+    expected = np.zeros((7, 1_000), dtype=bool)
+    expected[columns, rows] = True
+    assert (unpacked == expected).all()
