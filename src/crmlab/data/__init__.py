@@ -139,13 +139,13 @@ def prepare(config: Config) -> dict[str, Any]:
         if mapping is not None:
             # A typed Parquet file or folder: DuckDB validates and writes it, however many lines it has.
             quality, summary = prepare_streaming(cfg, paths["transactions"], mapping, Path(staging),
-                                                 notes=notes, memory_limit=config.engine.memory_limit)
+                                                 notes=notes, memory_limit=config.engine.duckdb_memory_limit())
         elif streamed:
             # A large CSV file: converted chunk by chunk, then the same DuckDB checks.
             lines_file, labels, csv_notes = stage_csv(cfg, paths["transactions"], Path(staging))
             quality, summary = prepare_streaming(cfg, lines_file, {canon: canon for canon in labels}, Path(staging),
                                                  from_csv=True, labels=labels, notes=[*notes, *csv_notes],
-                                                 memory_limit=config.engine.memory_limit)
+                                                 memory_limit=config.engine.duckdb_memory_limit())
             lines_file.unlink()
         else:
             lines, labels, read_notes = read_lines(cfg, paths)

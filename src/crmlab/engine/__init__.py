@@ -87,7 +87,9 @@ def duckdb_threads() -> int:
 def connect(settings: EngineConfig | dict[str, Any] | None = None):
     """The Ibis backend for ``settings`` (an ``engine:`` section), opened once per process.
 
-    DuckDB gets ``memory_limit`` and a ``temp_directory`` to spill to; Spark
+    DuckDB gets ``memory_limit`` (a quarter of the RAM when unset: see
+    :meth:`~crmlab.core.config.EngineConfig.duckdb_memory_limit`) and a
+    ``temp_directory`` to spill to; Spark
     gets ``master``, UTC as its session time zone (timestamps are stored
     without a zone and must not move), its scratch folders below
     ``temp_directory`` and ``conf``.
@@ -99,8 +101,7 @@ def connect(settings: EngineConfig | dict[str, Any] | None = None):
         return _BACKENDS[key]
     if cfg.name == "duckdb":
         options: dict[str, Any] = {}
-        if cfg.memory_limit:
-            options["memory_limit"] = cfg.memory_limit
+        options["memory_limit"] = cfg.duckdb_memory_limit()
         options["threads"] = cfg.threads or duckdb_threads()
         if cfg.temp_directory:
             Path(cfg.temp_directory).mkdir(parents=True, exist_ok=True)
