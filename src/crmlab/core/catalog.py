@@ -43,6 +43,10 @@ class Report:
         group of columns of which the data must have at least one, what is
         missing when it has none, and what would make the report possible.
         A report whose inputs are missing is not run.
+    seconds : float
+        About how long the report takes on complete_journey (2 cores, side
+        by side with another): only for starting the longest work first in a
+        config's first run (later runs use the previous run's times).
     """
 
     name: str
@@ -52,6 +56,7 @@ class Report:
     exports: tuple[str, ...] = ()
     needs: tuple[str, ...] = field(default_factory=tuple)
     inputs: tuple[tuple[tuple[str, ...], str, str], ...] = ()
+    seconds: float = 5.0
 
     def card_figures(self, figures: dict) -> list[tuple[str, str, str]]:
         """The card's (key, label, kind), each label's ``{figure}`` filled from ``figures`` (the report's metrics).
@@ -105,23 +110,23 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
     Report("profile", "Customer records profile", "crmlab.analyses.profile:ProfileAnalysis",
            card=(("customers", "customers", "number"), ("orders", "orders", "number"),
                  ("revenue", "revenue", "money")),
-           exports=_files(CUSTOMERS, ".parquet")),
+           exports=_files(CUSTOMERS, ".parquet"), seconds=4),
     Report("clv", "Customer lifetime value", "crmlab.analyses.clv:CLVAnalysis",
            card=(("clv_total", "predicted future value", "money"),
                  ("outlook_revenue_total", "revenue expected in the next {horizon_months} months", "money"),
                  ("at_risk_customers", "valuable customers at risk", "number"),
                  ("holdout_error_pct", "holdout error", "percent_points")),
-           exports=_files(CUSTOMER_CLV, ".parquet", ".csv") + _files(CLV_AT_RISK, ".csv", ".xlsx")),
+           exports=_files(CUSTOMER_CLV, ".parquet", ".csv") + _files(CLV_AT_RISK, ".csv", ".xlsx"), seconds=13),
     Report("deciles", "Customer value deciles", "crmlab.analyses.deciles:CustomerValueAnalysis",
            card=(("top10_revenue_share", "revenue from the top 10%", "share"),
                  ("top20_revenue_share", "revenue from the top 20%", "share"),
                  ("gini", "Gini coefficient", "ratio")),
-           exports=_files(CUSTOMER_VALUES, ".parquet", ".csv")),
+           exports=_files(CUSTOMER_VALUES, ".parquet", ".csv"), seconds=2),
     Report("segments", "Customer segments", "crmlab.analyses.segments:SegmentationAnalysis",
            card=(("customers", "customers", "number"), ("k", "clusters", "number"),
                  ("silhouette", "silhouette", "ratio")),
            exports=_files(CUSTOMER_SEGMENTS, ".parquet", ".csv"),
-           needs=("clv",)),
+           needs=("clv",), seconds=4),
     Report("baskets", "Basket rules", "crmlab.analyses.baskets:BasketAnalysis",
            card=(("baskets", "baskets", "number"), ("rules", "rules", "number"),
                  ("top_lift", "highest lift", "ratio"),
@@ -130,12 +135,13 @@ REPORTS: dict[str, Report] = {report.name: report for report in (
                     + _files(NEXT_BEST_OFFERS, ".csv", ".xlsx", ".parquet")),
            inputs=((("category", "product_id", "department"),
                     "this dataset has no product or category column, so there are no items to find in baskets",
-                    "a product id or category column in the file, mapped under dataset.columns"),)),
+                    "a product id or category column in the file, mapped under dataset.columns"),),
+           seconds=15),
     Report("retention", "Customer retention and churn", "crmlab.analyses.retention:RetentionAnalysis",
            card=(("expected_leavers", "customers likely to leave in the next {churn_horizon_days} days", "number"),
                  ("revenue_at_risk", "last year's revenue of those likely to leave", "money"),
                  ("churn_auc", "churn model AUC (test cutoff)", "ratio")),
-           exports=_files(CUSTOMER_CHURN, ".csv", ".xlsx") + _files(CHURN_HOLDOUT, ".csv")))}
+           exports=_files(CUSTOMER_CHURN, ".csv", ".xlsx") + _files(CHURN_HOLDOUT, ".csv"), seconds=6))}
 
 # Parameters the runner sets in every notebook; a config may not set them.
 RUNNER_PARAMETERS = ("dataset", "processed_dir", "exports_dir", "metrics_path", "currency", "min_group_customers",
@@ -151,6 +157,33 @@ def needs_within(names: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...
     """For each selected report, the selected reports it must wait for."""
     chosen = set(names)
     return {name: tuple(n for n in report(name).needs if n in chosen) for name in names}
+
+
+def critical_paths(names, seconds: dict[str, float]) -> dict[str, float]:
+    """For each report, its expected seconds plus the longest chain of selected reports waiting for it.
+
+    The runner starts, among the reports free to go, the one with the
+    longest path first: a report others wait for goes before one of equal
+    length that nothing waits for, and a long report does not start last.
+    ``seconds`` gives the expected times (a report missing from it takes its
+    catalog entry's ``seconds``).
+
+    Examples
+    --------
+    >>> paths = critical_paths(["clv", "segments", "baskets"], {"clv": 13, "segments": 4, "baskets": 15})
+    >>> paths["clv"], paths["baskets"], paths["segments"]
+    (17, 15, 4)
+    """
+    waiting_for = {name: [n for n in names if name in needs_within(names)[n]] for name in names}
+    paths: dict[str, float] = {}
+
+    def path(name: str) -> float:
+        if name not in paths:
+            own = seconds[name] if name in seconds else report(name).seconds
+            paths[name] = own + max((path(n) for n in waiting_for[name]), default=0)
+        return paths[name]
+
+    return {name: path(name) for name in names}
 
 
 def run_order(names) -> list[str]:

@@ -16,7 +16,9 @@ A report that needs another report's output reads it from the same run's
 failed run leaves that folder as it was.
 
 Reports run as a small dependency graph (:func:`crmlab.core.catalog.needs_within`),
-``jobs`` at a time, each in its own kernel; the kernels of the reports next
+``jobs`` at a time, the longest chain of work first
+(:func:`crmlab.core.catalog.critical_paths`, timed by the config's previous
+run), each in its own kernel; the kernels of the reports next
 in line are started, and the kit imported in them, while others run
 (:class:`_Kernels`, which starts every kernel and reaches it over Unix
 sockets). ``<out>/latest`` is moved to the new folder only when no notebook
@@ -53,7 +55,7 @@ import yaml
 
 from crmlab import data
 from crmlab.core.availability import NotAvailable
-from crmlab.core.catalog import needs_within, report, run_order
+from crmlab.core.catalog import critical_paths, needs_within, report, run_order
 from crmlab.core.config import NOTEBOOKS_DIR, Config, ConfigError, available_notebooks
 from crmlab.core.machine import available_cores
 from crmlab.publishing import history
@@ -272,7 +274,8 @@ class _Kernels:
     def __init__(self, notebooks_dir: Path, ahead: int):
         self.notebooks_dir, self.ahead = notebooks_dir, ahead
         self.environment = kernel_environment(ahead)
-        self._starting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmlab-kernel")
+        # As many starting at once as run at once: the first reports' kernels start side by side.
+        self._starting = ThreadPoolExecutor(max_workers=max(1, ahead), thread_name_prefix="crmlab-kernel")
         self._kernels: dict[str, Future] = {}
         # Short and private: a socket's path must fit in about 100 bytes, and mkdtemp makes it 0700.
         self._sockets = tempfile.mkdtemp(prefix="crmlab-") if os.name == "posix" else None
@@ -337,6 +340,17 @@ class _Kernels:
             shutil.rmtree(self._sockets, ignore_errors=True)
 
 
+def previous_seconds(out_dir: Path, previous: dict[str, Any] | None) -> dict[str, float]:
+    """Each report's time in the config's previous successful run (empty without one, or when unreadable)."""
+    if not previous:
+        return {}
+    try:
+        notebooks = json.loads((out_dir / str(previous["run"]) / "run.json").read_text())["notebooks"]
+        return {name: float(info["seconds"]) for name, info in notebooks.items() if "seconds" in info}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def _failure_details(item: _Report, error: BaseException) -> tuple[str, str]:
     """Where a report failed (the cell as the analyst sees it) and the error, for messages and run.json."""
     from papermill.exceptions import PapermillExecutionError
@@ -382,8 +396,6 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
 
 def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: Path, jobs: int,
                 log: Callable[[str], None]) -> RunResult:
-    import papermill as pm
-
     started = datetime.now().astimezone()
     if data.needs_prepare(config):
         log(f"Preparing {config.dataset.name}: the canonical table is missing or older than its source")
@@ -480,11 +492,18 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"{name}: not run: {reason}")
     # A report not run counts as finished for those that wait for it: they do without its exports.
     pending, finished = [n for n in names if n not in unavailable], set(unavailable)
+    # The longest work first (by the previous run's times, else the catalog's): two reports side by side
+    # end together instead of the longest starting last. Ties keep the run order.
+    paths = critical_paths(names, previous_seconds(out_dir, previous))
+    pending.sort(key=lambda name: -paths[name])
     running: dict[Future, _Report] = {}
     try:
+        # The first kernels start (and import the kit) while papermill is imported here: a second or more.
+        kernels.start_ahead(pending)
+        import papermill as pm
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="crmlab-report") as pool:
             while pending or running:
-                # Start what is free to go, in run order, while there is room and nothing has failed.
+                # Start what is free to go, longest path first, while there is room and nothing has failed.
                 for name in list(pending):
                     if failure is None and len(running) < jobs and all(n in finished for n in needs[name]):
                         pending.remove(name)
