@@ -6,10 +6,14 @@ What it does, for each scale N:
    file: every copy gets new customer and order ids (customer + k * 10^4,
    order + k * 10^11), dates and items unchanged. Built from the prepared
    complete_journey table (``make report`` prepares it; this script does too).
+   With ``--ids text`` (or ``--text-ids``, which runs both) the ids are text as
+   most exports write them: customer and order ``<id>-<copy>``, product ids as
+   text (categories are text already).
 2. **prepare**: ``crmlab data prepare`` on that file.
 3. **profile, clv, deciles, segments, baskets, retention**: one ``crmlab run`` of the
    whole bundle, as ``make report`` runs it (two reports at a time, each
-   report's DuckDB with half the memory limit). Each report's wall time is the
+   report's DuckDB with half the memory limit: the kit's default, a quarter of
+   the RAM, unless ``--memory-limit`` sets one). Each report's wall time is the
    runner's (``run.json``); its peak memory is the peak of the run while it ran.
    The baskets report's time is also printed without its offers (issue 26:
    at most 1.5 times), from the offers' own seconds in ``metrics.json``.
@@ -32,7 +36,8 @@ With ``--rounds N`` each scale the pandas path runs at is run N times on
 each side, taking turns, and every step counts its median: one run of a
 30-second bundle varies by a few seconds on this machine.
 
-    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--rounds 3] [--memory-limit 6GB] [--bench-dir build/scale] [--reuse]
+    .venv/bin/python benchmarks/scale.py [--scales 1 10 100] [--rounds 3] [--memory-limit 6GB] [--text-ids]
+        [--ids integer text] [--bench-dir build/scale] [--reuse]
 """
 
 from __future__ import annotations
@@ -119,21 +124,35 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
 # --------------------------------------------------------------------------- data
 
 
-def copies_query(scale: int) -> str:
-    """The SQL of complete_journey x ``scale``, new customer and order ids per copy (prepared first if need be)."""
+def copies_query(scale: int, ids: str = "integer") -> str:
+    """The SQL of complete_journey x ``scale``, new customer and order ids per copy (prepared first if need be).
+
+    ``ids="text"``: customer and order ids ``<id>-<copy>`` and product ids as text, as most exports write them.
+    """
     source = ROOT / "data" / "processed" / "complete_journey" / "transactions.parquet"
     if not source.exists():
         subprocess.run([sys.executable, "-m", "crmlab.running.cli", "data", "prepare", "--config",
                         "configs/default.yaml"], cwd=ROOT, check=True)
+    if ids == "text":
+        keys = ("CAST(t.customer_id AS VARCHAR) || '-' || CAST(k AS VARCHAR) AS customer_id, "
+                "CAST(t.order_id AS VARCHAR) || '-' || CAST(k AS VARCHAR) AS order_id, "
+                "t.order_date, CAST(t.product_id AS VARCHAR) AS product_id")
+    else:
+        keys = (f"t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id, "
+                "t.order_date, t.product_id")
     return f"""
-        SELECT t.customer_id + k * {CUSTOMER_STEP} AS customer_id, t.order_id + k * {ORDER_STEP} AS order_id,
-               t.order_date, t.product_id, t.category, t.department, t.quantity, t.revenue, t.discount
+        SELECT {keys}, t.category, t.department, t.quantity, t.revenue, t.discount
         FROM read_parquet('{source}') AS t, range({scale}) AS copies(k)"""
 
 
-def build(scale: int, out: Path, memory_limit: str) -> dict:
+# The build's own DuckDB (not the kit's): enough to write x100 without spilling much.
+BUILD_MEMORY = "6GB"
+
+
+def build(scale: int, out: Path, ids: str = "integer") -> dict:
     """complete_journey x ``scale`` as one Parquet file, new ids per copy."""
-    query = copies_query(scale)
+    query = copies_query(scale, ids)
+    memory_limit = BUILD_MEMORY
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # Spilled pages go beside the output (DuckDB's default is ./.tmp, wherever the script runs).
@@ -276,7 +295,11 @@ def _print_step(label: str, step: str, m: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB's memory limit (engine.memory_limit)")
+    parser.add_argument("--memory-limit", default=None,
+                        help="engine.memory_limit for the bundle (default: none, the kit's own default)")
+    parser.add_argument("--ids", nargs="+", choices=["integer", "text"], default=["integer"],
+                        help="customer, order and product ids of the copies: integers, text, or both")
+    parser.add_argument("--text-ids", action="store_true", help="the same as --ids integer text")
     parser.add_argument("--baseline-max", type=int, default=10, help="largest scale the pandas path runs at")
     parser.add_argument("--lifetimes-max", type=int, default=10, help="largest scale lifetimes' summary runs at")
     parser.add_argument("--bench-dir", type=Path, default=ROOT / "build" / "scale")
@@ -284,16 +307,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="runs of each side where the pandas path runs too; each step counts its median")
     args = parser.parse_args()
+    if args.text_ids:
+        args.ids = ["integer", "text"]
     bench = args.bench_dir.resolve()
     baseline = baseline_checkout(bench) if args.baseline_max >= min(args.scales) else None
     table = []
-    for scale in args.scales:
-        folder = bench / f"x{scale}"
+    for scale, ids in ((scale, ids) for scale in args.scales for ids in args.ids):
+        folder = bench / (f"x{scale}" if ids == "integer" else f"x{scale}-text-ids")
         data_file = folder / "complete_journey.parquet"
         built = (reused(data_file) if args.reuse and data_file.exists()
-                 else build(scale, data_file, args.memory_limit))
-        print(f"x{scale}: {built['lines']:,} lines, built by DuckDB in {built['seconds']:.1f} s", flush=True)
-        with_baseline = baseline is not None and scale <= args.baseline_max
+                 else build(scale, data_file, ids))
+        print(f"x{scale}, {ids} ids: {built['lines']:,} lines, built by DuckDB in {built['seconds']:.1f} s", flush=True)
+        # The pandas baseline runs on integer ids only: one baseline per scale is enough.
+        with_baseline = baseline is not None and scale <= args.baseline_max and ids == "integer"
         rounds = args.rounds if with_baseline else 1
         engine_runs, pandas_runs = [], []
         for n in range(1, rounds + 1):
@@ -307,7 +333,7 @@ def main() -> None:
                 pandas_runs.append(bundle("pandas", pandas_dir, write_config(pandas_dir, data_file, None), baseline,
                                           {"PYTHONPATH": str(baseline / "src")}))
         steps, metrics = median_steps("engine", engine_runs)
-        row = {"scale": scale, "lines": built["lines"], "engine": steps}
+        row = {"scale": scale, "ids": ids, "lines": built["lines"], "engine": steps}
         offers = offers_share(steps, metrics)
         if offers:
             row["baskets_offers"] = offers
@@ -337,7 +363,8 @@ def main() -> None:
                          max(s["peak_bytes"] for s in row[side].values()))
                   for side in ("engine", "pandas") if side in row}
         for side, (seconds, peak) in totals.items():
-            print(f"  x{scale} {side}: whole bundle {seconds:.0f} s ({seconds / 60:.1f} min), peak {_gb(peak)}")
+            print(f"  x{scale} {ids} ids, {side}: whole bundle {seconds:.0f} s ({seconds / 60:.1f} min), "
+                  f"peak {_gb(peak)}")
         table.append(row)
     for row in table:
         for side in ("engine", "pandas"):

@@ -281,7 +281,8 @@ class EngineConfig:
 
         Examples
         --------
-        >>> EngineConfig(memory_limit="8GB").duckdb_memory_limit(), EngineConfig(memory_limit="8GB").duckdb_memory_limit(2)
+        >>> eight = EngineConfig(memory_limit="8GB")
+        >>> eight.duckdb_memory_limit(), eight.duckdb_memory_limit(share=2)
         ('8GB', '3814MiB')
         """
         if self.memory_limit and share <= 1:
