@@ -59,12 +59,17 @@ def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
     from the rarest item to the most common, ties by item ascending) and the
     baskets with any item per group.
     """
-    pairs = _basket_items(t, level, by)
-    counts = to_pandas(pairs.group_by([by, "item"]).agg(baskets=pairs.count()))
-    n_baskets = to_pandas(pairs.group_by(by).agg(n=pairs.order_id.nunique()))
+    lines = t.filter(t[level].notnull()).select(by, "order_id", item=t[level])
+    per_item = lines.group_by([by, "item"]).agg(baskets=lines.order_id.nunique(), total=ibis.literal(False))
+    # Each group's baskets with any item ride along as one more row per group, flagged, as in item_counts.
+    total = lines.group_by(by).agg(item=lines.item.min(), baskets=lines.order_id.nunique(), total=ibis.literal(True))
+    both = to_pandas(per_item.union(total))
+    is_total = both["total"].astype(bool)
+    n_baskets = both[is_total].set_index(by)["baskets"].astype("int64")
+    counts = both.loc[~is_total, [by, "item", "baskets"]]
     counts = counts.sort_values([by, "baskets", "item"], kind="stable", ignore_index=True)
     counts["baskets"] = counts["baskets"].astype("int64")
-    return counts, n_baskets.set_index(by)["n"].astype("int64")
+    return counts, n_baskets
 
 
 def _positions(items) -> "ibis.Table":
