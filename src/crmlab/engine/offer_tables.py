@@ -82,8 +82,8 @@ def popular_offers(held, customers, k: int, groups=None):
     return ranked.filter(ranked.position < k).select("customer_id", "item", "customers", "position")
 
 
-def rule_scores(held, recent, customers, basket_rules, sequences, k: int):
-    """Each customer's top ``k`` items by rule score.
+def rule_scores(held, recent, customers, basket_rules, sequences):
+    """Each customer's rule score for every item a rule offers them, held items included.
 
     Parameters
     ----------
@@ -101,8 +101,8 @@ def rule_scores(held, recent, customers, basket_rules, sequences, k: int):
 
     A rule matches a customer who holds at least one item of its antecedent
     (a sequence: who bought its X recently); it adds ``confidence * held /
-    size`` to the score of its consequent. Returns customer_id, item, score
-    and position (0 = best); :func:`rule_reasons` finds why.
+    size`` to the score of its consequent. Returns customer_id, item and
+    score; :func:`top_rule_offers` keeps the best ``k`` unheld ones.
     """
     # confidence * held / size is the sum of confidence / size over the held antecedent items, so the rules
     # collapse to one weight per (rule set, held item, offered item) before they meet the customers.
@@ -114,14 +114,26 @@ def rule_scores(held, recent, customers, basket_rules, sequences, k: int):
     parts = (by_basket.select("customer_id", "consequent", "part")
              .union(by_sequence.select("customer_id", "consequent", "part"), distinct=False))
     scores = parts.group_by(["customer_id", "consequent"]).agg(score=parts.part.sum().round(SCORE_DIGITS))
-    scores = scores.rename(item="consequent").anti_join(held, ["customer_id", "item"])
+    return scores.rename(item="consequent")
+
+
+def top_rule_offers(scores, held, k: int):
+    """Each customer's ``k`` best-scored items of :func:`rule_scores` that they do not hold.
+
+    Returns customer_id, item, score and position (0 = best; ties by item);
+    :func:`rule_reasons` finds why. ``scores`` should be computed once
+    beforehand: DuckDB running the sum, this anti-join and the window as one
+    query ran out of memory where each half alone did not (x10 text ids under
+    300 MB, x100 under 2.9 GB).
+    """
+    scores = scores.anti_join(held, ["customer_id", "item"])
     ranked = scores.mutate(position=ibis.row_number().over(group_by=scores.customer_id,
                                                            order_by=[ibis.desc(scores.score), scores.item]))
     return ranked.filter(ranked.position < k)
 
 
 def rule_reasons(top, held, recent, customers, basket_rules, sequences):
-    """For each offer of :func:`rule_scores`, the rule (or sequence) that adds most to its score.
+    """For each offer of :func:`top_rule_offers`, the rule (or sequence) that adds most to its score.
 
     Returns customer_id, item, the rule, and the customer's ``held`` items of
     its antecedent (count and ``mask``, the sum of their bits); the rule with
@@ -153,7 +165,7 @@ def rule_reasons(top, held, recent, customers, basket_rules, sequences):
 
 
 def without_reasons(top):
-    """:func:`rule_scores`' offers in the form :func:`offers_with_fill` takes, the reason's columns empty."""
+    """:func:`top_rule_offers`' offers in the form :func:`offers_with_fill` takes, the reason's columns empty."""
     return top.select("customer_id", "item", "score", "position", rule=ibis.null("int64"), held=ibis.null("int64"),
                       mask=ibis.null("int64"))
 

@@ -131,7 +131,8 @@ class OfferQueries:
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
-        top = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences, k))
+        scores = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences))
+        top = once(offer_tables.top_rule_offers(scores, held, k))
         if with_reasons:
             reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
             by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
