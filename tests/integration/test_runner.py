@@ -340,7 +340,10 @@ def test_the_default_log_writes_each_line_in_one_write(capfd):
 
 
 def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path):
-    _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "good"))
+    # first pauses, so the previous run's times put it first (the runner starts the longest work first)
+    # and second fails later, on every machine.
+    _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "good"),
+                               notebooks={"first": {"pause": 0.5}})
     out = tmp_path / "reports"
     run(config, out_dir=out, notebooks_dir=tmp_path / "good", log=lambda _: None)
     before_latest = (out / "latest").resolve()
