@@ -118,7 +118,9 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
     output = process.communicate()[0]
     sampler.join()
     return {"seconds": time.perf_counter() - start, "peak_bytes": max((b for _, b in samples), default=0),
-            "exit": process.returncode, "tail": output.strip().splitlines()[-3:], "samples": samples}
+            "exit": process.returncode, "samples": samples,
+            # Results are committed: no path of this machine in them.
+            "tail": [line.replace(f"{ROOT}/", "") for line in output.strip().splitlines()[-3:]]}
 
 
 # --------------------------------------------------------------------------- data
