@@ -26,6 +26,7 @@ The scheme, written once (the engine side is :mod:`crmlab.engine.offer_tables`):
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -132,7 +133,7 @@ class OfferQueries:
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
         scores = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences))
-        top = once(offer_tables.top_rule_offers(scores, held, k))
+        top = _top_rule_offers_in_parts(scores, held, k, once)
         if with_reasons:
             reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
             by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
@@ -145,6 +146,26 @@ class OfferQueries:
     def segment_popular(self, segments: pd.DataFrame, k: int):
         """The baseline within each RFM segment: its own most popular items, for its customers."""
         return offer_tables.popular_offers(self.held, self.customers, k, groups=memtable(segments))
+
+
+# Rows of rule scores DuckDB's anti-join and ranking window get at once. Its window holds its input in
+# memory: complete_journey x100 with text ids ran out of its 2.9 GiB share of the default memory limit
+# there, after the scores themselves were computed. Spark's window sorts and spills, and Spark ranks
+# at once: each cached part would carry the rules' memtables in its plan (fifty parts of the fixture
+# filled the driver's heap with plan text).
+SCORES_PER_PART = 5_000_000
+
+
+def _top_rule_offers_in_parts(scores, held, k: int, once):
+    """:func:`~crmlab.engine.offer_tables.top_rule_offers`, on DuckDB in parts of the customers when the scores are many."""
+    on_duckdb = scores._find_backend(use_default=True).name == "duckdb"
+    parts = max(1, math.ceil(int(scores.count().to_pyarrow().as_py()) / SCORES_PER_PART)) if on_duckdb else 1
+    if parts == 1:
+        return once(offer_tables.top_rule_offers(scores, held, k))
+    tops = [once(offer_tables.top_rule_offers(offer_tables.customer_part(scores, part, parts),
+                                              offer_tables.customer_part(held, part, parts), k))
+            for part in range(parts)]
+    return once(tops[0].union(*tops[1:], distinct=False))
 
 
 def _level_dtype(t, level: str):
