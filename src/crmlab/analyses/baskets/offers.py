@@ -132,8 +132,7 @@ class OfferQueries:
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
-        scores = once(offer_tables.rule_scores(held, recent, customers, basket_rules, sequences))
-        top = _top_rule_offers_in_parts(scores, held, k, once)
+        top = _top_rule_offers(held, recent, customers, basket_rules, sequences, k, stack)
         if with_reasons:
             reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
             by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
@@ -148,24 +147,30 @@ class OfferQueries:
         return offer_tables.popular_offers(self.held, self.customers, k, groups=memtable(segments))
 
 
-# Rows of rule scores DuckDB's anti-join and ranking window get at once. Its window holds its input in
-# memory: complete_journey x100 with text ids ran out of its 2.9 GiB share of the default memory limit
-# there, after the scores themselves were computed. Spark's window sorts and spills, and Spark ranks
-# at once: each cached part would carry the rules' memtables in its plan (fifty parts of the fixture
-# filled the driver's heap with plan text).
-SCORES_PER_PART = 5_000_000
+# Distinct (customer, item) pairs held that DuckDB scores and ranks at once. Scoring multiplies each
+# held item by the rules it starts, and ranking holds its input in memory: complete_journey x100 with
+# text ids ran out of the 2.9 GiB a report gets by default, first in the ranking and, with that split,
+# in the scores. Spark spills, and scores at once: each cached part would carry the rules' memtables
+# in its plan (fifty parts of the fixture filled the driver's heap with plan text).
+HELD_PER_PART = 2_000_000
 
 
-def _top_rule_offers_in_parts(scores, held, k: int, once):
-    """:func:`~crmlab.engine.offer_tables.top_rule_offers`, on DuckDB in parts of the customers when the scores are many."""
-    on_duckdb = scores._find_backend(use_default=True).name == "duckdb"
-    parts = max(1, math.ceil(int(scores.count().to_pyarrow().as_py()) / SCORES_PER_PART)) if on_duckdb else 1
-    if parts == 1:
-        return once(offer_tables.top_rule_offers(scores, held, k))
-    tops = [once(offer_tables.top_rule_offers(offer_tables.customer_part(scores, part, parts),
-                                              offer_tables.customer_part(held, part, parts), k))
-            for part in range(parts)]
-    return once(tops[0].union(*tops[1:], distinct=False))
+def _top_rule_offers(held, recent, customers, basket_rules, sequences, k: int, stack: contextlib.ExitStack):
+    """Each customer's ``k`` best rule offers: on DuckDB in parts of the customers when they hold many items."""
+    def in_part(table, part, parts):
+        return offer_tables.customer_part(table, part, parts) if parts > 1 else table
+
+    on_duckdb = held._find_backend(use_default=True).name == "duckdb"
+    parts = max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART)) if on_duckdb else 1
+    tops = []
+    for part in range(parts):
+        # A part's scores are dropped as soon as its offers are ranked.
+        with contextlib.ExitStack() as scratch:
+            own_held = in_part(held, part, parts)
+            scores = engine.materialized(offer_tables.rule_scores(
+                own_held, in_part(recent, part, parts), customers, basket_rules, sequences), scratch)
+            tops.append(engine.materialized(offer_tables.top_rule_offers(scores, own_held, k), stack))
+    return tops[0] if parts == 1 else engine.materialized(tops[0].union(*tops[1:], distinct=False), stack)
 
 
 def _level_dtype(t, level: str):
