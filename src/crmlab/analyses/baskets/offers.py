@@ -132,13 +132,7 @@ class OfferQueries:
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
         basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
-        top = _top_rule_offers(held, recent, customers, basket_rules, sequences, k, stack)
-        if with_reasons:
-            reasons = offer_tables.rule_reasons(top, held, recent, customers, basket_rules, sequences)
-            by_rule = once(top.join(reasons, ["customer_id", "item"]).select(
-                "customer_id", "item", "score", "position", "rule", "held", "mask"))
-        else:
-            by_rule = offer_tables.without_reasons(top)
+        by_rule = _rule_offers(held, recent, customers, basket_rules, sequences, k, stack, with_reasons)
         popular = once(offer_tables.popular_offers(held, customers, k))
         return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
 
@@ -147,30 +141,39 @@ class OfferQueries:
         return offer_tables.popular_offers(self.held, self.customers, k, groups=memtable(segments))
 
 
-# Distinct (customer, item) pairs held that DuckDB scores and ranks at once. Scoring multiplies each
-# held item by the rules it starts, and ranking holds its input in memory: complete_journey x100 with
-# text ids ran out of the 2.9 GiB a report gets by default, first in the ranking and, with that split,
-# in the scores. Spark spills, and scores at once: each cached part would carry the rules' memtables
-# in its plan (fifty parts of the fixture filled the driver's heap with plan text).
+# Distinct (customer, item) pairs held that DuckDB scores, ranks and explains at once. Scoring
+# multiplies each held item by the rules it starts, ranking holds its input in memory, and the
+# reasons meet every offer with each of its customer's items: complete_journey x100 with text ids
+# (22.5M pairs) ran out of the 2.9 GiB a report gets by default in the first two, and the reasons
+# spilled more than the disk's 70 GB. Spark spills, and works at once: each cached part would carry
+# the rules' memtables in its plan (fifty parts of the fixture filled the driver's heap with plan text).
 HELD_PER_PART = 2_000_000
 
 
-def _top_rule_offers(held, recent, customers, basket_rules, sequences, k: int, stack: contextlib.ExitStack):
-    """Each customer's ``k`` best rule offers: on DuckDB in parts of the customers when they hold many items."""
+def _rule_offers(held, recent, customers, basket_rules, sequences, k: int, stack: contextlib.ExitStack,
+                 with_reasons: bool):
+    """Each customer's ``k`` best rule offers with their reasons: on DuckDB in parts of the customers."""
     def in_part(table, part, parts):
         return offer_tables.customer_part(table, part, parts) if parts > 1 else table
 
     on_duckdb = held._find_backend(use_default=True).name == "duckdb"
     parts = max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART)) if on_duckdb else 1
-    tops = []
+    found = []
     for part in range(parts):
-        # A part's scores are dropped as soon as its offers are ranked.
+        # A part's scores and ranking are dropped as soon as its offers are found.
         with contextlib.ExitStack() as scratch:
-            own_held = in_part(held, part, parts)
+            own_held, own_recent = in_part(held, part, parts), in_part(recent, part, parts)
             scores = engine.materialized(offer_tables.rule_scores(
-                own_held, in_part(recent, part, parts), customers, basket_rules, sequences), scratch)
-            tops.append(engine.materialized(offer_tables.top_rule_offers(scores, own_held, k), stack))
-    return tops[0] if parts == 1 else engine.materialized(tops[0].union(*tops[1:], distinct=False), stack)
+                own_held, own_recent, customers, basket_rules, sequences), scratch)
+            top = engine.materialized(offer_tables.top_rule_offers(scores, own_held, k), scratch)
+            if with_reasons:
+                reasons = offer_tables.rule_reasons(top, own_held, own_recent, customers, basket_rules, sequences)
+                by_rule = top.join(reasons, ["customer_id", "item"]).select(
+                    "customer_id", "item", "score", "position", "rule", "held", "mask")
+            else:
+                by_rule = offer_tables.without_reasons(top)
+            found.append(engine.materialized(by_rule, stack))
+    return found[0] if parts == 1 else engine.materialized(found[0].union(*found[1:], distinct=False), stack)
 
 
 def _level_dtype(t, level: str):
