@@ -124,8 +124,9 @@ def top_rule_offers(scores, held, k: int):
     :func:`rule_reasons` finds why. ``scores`` should be computed once
     beforehand: DuckDB running the sum, this anti-join and the window as one
     query ran out of memory where each half alone did not (x10 text ids under
-    300 MB, x100 under 2.9 GB). At x100 each half alone did too: the baskets
-    report runs both on :func:`customer_part` s of the customers.
+    300 MB, x100 under 2.9 GB). At x100 each half alone did too: on DuckDB
+    the baskets report runs the scores, this and the reasons on each
+    :func:`customer_part` of the customers alone.
     """
     scores = scores.anti_join(held, ["customer_id", "item"])
     ranked = scores.mutate(position=ibis.row_number().over(group_by=scores.customer_id,
