@@ -34,6 +34,7 @@ import pandas as pd
 from crmlab import engine
 from crmlab.core.words import pct
 from crmlab.engine import memtable, offer_tables, to_pandas
+from crmlab.engine.item_tables import runs_on_spark
 from crmlab.engine.offer_tables import ALL_BASKETS
 from crmlab.models.itemsets.encoding import readable_names
 
@@ -156,8 +157,7 @@ def _rule_offers(held, recent, customers, basket_rules, sequences, k: int, stack
     def in_part(table, part, parts):
         return offer_tables.customer_part(table, part, parts) if parts > 1 else table
 
-    on_duckdb = held._find_backend(use_default=True).name == "duckdb"
-    parts = max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART)) if on_duckdb else 1
+    parts = 1 if runs_on_spark(held) else max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART))
     found = []
     for part in range(parts):
         # A part's scores and ranking are dropped as soon as its offers are found.
