@@ -245,6 +245,33 @@ def test_rfm_summary_of_lines_equals_the_one_of_the_prepared_folder():
                                   summaries.rfm_summary(FIXTURE, "2017-06-30"))
 
 
+def test_the_per_day_queries_give_the_tables_of_the_lines_from_customer_days():
+    lines = data.load_transactions(FIXTURE)
+    assert lines["category"].isna().any()  # a customer's breadth counts only the categories written
+    t = engine.lines(lines)
+    days, categories = customer_tables.customer_days(t), customer_tables.category_first_days(t)
+    assert engine.to_pandas(days.count().as_table()).iloc[0, 0] < len(lines)
+    cutoff = customer_tables.day_of("2017-04-30")
+    q = customer_tables
+    for from_lines, from_days in [
+            (q.purchase_days(t), q.purchase_days(days)),
+            (q.purchase_days(t, after_day=cutoff, through_day=cutoff + 30),
+             q.purchase_days(days, after_day=cutoff, through_day=cutoff + 30)),
+            (q.cohort_activity(t, "month"), q.cohort_activity(days, "month")),
+            (q.cohort_activity(t, "week", through_day=cutoff), q.cohort_activity(days, "week", through_day=cutoff)),
+            (q.gap_histogram(t, through_day=cutoff), q.gap_histogram(days, through_day=cutoff)),
+            (q.last_purchase_by_number(t, seen_by_day=cutoff, through_day=cutoff + 30),
+             q.last_purchase_by_number(days, seen_by_day=cutoff, through_day=cutoff + 30)),
+            (q.history_at(t, cutoff_day=cutoff, window_days=30),
+             q.history_at(days, cutoff_day=cutoff, window_days=30, categories=categories))]:
+        assert len(from_lines) > 0
+        if isinstance(from_lines, pd.Series):
+            pd.testing.assert_series_equal(from_lines, from_days)
+        else:
+            pd.testing.assert_frame_equal(from_lines, from_days)
+    assert {"discount", "categories"} <= set(q.history_at(days, cutoff_day=cutoff, categories=categories).columns)
+
+
 def test_engine_section_is_checked_before_anything_runs():
     assert EngineConfig.from_mapping(None).name == "duckdb"
 

@@ -5,6 +5,12 @@ Every function takes an Ibis table of canonical lines (see
 calendar days counted from 1970-01-01 (integers), so that every engine agrees
 on them.
 
+The functions that only need each customer's purchase days (``purchase_days``,
+``cohort_activity``, ``gap_histogram``, ``last_purchase_by_number``,
+``history_at``) also take :func:`customer_days` in place of the lines: a report
+that runs several of them computes it once (:func:`crmlab.engine.materialized`)
+and reads a table of one row per customer and day instead of every line.
+
 Money is summed exactly: each line is turned into whole millionths (``round(x *
 1e6)``, an integer), summed as integers and divided once at the end. A sum of
 floating-point numbers depends on the order of the additions, which differs
@@ -105,20 +111,73 @@ def extent(t) -> dict[str, Any]:
     return out
 
 
+def customer_days(t, *, discount: bool = True):
+    """Per customer and purchase day: the day's money, the Ibis table the per-day queries need.
+
+    Columns ``customer_id``, ``date`` (the calendar day), ``day`` (its day
+    number), ``money`` (whole millionths, :func:`micros`) and, when the lines
+    have a ``discount`` column and ``discount`` is true, ``discount`` (whole
+    millionths, a blank as 0). Sums of whole millionths are exact, so every
+    figure computed from this table equals the one computed from the lines.
+
+    Examples
+    --------
+    >>> from crmlab import engine
+    >>> t = engine.lines(pd.DataFrame({"customer_id": [1, 1, 1], "revenue": [1.5, 2.0, 4.0],
+    ...     "order_date": pd.to_datetime(["2020-01-01 10:00", "2020-01-01 18:00", "2020-01-03 09:00"])}))
+    >>> d = engine.to_pandas(customer_days(t).order_by("day"))
+    >>> d["day"].tolist(), (d["money"] / MICROS).tolist()
+    ([18262, 18264], [3.5, 4.0])
+    """
+    money = {"money": micros(t.revenue)}
+    if discount and "discount" in t.columns:
+        money["discount"] = micros(t.discount.fill_null(0))
+    d = t.select(customer_id=t.customer_id, date=t.order_date.date(), **money)
+    d = d.group_by(["customer_id", "date"]).agg(**{name: micros_sum(d[name]) for name in money})
+    # Grouped by the date, the day number is computed once per customer and day, not once per line.
+    return d.mutate(day=d.date.epoch_days().cast("int32"))
+
+
+def category_first_days(t):
+    """Per customer and category bought: the day of the first purchase in it (``first_day``).
+
+    What :func:`history_at` counts a customer's categories at a cutoff from,
+    when it is given :func:`customer_days` rather than the lines. Lines without
+    a category are left out.
+    """
+    bought = t.filter(t.category.notnull())
+    return bought.group_by(["customer_id", "category"]).agg(first_day=day_number(bought).min())
+
+
+def _is_customer_days(t) -> bool:
+    return "money" in t.columns and "day" in t.columns and "order_date" not in t.columns
+
+
+def _days(t, *, after_day: int | None = None, through_day: int | None = None, discount: bool = False):
+    """:func:`customer_days` of the lines (or the table itself, when it is one) on days in ``(after_day, through_day]``."""
+    if not _is_customer_days(t):
+        # On the lines the days are left out before they are grouped.
+        if after_day is not None:
+            t = t.filter(day_number(t) > after_day)
+        if through_day is not None:
+            t = t.filter(day_number(t) <= through_day)
+        return customer_days(t, discount=discount)
+    if after_day is not None:
+        t = t.filter(t.day > after_day)
+    if through_day is not None:
+        t = t.filter(t.day <= through_day)
+    return t
+
+
 def purchase_days(t, *, after_day: int | None = None, through_day: int | None = None) -> pd.DataFrame:
     """Per customer: purchase days and the money on them, the sufficient statistics of the CLV models.
 
     Lines on days in ``(after_day, through_day]`` count. Columns: ``first_day``,
     ``last_day``, ``days`` (distinct purchase days), ``revenue`` (all of it)
     and ``first_day_revenue`` (spent on the first purchase day), indexed by
-    ``customer_id``.
+    ``customer_id``. ``t``: the lines or their :func:`customer_days`.
     """
-    d = t.select(customer_id=t.customer_id, day=day_number(t), money=micros(t.revenue))
-    if after_day is not None:
-        d = d.filter(d.day > after_day)
-    if through_day is not None:
-        d = d.filter(d.day <= through_day)
-    per_day = d.group_by(["customer_id", "day"]).agg(money=micros_sum(d.money))
+    per_day = _days(t, after_day=after_day, through_day=through_day)
     # Every column leaves the engine in its final type: at a million customers and more, each
     # conversion in Python is one more array to allocate and fill.
     per_customer = per_day.group_by("customer_id").agg(
@@ -165,11 +224,10 @@ def cohort_activity(t, period: str = "month", *, through_day: int | None = None)
     first purchase. Columns ``cohort``, ``period`` (each a period's first day),
     ``customers`` and ``revenue``; only (cohort, period) pairs with a purchase
     are rows, ordered by cohort and period. Lines after ``through_day`` are left out.
+    ``t``: the lines or their :func:`customer_days`.
     """
-    if through_day is not None:
-        t = t.filter(day_number(t) <= through_day)
-    p = t.select(customer_id=t.customer_id, period=t.order_date.truncate(PERIOD_UNITS[period]).date(),
-                 money=micros(t.revenue))
+    d = _days(t, through_day=through_day)
+    p = d.select(customer_id=d.customer_id, period=d.date.truncate(PERIOD_UNITS[period]), money=d.money)
     per_customer = p.group_by(["customer_id", "period"]).agg(money=micros_sum(p.money))
     first = per_customer.group_by("customer_id").agg(cohort=per_customer.period.min())
     joined = per_customer.join(first, "customer_id")
@@ -184,10 +242,13 @@ def cohort_activity(t, period: str = "month", *, through_day: int | None = None)
 
 def _numbered_purchase_days(t, through_day: int | None):
     """Each customer's distinct purchase days, numbered 1, 2, ... in order, with the day before each (or NULL)."""
-    d = t.select(customer_id=t.customer_id, day=day_number(t))
-    if through_day is not None:
-        d = d.filter(d.day <= through_day)
-    d = d.distinct()
+    if _is_customer_days(t):
+        d = _days(t, through_day=through_day).select("customer_id", "day")
+    else:
+        d = t.select(customer_id=t.customer_id, day=day_number(t))
+        if through_day is not None:
+            d = d.filter(d.day <= through_day)
+        d = d.distinct()
     in_order = ibis.window(group_by="customer_id", order_by="day")
     return d.mutate(n=(ibis.row_number().over(in_order) + 1).cast("int32"), previous=d.day.lag().over(in_order))
 
@@ -219,7 +280,7 @@ def last_purchase_by_number(t, *, seen_by_day: int, through_day: int) -> pd.Data
     return frame.astype("int64")
 
 
-def history_at(t, *, cutoff_day: int, window_days: int = 90) -> pd.DataFrame:
+def history_at(t, *, cutoff_day: int, window_days: int = 90, categories=None) -> pd.DataFrame:
     """Per customer with a purchase on or before ``cutoff_day``: the history a churn model may see at the cutoff.
 
     Only lines on or before ``cutoff_day`` count (the cutoff day is history).
@@ -230,14 +291,12 @@ def history_at(t, *, cutoff_day: int, window_days: int = 90) -> pd.DataFrame:
     ``prior_revenue`` (the ``window_days`` before those); with a ``discount``
     column ``discount``, with a ``category`` column ``categories`` (distinct
     categories bought).
+
+    ``t`` is the lines or their :func:`customer_days`; with the latter,
+    ``categories`` (:func:`category_first_days` of the lines) gives the
+    ``categories`` column.
     """
-    columns = set(t.columns)
-    lines = t.filter(day_number(t) <= cutoff_day)
-    money = {"money": micros(lines.revenue)}
-    if "discount" in columns:
-        money["discount"] = micros(lines.discount.fill_null(0))
-    d = lines.select(customer_id=lines.customer_id, day=day_number(lines), **money)
-    d = d.group_by(["customer_id", "day"]).agg(**{name: micros_sum(d[name]) for name in money})
+    d = _days(t, through_day=cutoff_day, discount=True)
     in_order = ibis.window(group_by="customer_id", order_by="day")
     d = d.mutate(gap=(d.day - d.day.lag().over(in_order)).cast("int64"))
     recent = d.day > cutoff_day - window_days
@@ -246,12 +305,17 @@ def history_at(t, *, cutoff_day: int, window_days: int = 90) -> pd.DataFrame:
                       revenue=micros_sum(d.money), gap_squares=(d.gap * d.gap).sum(),
                       recent_days=recent.cast("int64").sum(), recent_revenue=micros_sum(recent.ifelse(d.money, 0)),
                       prior_days=prior.cast("int64").sum(), prior_revenue=micros_sum(prior.ifelse(d.money, 0)))
-    if "discount" in columns:
+    if "discount" in d.columns:
         aggregates["discount"] = micros_sum(d.discount)
     per_customer = d.group_by("customer_id").agg(**aggregates)
-    if "category" in columns:
-        breadth = lines.group_by("customer_id").agg(categories=lines.category.nunique())
-        per_customer = per_customer.join(breadth, "customer_id")
+    if categories is None and not _is_customer_days(t) and "category" in t.columns:
+        categories = category_first_days(t)
+    if categories is not None:
+        seen = categories.filter(categories.first_day <= cutoff_day)
+        breadth = seen.group_by("customer_id").agg(categories=seen.count())
+        # A customer whose lines carry no category bought none: 0, not left out.
+        per_customer = per_customer.left_join(breadth, "customer_id").select(
+            *[per_customer[c] for c in per_customer.columns], categories=breadth.categories.fill_null(0))
     frame = _per_customer(per_customer)
     for column in ("revenue", "recent_revenue", "prior_revenue", "discount"):
         if column in frame.columns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,15 @@ class RetentionAnalysis:
             fewer than ``MIN_CUSTOMERS`` customers at the cutoff or ``MIN_EACH_LABEL`` leavers or stayers.
         """
         validate(self)
-        t = engine.lines(transactions)
+        with contextlib.ExitStack() as stack:
+            return self._fit(engine.lines(transactions), stack)
+
+    def _fit(self, lines, stack: contextlib.ExitStack) -> "RetentionAnalysis":
+        # Every query below needs each customer's purchase days, not the lines: they are grouped once
+        # (complete_journey has about 12 lines per customer and day) and the queries read that table.
+        t = engine.materialized(customer_tables.customer_days(lines), stack)
+        categories = (engine.materialized(customer_tables.category_first_days(lines), stack)
+                      if "category" in lines.columns else None)
         days = customer_tables.purchase_days(t)
         if days.empty:
             raise NotAvailable("the data has no customers", "transactions with customer ids")
@@ -128,8 +137,9 @@ class RetentionAnalysis:
 
         self._check_window(first_day, cutoff_day, end_day)
         cutoffs = training_cutoffs(cutoff_day, first_day, horizon)
-        training = [cutoff_table(t, c, horizon_days=horizon, window_days=self.window_days) for c in cutoffs]
-        test = cutoff_table(t, cutoff_day, horizon_days=horizon, window_days=self.window_days)
+        training = [cutoff_table(t, c, horizon_days=horizon, window_days=self.window_days, categories=categories)
+                    for c in cutoffs]
+        test = cutoff_table(t, cutoff_day, horizon_days=horizon, window_days=self.window_days, categories=categories)
         self._check_labels(training, test)
         self.training_cutoffs_ = [_date(c) for c in cutoffs]
         self.model_ = ChurnModel(random_state=self.random_state).fit(training)
@@ -146,8 +156,9 @@ class RetentionAnalysis:
 
         # Today's customers: the model refitted with the test cutoff, scored on features at the observation end.
         final = ChurnModel(random_state=self.random_state).fit([test, *training])
-        today = cutoff_table(t, end_day, horizon_days=horizon, window_days=self.window_days, labelled=False)
-        self.customers_ = self._scored(today, final.predict_proba(today.features), t, end)
+        today = cutoff_table(t, end_day, horizon_days=horizon, window_days=self.window_days, labelled=False,
+                             categories=categories)
+        self.customers_ = self._scored(today, final.predict_proba(today.features), t, end_day)
         self.metrics_ = self._metrics(test)
         return self
 
@@ -174,9 +185,9 @@ class RetentionAnalysis:
                                    f"stayed; each needs at least {MIN_EACH_LABEL}",
                                    "more customers, or another horizon_days")
 
-    def _scored(self, today, probability: pd.Series, t, end: pd.Timestamp) -> pd.DataFrame:
-        last_year = customer_tables.order_values(t, from_=end - pd.Timedelta(days=364),
-                                                 before=end + pd.Timedelta(days=1))["revenue"]
+    def _scored(self, today, probability: pd.Series, t, end_day: int) -> pd.DataFrame:
+        # The last year: the 365 days that end on the observation end.
+        last_year = customer_tables.purchase_days(t, after_day=end_day - 365, through_day=end_day)["revenue"]
         out = pd.DataFrame({"churn_probability": probability,
                             "churn_decile": equal_groups(probability, 10).astype("int64"),
                             "revenue_last_year": last_year.reindex(probability.index, fill_value=0.0),

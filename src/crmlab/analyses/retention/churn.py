@@ -73,9 +73,13 @@ def btyd_churn_probability(t, cutoff_day: int, horizon_days: int, time_unit: str
 
 
 def cutoff_table(t, cutoff_day: int, *, horizon_days: int, window_days: int = 90, labelled: bool = True,
-                 time_unit: str = "weeks") -> CutoffTable:
-    """Features (lines on or before ``cutoff_day``) and, with ``labelled``, the label of every customer at it."""
-    history = customer_tables.history_at(t, cutoff_day=cutoff_day, window_days=window_days)
+                 time_unit: str = "weeks", categories=None) -> CutoffTable:
+    """Features (lines on or before ``cutoff_day``) and, with ``labelled``, the label of every customer at it.
+
+    ``t`` is the lines or their :func:`~crmlab.engine.customer_tables.customer_days`, with ``categories``
+    as :func:`~crmlab.engine.customer_tables.history_at` takes them.
+    """
+    history = customer_tables.history_at(t, cutoff_day=cutoff_day, window_days=window_days, categories=categories)
     features = churn_features(history, cutoff_day)
     features["btyd_churn_probability"] = btyd_churn_probability(t, cutoff_day, horizon_days, time_unit).reindex(
         features.index)

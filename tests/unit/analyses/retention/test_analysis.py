@@ -37,6 +37,21 @@ def test_the_cutoff_the_training_cutoffs_and_the_holdout(sample, bundled):
     assert set(m["cohort_retention"]) == {"1", "3", "6", "12"}
 
 
+@pytest.mark.slow
+def test_last_years_revenue_is_the_365_days_that_end_on_the_observation_end(sample, bundled):
+    lines = bundled("cdnow_sample")
+    day = lines["order_date"].dt.normalize()
+    end = sample.observation_end_
+    first = end - pd.Timedelta(days=364)
+    # Purchases on the first day, the day before it and the last day: an error of a day at either end shows.
+    assert all((day == d).any() for d in (first - pd.Timedelta(days=1), first, end))
+    expected = lines[(day >= first) & (day <= end)].groupby("customer_id")["revenue"].sum()
+    revenue = sample.customers_["revenue_last_year"]
+    pd.testing.assert_series_equal(revenue[revenue > 0], expected[expected > 0], check_names=False,
+                                   check_index_type=False)
+    assert (revenue == 0).sum() == len(revenue) - (expected > 0).sum()
+
+
 def test_a_window_too_short_for_a_training_cutoff_is_not_available(fixture_lines):
     """The fixture: January to June 2017, cutoff in the middle: 90 days of history, 180 needed."""
     with pytest.raises(NotAvailable, match="too short for a training cutoff"):

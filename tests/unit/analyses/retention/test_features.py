@@ -6,7 +6,7 @@ import pytest
 
 from crmlab import engine
 from crmlab.analyses.retention.features import churn_features, churn_labels
-from crmlab.engine.customer_tables import day_of, history_at
+from crmlab.engine.customer_tables import customer_days, day_of, history_at
 
 CUTOFF = day_of("2017-06-30")
 
@@ -19,13 +19,16 @@ def _lines(rows):
                          "category": [r[4] if len(r) > 4 else "x" for r in rows]})
 
 
-def test_a_purchase_on_the_cutoff_day_is_history_and_the_next_day_is_in_the_label_window():
+@pytest.mark.parametrize("read", ["lines", "customer_days"])
+def test_a_purchase_on_the_cutoff_day_is_history_and_the_next_day_is_in_the_label_window(read):
     rows = [("on_cutoff", "2017-06-30 18:00", 10.0),  # history: recency 0
             ("next_day", "2017-06-01", 5.0), ("next_day", "2017-07-01", 5.0),  # back the day after: stays
             ("last_day", "2017-06-01", 5.0), ("last_day", "2017-09-28", 5.0),  # back on day 90: stays
             ("day_after", "2017-06-01", 5.0), ("day_after", "2017-09-29", 5.0),  # day 91: churned
             ("newcomer", "2017-07-01", 5.0)]  # first purchase after the cutoff: not a customer at it
     t = engine.lines(_lines(rows))
+    if read == "customer_days":  # as the report reads them
+        t = customer_days(t)
     history = history_at(t, cutoff_day=CUTOFF)
     assert sorted(history.index) == ["day_after", "last_day", "next_day", "on_cutoff"]
     features = churn_features(history, CUTOFF)
