@@ -54,3 +54,12 @@ def write_result(name: str, figures: dict, *, settings: dict | None = None) -> P
               "machine": machine(), "settings": settings or {}, "figures": figures}
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return path
+
+
+def worktree(commit: str) -> Path:
+    """A checkout of ``commit`` under ``build/`` (made once), for a benchmark's baseline side."""
+    tree = ROOT / "build" / f"baseline-{commit}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
+                       capture_output=True)
+    return tree

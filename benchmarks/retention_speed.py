@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from recording import ROOT, write_result
+from recording import ROOT, worktree, write_result
 
 DEFAULT_BASELINE = "61b9e35"
 
@@ -46,14 +46,6 @@ json.dump({"seconds": seconds, "max_rss_bytes": resource.getrusage(resource.RUSA
            "metrics": analysis.metrics_, "customers": len(customers), "customers_sha256": digest},
           open(out, "w"), default=str)
 """
-
-
-def baseline_checkout(commit: str) -> Path:
-    tree = ROOT / "build" / f"retention-baseline-{commit}"
-    if not tree.exists():
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True,
-                       capture_output=True)
-    return tree
 
 
 def one_side(src: Path, folder: Path, memory_limit: str | None) -> dict:
@@ -78,7 +70,7 @@ def main() -> None:
     folder = args.data.resolve()
     if not folder.exists():
         sys.exit(f"{args.data} not found: prepare it first ('make report' prepares complete_journey)")
-    sides = {"crmlab": ROOT / "src", "baseline": baseline_checkout(args.baseline) / "src"}
+    sides = {"crmlab": ROOT / "src", "baseline": worktree(args.baseline) / "src"}
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for n in range(args.rounds):
         for side, src in sides.items():
