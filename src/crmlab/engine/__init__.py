@@ -168,15 +168,19 @@ def memtable(frame: pd.DataFrame):
     return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
 
 
-def materialized(expr, stack: contextlib.ExitStack):
+def materialized(expr, stack: contextlib.ExitStack, *, like=None):
     """``expr`` computed once into a temporary table, dropped when ``stack`` closes.
 
     For an intermediate result that later queries read several times: an
     engine may otherwise compute it again for each reference (DuckDB did, and
     the offers' query of complete_journey x10 took 92 s instead of about 10).
-    DuckDB gets a temporary table; Spark a cached DataFrame.
+    DuckDB gets a temporary table; Spark a cached DataFrame. ``like``: a table
+    of the engine to hold it, for an ``expr`` of none (a pandas table as a
+    :func:`memtable`, which Spark keeps as it is).
     """
-    backend = expr._find_backend(use_default=True)
+    backend = (expr if like is None else like)._find_backend(use_default=True)
+    if like is not None and backend.name != "duckdb":
+        return expr
     if backend.name != "duckdb":
         # Spark meets the expression's memtables (rules, customers) only when they are registered first.
         backend._run_pre_execute_hooks(expr)

@@ -2,17 +2,20 @@
 
 The lines are reduced once to distinct (customer, item) pairs; everything
 after works on those pairs and on small tables of rules and item ranks handed
-in as memtables. Only the offers (a few rows per customer) or their counts
-come back. Scores are rounded to ``SCORE_DIGITS`` decimals before ranking, so
-that engines that add in a different order still rank alike; ties go to the
-item that sorts first.
+in as memtables. Only the offers (a few rows per customer), their counts, or
+(:func:`customer_item_matrix`) which customer holds which rule item come back:
+the rule scores are a matrix product (:mod:`crmlab.analyses.baskets.scoring`),
+rounded to ``SCORE_DIGITS`` decimals before ranking; ties go to the item that
+sorts first.
 """
 
 from __future__ import annotations
 
 import ibis
+import numpy as np
+import pandas as pd
 
-from crmlab.engine import to_pandas
+from crmlab.engine import memtable, to_pandas
 from crmlab.engine.customer_tables import day_number
 
 SCORE_DIGITS = 9
@@ -41,6 +44,28 @@ def lines_through(t, through_day: int):
 def customers_through(t, through_day: int):
     """The customers with a line on or before ``through_day`` (one row each)."""
     return t.filter(day_number(t) <= through_day).select("customer_id").distinct()
+
+
+def customer_item_matrix(pairs, items: pd.Index, customer_ids: pd.Index | None = None):
+    """(customer_id, item) pairs as a sparse 0/1 matrix, a row per customer and a column per item of ``items``.
+
+    Pairs of other items are left out. The rows are ``customer_ids`` (then a
+    pair of any other customer is left out too), else the customers with a
+    pair, in order of id. Returns the rows' customer ids and a
+    ``scipy.sparse.csr_matrix``; only the pairs' row and column numbers leave
+    the engine.
+    """
+    import scipy.sparse as sp
+
+    columns = memtable(pd.DataFrame({"item": items, "column": np.arange(len(items), dtype="int32")}))
+    kept = pairs.join(columns, "item")
+    if customer_ids is None:
+        customer_ids = pd.Index(to_pandas(kept.select("customer_id").distinct().order_by("customer_id"))["customer_id"])
+    rows = memtable(pd.DataFrame({"customer_id": customer_ids, "row": np.arange(len(customer_ids), dtype="int32")}))
+    coded = to_pandas(kept.join(rows, "customer_id").select("row", "column"))
+    matrix = sp.csr_matrix((np.ones(len(coded)), (coded["row"].to_numpy(), coded["column"].to_numpy())),
+                           shape=(len(customer_ids), len(items)))
+    return customer_ids, matrix
 
 
 def item_popularity(held, groups=None):
@@ -82,58 +107,6 @@ def popular_offers(held, customers, k: int, groups=None):
     return ranked.filter(ranked.position < k).select("customer_id", "item", "customers", "position")
 
 
-def rule_scores(held, recent, customers, basket_rules, sequences):
-    """Each customer's rule score for every item a rule offers them, held items included.
-
-    Parameters
-    ----------
-    held : table (customer_id, item)
-        What each customer bought in the period; these items are never offered.
-    recent : table (customer_id, item)
-        What each customer bought in the last ``window_days``: the sequences' X.
-    customers : table (customer_id, rule_set)
-        The rule set each customer's association rules come from.
-    basket_rules : table (rule_set, rule, item, bit, consequent, confidence, size)
-        Association rules, a row per antecedent item; ``bit`` is 2**(the
-        item's place in the antecedent), ``size`` the antecedent's size.
-    sequences : table (rule, item, bit, consequent, confidence, size)
-        Sequences in the same form: X as the one antecedent item, the share as confidence.
-
-    A rule matches a customer who holds at least one item of its antecedent
-    (a sequence: who bought its X recently); it adds ``confidence * held /
-    size`` to the score of its consequent. Returns customer_id, item and
-    score; :func:`top_rule_offers` keeps the best ``k`` unheld ones.
-    """
-    # confidence * held / size is the sum of confidence / size over the held antecedent items, so the rules
-    # collapse to one weight per (rule set, held item, offered item) before they meet the customers.
-    basket_pairs = basket_rules.group_by(["rule_set", "item", "consequent"]).agg(
-        part=(basket_rules.confidence / basket_rules.size).sum())
-    sequence_pairs = sequences.group_by(["item", "consequent"]).agg(part=sequences.confidence.sum())
-    by_basket = held.join(customers, "customer_id").join(basket_pairs, ["rule_set", "item"])
-    by_sequence = recent.join(sequence_pairs, "item")
-    parts = (by_basket.select("customer_id", "consequent", "part")
-             .union(by_sequence.select("customer_id", "consequent", "part"), distinct=False))
-    scores = parts.group_by(["customer_id", "consequent"]).agg(score=parts.part.sum().round(SCORE_DIGITS))
-    return scores.rename(item="consequent")
-
-
-def top_rule_offers(scores, held, k: int):
-    """Each customer's ``k`` best-scored items of :func:`rule_scores` that they do not hold.
-
-    Returns customer_id, item, score and position (0 = best; ties by item);
-    :func:`rule_reasons` finds why. ``scores`` should be computed once
-    beforehand: DuckDB running the sum, this anti-join and the window as one
-    query ran out of memory where each half alone did not (x10 text ids under
-    300 MB, x100 under 2.9 GB). At x100 each half alone did too: on DuckDB
-    the baskets report runs the scores, this and the reasons on each
-    :func:`customer_part` of the customers alone.
-    """
-    scores = scores.anti_join(held, ["customer_id", "item"])
-    ranked = scores.mutate(position=ibis.row_number().over(group_by=scores.customer_id,
-                                                           order_by=[ibis.desc(scores.score), scores.item]))
-    return ranked.filter(ranked.position < k)
-
-
 def customer_part(table, part: int, parts: int):
     """The rows of ``table`` whose customer falls in ``part`` (0 to ``parts - 1``), by a hash of the id.
 
@@ -146,7 +119,7 @@ def customer_part(table, part: int, parts: int):
 
 
 def rule_reasons(top, held, recent, customers, basket_rules, sequences):
-    """For each offer of :func:`top_rule_offers`, the rule (or sequence) that adds most to its score.
+    """For each offer in ``top`` (customer_id, item), the rule (or sequence) that adds most to its score.
 
     Returns customer_id, item, the rule, and the customer's ``held`` items of
     its antecedent (count and ``mask``, the sum of their bits); the rule with
@@ -178,7 +151,7 @@ def rule_reasons(top, held, recent, customers, basket_rules, sequences):
 
 
 def without_reasons(top):
-    """:func:`top_rule_offers`' offers in the form :func:`offers_with_fill` takes, the reason's columns empty."""
+    """Rule offers (customer_id, item, score, position) in the form :func:`offers_with_fill` takes, without reasons."""
     return top.select("customer_id", "item", "score", "position", rule=ibis.null("int64"), held=ibis.null("int64"),
                       mask=ibis.null("int64"))
 

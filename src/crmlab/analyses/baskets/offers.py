@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from crmlab import engine
+from crmlab.analyses.baskets import scoring
 from crmlab.core.words import pct
 from crmlab.engine import memtable, offer_tables, to_pandas
 from crmlab.engine.item_tables import runs_on_spark
@@ -90,16 +91,19 @@ class OfferRules:
         table.index.name = "rule"
         return cls(table.reset_index())
 
-    def engine_tables(self, level_dtype) -> tuple:
-        """(basket rules, sequences) as engine tables, a row per antecedent item, items typed like the lines."""
+    def long_tables(self, level_dtype) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(basket rules, sequences), a row per antecedent item, items typed like the lines."""
         rules = self.rules
         long = rules.explode("antecedent").rename(columns={"antecedent": "item"})
         long["bit"] = long.groupby("rule").cumcount().rpow(2).astype("int64")
         long = long.astype({"item": level_dtype, "consequent": level_dtype})
         columns = ["rule", "item", "bit", "consequent", "confidence", "size"]
         basket = long[long["rule_set"].notna()]
-        return (memtable(basket[["rule_set", *columns]].astype({"rule_set": str})),
-                memtable(long[long["rule_set"].isna()][columns]))
+        return basket[["rule_set", *columns]].astype({"rule_set": str}), long[long["rule_set"].isna()][columns]
+
+    def engine_tables(self, level_dtype) -> tuple:
+        """:meth:`long_tables` as engine tables."""
+        return tuple(memtable(table) for table in self.long_tables(level_dtype))
 
 
 def rule_sets(segments: pd.Series, segment_rules: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -132,8 +136,8 @@ class OfferQueries:
         recent = once(offer_tables.customer_items(t, level, from_day=through_day - window_days + 1,
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
-        basket_rules, sequences = rules.engine_tables(_level_dtype(t, level))
-        by_rule = _rule_offers(held, recent, customers, basket_rules, sequences, k, stack, with_reasons)
+        by_rule = _rule_offers(held, recent, customer_rule_sets, rules, _level_dtype(t, level), k, stack,
+                               with_reasons)
         popular = once(offer_tables.popular_offers(held, customers, k))
         return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
 
@@ -142,37 +146,59 @@ class OfferQueries:
         return offer_tables.popular_offers(self.held, self.customers, k, groups=memtable(segments))
 
 
-# Distinct (customer, item) pairs held that DuckDB scores, ranks and explains at once. Scoring
-# multiplies each held item by the rules it starts, ranking holds its input in memory, and the
-# reasons meet every offer with each of its customer's items: complete_journey x100 with text ids
-# (22.5M pairs) ran out of the 2.9 GiB a report gets by default in the first two, and the reasons
-# spilled more than the disk's 70 GB. Spark spills, and works at once: each cached part would carry
-# the rules' memtables in its plan (fifty parts of the fixture filled the driver's heap with plan text).
+# Distinct (customer, item) pairs held whose offers DuckDB explains at once. The reasons meet every
+# offer with each of its customer's items: at complete_journey x100 with text ids (22.5M pairs) they
+# spilled more than the disk's 70 GB at once. Spark spills, and works at once: each cached part would
+# carry the rules' memtables in its plan (fifty parts of the fixture filled the driver's heap with plan text).
 HELD_PER_PART = 2_000_000
 
 
-def _rule_offers(held, recent, customers, basket_rules, sequences, k: int, stack: contextlib.ExitStack,
-                 with_reasons: bool):
-    """Each customer's ``k`` best rule offers with their reasons: on DuckDB in parts of the customers."""
+def _top_rule_offers(held, recent, customer_rule_sets: pd.DataFrame, basket_rules: pd.DataFrame,
+                     sequences: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Each customer's ``k`` best rule offers (customer_id, item, score, position), scored by :mod:`.scoring`.
+
+    Only which customer holds which rule item leaves the engine, as a sparse
+    matrix. The engine's join of every held item with every rule it starts
+    took 11.3 s at x10 with text ids where this takes 2.1 s, and at x100 had
+    to run in parts of the customers to fit DuckDB's memory.
+    """
+    items = pd.Index(pd.unique(pd.concat([basket_rules["item"], basket_rules["consequent"], sequences["item"],
+                                          sequences["consequent"]], ignore_index=True))).sort_values()
+    if items.empty:
+        return pd.DataFrame({"customer_id": pd.Series(dtype=customer_rule_sets["customer_id"].dtype),
+                             "item": pd.Series(dtype=basket_rules["item"].dtype), "score": pd.Series(dtype=float),
+                             "position": pd.Series(dtype="int64")})
+    ids, held_matrix = offer_tables.customer_item_matrix(held, items)
+    _, recent_matrix = offer_tables.customer_item_matrix(recent, items, ids)
+    row_sets = customer_rule_sets.set_index("customer_id")["rule_set"].reindex(ids).to_numpy()
+    set_weights = {name: scoring.weights(rules, items, rules["confidence"] / rules["size"])
+                   for name, rules in basket_rules.groupby("rule_set")}
+    top = scoring.top_offers(held_matrix, recent_matrix, row_sets, set_weights,
+                             scoring.weights(sequences, items, sequences["confidence"]), k)
+    return pd.DataFrame({"customer_id": ids[top["row"].to_numpy()], "item": items[top["column"].to_numpy()],
+                         "score": top["score"].to_numpy(), "position": top["position"].to_numpy(dtype="int64")})
+
+
+def _rule_offers(held, recent, customer_rule_sets: pd.DataFrame, rules: OfferRules, level_dtype, k: int,
+                 stack: contextlib.ExitStack, with_reasons: bool):
+    """Each customer's ``k`` best rule offers with their reasons: the reasons on DuckDB in parts of the customers."""
+    basket_rules, sequences = rules.long_tables(level_dtype)
+    top = engine.materialized(memtable(_top_rule_offers(held, recent, customer_rule_sets, basket_rules, sequences,
+                                                        k)), stack, like=held)
+    if not with_reasons:
+        return offer_tables.without_reasons(top)
+    customers, basket_rules, sequences = memtable(customer_rule_sets), memtable(basket_rules), memtable(sequences)
+
     def in_part(table, part, parts):
         return offer_tables.customer_part(table, part, parts) if parts > 1 else table
 
     parts = 1 if runs_on_spark(held) else max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART))
     found = []
     for part in range(parts):
-        # A part's scores and ranking are dropped as soon as its offers are found.
-        with contextlib.ExitStack() as scratch:
-            own_held, own_recent = in_part(held, part, parts), in_part(recent, part, parts)
-            scores = engine.materialized(offer_tables.rule_scores(
-                own_held, own_recent, customers, basket_rules, sequences), scratch)
-            top = engine.materialized(offer_tables.top_rule_offers(scores, own_held, k), scratch)
-            if with_reasons:
-                reasons = offer_tables.rule_reasons(top, own_held, own_recent, customers, basket_rules, sequences)
-                by_rule = top.join(reasons, ["customer_id", "item"]).select(
-                    "customer_id", "item", "score", "position", "rule", "held", "mask")
-            else:
-                by_rule = offer_tables.without_reasons(top)
-            found.append(engine.materialized(by_rule, stack))
+        own_top, own_held, own_recent = (in_part(table, part, parts) for table in (top, held, recent))
+        reasons = offer_tables.rule_reasons(own_top, own_held, own_recent, customers, basket_rules, sequences)
+        found.append(engine.materialized(own_top.join(reasons, ["customer_id", "item"]).select(
+            "customer_id", "item", "score", "position", "rule", "held", "mask"), stack))
     return found[0] if parts == 1 else engine.materialized(found[0].union(*found[1:], distinct=False), stack)
 
 
