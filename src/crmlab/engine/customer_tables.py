@@ -154,7 +154,11 @@ def _is_customer_days(t) -> bool:
 
 
 def _days(t, *, after_day: int | None = None, through_day: int | None = None, discount: bool = False):
-    """:func:`customer_days` of the lines (or the table itself, when it is one) on days in ``(after_day, through_day]``."""
+    """:func:`customer_days` of the lines (or the table itself, when it is one) on days in ``(after_day, through_day]``.
+
+    From the lines the discount is summed only when ``discount`` asks for it; a customer-days table keeps
+    whatever columns it was made with.
+    """
     if not _is_customer_days(t):
         # On the lines the days are left out before they are grouped.
         if after_day is not None:

@@ -1,6 +1,7 @@
 """One-to-one offers: for every customer, the few items worth offering next, and their check on the holdout.
 
-The scheme, written once (the engine side is :mod:`crmlab.engine.offer_tables`):
+The scheme, written once (the engine side is :mod:`crmlab.engine.offer_tables`, the rule scores
+:mod:`crmlab.analyses.baskets.scoring`):
 
 - **Candidates.** The consequents of association rules (single-item
   consequents) of which the customer holds at least one antecedent item,

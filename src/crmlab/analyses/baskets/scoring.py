@@ -7,8 +7,9 @@ items x items matrix of weights (held item -> offered item), and a customer's
 scores are their row of held items times it; sequences add the items bought
 in the window times the sequences' shares. Scores are rounded to
 :data:`~crmlab.engine.offer_tables.SCORE_DIGITS` decimals and ranked with
-ties by item, as the engine's queries did: the offers of complete_journey x1
-and x10 are the same as theirs, row for row.
+ties by item. Until 71d6579 the engine summed these weights in a join of
+every held item with every rule it starts; the offers of complete_journey x1
+and x10 are the same as that join's, row for row.
 """
 
 from __future__ import annotations
