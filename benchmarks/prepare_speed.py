@@ -9,7 +9,7 @@ and its own data folder. Prints wall time and peak memory (resident, of the proc
 tree, sampled) of each and their ratio, and whether the prepared tables (line by line,
 in order) and the quality records are equal. Run:
 
-    .venv/bin/python benchmarks/prepare_speed.py [--scale 10] [--ids text] [--baseline 0b10428]
+    .venv/bin/python benchmarks/prepare_speed.py [--scale 10] [--ids text] [--baseline c87eb9e]
         [--rounds 1] [--bench-dir build/prepare_speed]
 
 With ``--rounds`` above 1 the sides take turns and each counts its shortest round.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording import worktree, write_result  # noqa: E402
 from scale import ROOT, _gb, build, measured  # noqa: E402
 
-DEFAULT_BASELINE = "0b10428"
+DEFAULT_BASELINE = "c87eb9e"
 PROCESSED = ("data", "processed", "complete_journey_scaled")
 
 
@@ -42,31 +42,19 @@ def write_config(folder: Path, data_file: Path) -> Path:
     return path
 
 
-def as_written(folder: Path) -> str:
-    """The prepared lines of ``folder`` with their order ids as written: a text order id is stored as a key
-    since d9b04fa, with the text in order_ids.parquet."""
-    table = f"read_parquet('{folder / 'transactions.parquet'}', file_row_number = true)"
-    lookup = folder / "order_ids.parquet"
-    if not lookup.exists():
-        return table
-    return (f"(SELECT t.* REPLACE (o.order_id AS order_id) FROM {table} t "
-            f"LEFT JOIN read_parquet('{lookup}') o ON t.order_id = o.key)")
-
-
 def same_tables(a: Path, b: Path) -> dict:
-    """Whether two prepared folders hold the same lines as written in the same order, and the same quality record."""
+    """Whether two prepared folders hold the same lines in the same order, and the same quality record."""
     con = duckdb.connect()
     columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{a / 'transactions.parquet'}')")
                .fetchall()]
     listed = ", ".join(columns)
     differing = con.execute(f"""
-        SELECT count(*) FROM {as_written(a)} x
-        FULL JOIN {as_written(b)} y USING (file_row_number)
+        SELECT count(*) FROM read_parquet('{a / 'transactions.parquet'}', file_row_number = true) x
+        FULL JOIN read_parquet('{b / 'transactions.parquet'}', file_row_number = true) y USING (file_row_number)
         WHERE ({', '.join('x.' + c for c in columns)}) IS DISTINCT FROM ({', '.join('y.' + c for c in columns)})
     """).fetchone()[0]
     quality = [json.loads((f / "manifest.json").read_text())["quality"] for f in (a, b)]
-    return {"columns": listed, "lines_differing": int(differing), "quality_equal": quality[0] == quality[1],
-            "order_ids_keyed": [(f / "order_ids.parquet").exists() for f in (a, b)]}
+    return {"columns": listed, "lines_differing": int(differing), "quality_equal": quality[0] == quality[1]}
 
 
 def main() -> None:

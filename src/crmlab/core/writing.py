@@ -14,8 +14,6 @@ import pandas as pd
 MANIFEST = "manifest.json"
 RETURNS = "returns.parquet"
 CUSTOMER_ATTRIBUTES = "customer_attributes.parquet"
-# Text order ids as written, beside the integer keys the table holds (crmlab.data.keys).
-ORDER_IDS = "order_ids.parquet"
 
 
 def write_atomic(path: Path, write) -> None:

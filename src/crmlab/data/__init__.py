@@ -49,7 +49,6 @@ from crmlab.core.config import TRANSACTIONS, Config
 from crmlab.core.writing import (
     CUSTOMER_ATTRIBUTES,
     MANIFEST,
-    ORDER_IDS,
     RETURNS,
     write_atomic,
     write_exports,
@@ -59,7 +58,6 @@ from crmlab.core.writing import (
 from crmlab.data.archives import packed_note, packing_of
 from crmlab.data.checks import DROP_REASONS
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem
-from crmlab.data.keys import order_keys, with_written_orders
 from crmlab.data.sources import (
     file_checksum,
     keep_raw,
@@ -77,12 +75,12 @@ from crmlab.data.sources import (
 from crmlab.data.streaming import large_csv, prepare_streaming, stage_csv, streamable
 from crmlab.data.validation import Quality, align_ids, validate
 
-__all__ = ["CUSTOMER_ATTRIBUTES", "DROP_REASONS", "MANIFEST", "N_EXAMPLES", "ORDER_IDS", "RETURNS", "TRANSACTIONS",
-           "DataError", "Problem", "Quality", "file_checksum", "keep_raw", "large_csv", "load_customer_attributes",
-           "load_manifest", "load_transactions", "needs_prepare", "observation_end", "parquet_parts", "prepare",
-           "prepare_streaming", "read_customer_attributes", "read_lines", "require_columns", "snapshot_table",
-           "source_checksum", "source_files", "source_label", "stage_csv", "stage_sources", "streamable", "validate",
-           "write_atomic", "write_exports", "write_json", "write_processed", "write_streamed", "write_table"]
+__all__ = ["CUSTOMER_ATTRIBUTES", "DROP_REASONS", "MANIFEST", "N_EXAMPLES", "RETURNS", "TRANSACTIONS", "DataError",
+           "Problem", "Quality", "file_checksum", "keep_raw", "large_csv", "load_customer_attributes", "load_manifest",
+           "load_transactions", "needs_prepare", "observation_end", "parquet_parts", "prepare", "prepare_streaming",
+           "read_customer_attributes", "read_lines", "require_columns", "snapshot_table", "source_checksum",
+           "source_files", "source_label", "stage_csv", "stage_sources", "streamable", "validate", "write_atomic",
+           "write_exports", "write_json", "write_processed", "write_streamed", "write_table"]
 
 
 def needs_prepare(config: Config) -> bool:
@@ -174,28 +172,18 @@ def prepare(config: Config) -> dict[str, Any]:
 
 def write_processed(out: Path, table: pd.DataFrame, returns: pd.DataFrame, quality: Quality,
                     attributes: pd.DataFrame | None, provenance: dict[str, Any]) -> dict[str, Any]:
-    """Write a prepared dataset folder; ``manifest.json`` last, so it only describes complete files.
-
-    Text order ids are written as integer keys, with the text in ``order_ids.parquet`` (:mod:`crmlab.data.keys`).
-    """
+    """Write a prepared dataset folder; ``manifest.json`` last, so it only describes complete files."""
     out = Path(out)
-    summary = {
+    write_table(table, out / TRANSACTIONS)
+    write_table(returns, out / RETURNS)
+    return _write_manifest(out, quality, attributes, provenance, {
         "lines": int(len(table)),
         "customers": int(table["customer_id"].nunique()),
         "orders": int(table["order_id"].nunique()),
         "first_date": table["order_date"].min().isoformat(),
         "last_date": table["order_date"].max().isoformat(),
         "columns": list(table.columns),
-    }
-    if not pd.api.types.is_integer_dtype(table["order_id"]):
-        keys, lookup = order_keys(table["order_id"])
-        table = table.assign(order_id=keys)
-        write_table(lookup, out / ORDER_IDS)
-    else:
-        (out / ORDER_IDS).unlink(missing_ok=True)
-    write_table(table, out / TRANSACTIONS)
-    write_table(returns, out / RETURNS)
-    return _write_manifest(out, quality, attributes, provenance, summary)
+    })
 
 
 def write_streamed(out: Path, staging: Path, quality: Quality, attributes: pd.DataFrame | None,
@@ -203,10 +191,7 @@ def write_streamed(out: Path, staging: Path, quality: Quality, attributes: pd.Da
     """:func:`write_processed` for tables DuckDB wrote into ``staging``: each moved into place whole."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (TRANSACTIONS, RETURNS, ORDER_IDS):
-        if name == ORDER_IDS and not (staging / name).exists():
-            (out / name).unlink(missing_ok=True)  # a lookup of an earlier preparation describes other keys
-            continue
+    for name in (TRANSACTIONS, RETURNS):
         os.chmod(staging / name, 0o644)
         os.replace(staging / name, out / name)
     return _write_manifest(out, quality, attributes, provenance, summary)
@@ -239,14 +224,11 @@ def observation_end(processed_dir: str | Path) -> str | None:
 
 
 def load_transactions(processed_dir: str | Path) -> pd.DataFrame:
-    """The canonical transaction table of a prepared dataset, its ids as written."""
+    """The canonical transaction table of a prepared dataset."""
     path = Path(processed_dir) / TRANSACTIONS
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run 'crmlab data prepare --config FILE' first")
     table = pd.read_parquet(path)
-    if (Path(processed_dir) / ORDER_IDS).exists():
-        # The table keys text order ids (crmlab.data.keys); pandas users get them as written.
-        table = with_written_orders(table, pd.read_parquet(Path(processed_dir) / ORDER_IDS))
     for column in ("category", "department"):
         # Tables DuckDB wrote hold these as plain text; pandas users get categories either way.
         if column in table.columns and not isinstance(table[column].dtype, pd.CategoricalDtype):

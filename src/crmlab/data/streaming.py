@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab.core.config import TRANSACTIONS, USER_SOURCES, DatasetConfig
-from crmlab.core.writing import ORDER_IDS, RETURNS
+from crmlab.core.writing import RETURNS
 from crmlab.data import readers
 from crmlab.data.checks import (
     AMOUNT_COLUMNS,
@@ -33,9 +33,9 @@ from crmlab.data.checks import (
     filled_note,
 )
 from crmlab.data.errors import N_EXAMPLES, DataError, Problem, column_label, row_examples
-from crmlab.data.keys import key_orders_in_duckdb, plain_numbers
 from crmlab.data.sources import column_mapping, parquet_parts, source_label
 from crmlab.data.validation import (
+    COMPACT_ID,
     Quality,
     detect_date_format,
     has_utc_offset,
@@ -435,6 +435,15 @@ def _fill_order_fields(con, q: "_Query", columns: list[str], total: int) -> tupl
     return filled, problems
 
 
+def _plain_numbers(con, table: str, column: str) -> bool:
+    """True when ``column`` holds an id and every id is a plain whole number (``COMPACT_ID``): two searches
+    that stop at the first line found (with text ids the first line), not a test of every line."""
+    def found(where: str) -> bool:
+        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT 1)").fetchone()[0])
+
+    return not found(f"NOT regexp_full_match({column}, '{COMPACT_ID}')") and found(f"{column} IS NOT NULL")
+
+
 def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], staging: Path, *,
                       from_csv: bool = False, labels: dict[str, str] | None = None, notes: list[str] = (),
                       memory_limit: str | None = None, today: date | None = None) -> tuple[Quality, dict[str, Any]]:
@@ -554,12 +563,10 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
         raise DataError([Problem("customer_id", CHECKS["nothing_left"].says(total=total), 0, 0)], source=source)
 
     # Ids: whole numbers when every one is written as a plain number (the rule of _tidy_ids).
-    final, keyed = {c: c for c in canonical}, ""
+    final = {c: c for c in canonical}
     for column in ("customer_id", "order_id", "product_id"):
-        if column in canonical and (column not in text_ids or plain_numbers(con, "purchases", column)):
+        if column in canonical and (column not in text_ids or _plain_numbers(con, "purchases", column)):
             final[column] = f"CAST({column} AS BIGINT) AS {column}"
-        elif column == "order_id" and column in canonical:
-            keyed, final[column] = key_orders_in_duckdb(con, "purchases"), "order_key AS order_id"
     if "order_id" not in canonical:
         final["order_id"] = ("CAST(dense_rank() OVER (ORDER BY customer_id, CAST(order_date AS DATE)) - 1 AS BIGINT) "
                              "AS order_id")
@@ -569,9 +576,7 @@ def prepare_streaming(cfg: DatasetConfig, path: Path, mapping: dict[str, str], s
         if column in final:
             final[column] = f"CAST({column} AS DOUBLE) AS {column}"
     ordered = [c for c in TABLE_COLUMNS if c in final]
-    con.execute(f"CREATE VIEW canonical AS SELECT _row, {', '.join(final[c] for c in ordered)} FROM purchases{keyed}")
-    if keyed:
-        con.execute(f"COPY (SELECT * FROM order_keys ORDER BY key) TO '{staging / ORDER_IDS}' (FORMAT parquet)")
+    con.execute(f"CREATE VIEW canonical AS SELECT _row, {', '.join(final[c] for c in ordered)} FROM purchases")
     con.execute(f"COPY (SELECT {', '.join(ordered)} FROM canonical ORDER BY {', '.join(TABLE_ORDER)}, _row) "
                 f"TO '{staging / TRANSACTIONS}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)")
     returns_where = negative if (n_returns and cfg.returns == "exclude") else "false"
