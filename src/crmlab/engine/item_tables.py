@@ -25,8 +25,29 @@ def _basket_items(t, level: str, by: str | None = None):
     return items.select(**({by: items[by]} if by else {}), **columns).distinct()
 
 
-def multi_item_baskets(t, level: str) -> int:
-    """Baskets holding at least two distinct items at ``level``."""
+# How many lines (the table's first, as stored) multi_item_baskets reads before it counts them all.
+EARLY_LINES = 100_000
+
+
+def multi_item_baskets(t, level: str, *, enough: int | None = None, early_lines: int = EARLY_LINES) -> int:
+    """Baskets holding at least two distinct items at ``level``.
+
+    With ``enough``: the exact count when it is below ``enough``, else a count
+    of at least ``enough``, taken from the first ``early_lines`` lines when
+    they hold that many. Among part of the lines a basket holds no more
+    distinct items than among all of them, so a part never counts more such
+    baskets than the whole. A check that only asks "enough?" (the baskets
+    report's) then reads a hundred thousand lines, not all of them: at complete_journey
+    x100 counting the 147M lines twice took 144 s.
+    """
+    if enough is not None:
+        early = _multi_item_baskets(t.limit(early_lines), level)
+        if early >= enough:
+            return early
+    return _multi_item_baskets(t, level)
+
+
+def _multi_item_baskets(t, level: str) -> int:
     pairs = _basket_items(t, level)
     sizes = pairs.group_by("order_id").agg(n=pairs.count())
     multi = sizes.filter(sizes.n >= 2)

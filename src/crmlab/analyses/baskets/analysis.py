@@ -160,7 +160,7 @@ class BasketAnalysis:
         validate(self)
         transactions = engine.lines(transactions)
         self.level_ = resolve_level(transactions, self.level)
-        multi = multi_item_baskets(transactions, self.level_)
+        multi = multi_item_baskets(transactions, self.level_, enough=MIN_MULTI_ITEM_BASKETS)
         if multi < MIN_MULTI_ITEM_BASKETS:
             raise NotAvailable(f"only {multi:,} baskets hold two or more different items "
                                f"({self.level_.replace('_id', '')} level); rules from fewer than "
@@ -214,7 +214,7 @@ class BasketAnalysis:
             return None, (f"calibration_end ({cut}) leaves no day after it to check the offers on; set an earlier "
                           "`calibration_end`")
         history = offer_tables.lines_through(t, calibration_day)
-        multi = multi_item_baskets(history, self.level_)
+        multi = multi_item_baskets(history, self.level_, enough=MIN_MULTI_ITEM_BASKETS)
         if multi < MIN_MULTI_ITEM_BASKETS:
             return None, (f"up to calibration_end ({cut}) only {multi:,} baskets hold two or more items, too few "
                           "for rules; set a later `calibration_end`")

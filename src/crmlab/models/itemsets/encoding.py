@@ -132,9 +132,12 @@ def resolve_level(transactions, level: str) -> str:
     return level
 
 
-def multi_item_baskets(transactions, level: str) -> int:
-    """Baskets holding at least two distinct items at ``level`` (counted in the engine)."""
-    return item_tables.multi_item_baskets(engine.lines(transactions), level)
+def multi_item_baskets(transactions, level: str, *, enough: int | None = None) -> int:
+    """Baskets holding at least two distinct items at ``level`` (counted in the engine).
+
+    With ``enough``, exact only below it (:func:`crmlab.engine.item_tables.multi_item_baskets`).
+    """
+    return item_tables.multi_item_baskets(engine.lines(transactions), level, enough=enough)
 
 
 def encode(transactions, level: str = "category", min_support: float | int = 0.01,

@@ -23,3 +23,20 @@ def test_baskets_without_the_item_level_do_not_count():
     assert encoded.n_baskets == 2
     with pytest.raises(ValueError, match="item level 'department' is not a column"):
         encoding.encode(lines, "department", 1)
+
+
+def test_enough_multi_item_baskets_is_exact_below_the_bar_and_a_lower_bound_above():
+    from crmlab import engine
+    from crmlab.engine import item_tables
+
+    # Orders 1-5 hold two categories each (order 5's second line comes last), 6-8 one each.
+    lines = pd.DataFrame({"order_id": [1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 5],
+                          "category": ["a", "b", "a", "c", "b", "c", "a", "b", "a", "a", "b", "c", "c"]})
+    t = engine.lines(lines)
+    assert item_tables.multi_item_baskets(t, "category") == 5
+    # The first 4 lines hold two such baskets: enough for a bar of 2 (on the bar), not for 3.
+    assert item_tables.multi_item_baskets(t, "category", enough=2, early_lines=4) == 2
+    assert item_tables.multi_item_baskets(t, "category", enough=3, early_lines=4) == 5
+    # Order 5 has one line among the first 9: it does not count there, and the count below the bar is exact.
+    assert item_tables.multi_item_baskets(t, "category", enough=6, early_lines=9) == 5
+    assert encoding.multi_item_baskets(lines, "category", enough=100) == 5
