@@ -36,9 +36,10 @@ def multi_item_baskets(t, level: str, *, enough: int | None = None, early_lines:
     of at least ``enough``, taken from the first ``early_lines`` lines when
     they hold that many. Among part of the lines a basket holds no more
     distinct items than among all of them, so a part never counts more such
-    baskets than the whole. A check that only asks "enough?" (the baskets
-    report's) then reads a hundred thousand lines, not all of them: at complete_journey
-    x100 counting the 147M lines twice took 144 s.
+    baskets than the whole (any part: on Spark, whichever lines come first).
+    A check that only asks "enough?" (the baskets report's) then reads a
+    hundred thousand lines: at complete_journey x100 each count over all
+    147M lines took about 100 s (``benchmarks/basket_check.py``).
     """
     if enough is not None:
         early = _multi_item_baskets(t.limit(early_lines), level)
