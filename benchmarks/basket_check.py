@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from recording import ROOT, write_result
+from recording import ROOT, add_data_argument, prepared_folder, relative_name, write_result
 
 sys.path.insert(0, str(ROOT / "src"))
 from crmlab import engine  # noqa: E402
@@ -27,15 +26,12 @@ from crmlab.engine import item_tables  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "processed" / "complete_journey",
-                        help="a prepared dataset folder")
+    add_data_argument(parser)
     parser.add_argument("--level", default="category")
     parser.add_argument("--memory-limit", default=None, help="DuckDB's memory limit")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    folder = args.data.resolve()
-    if not folder.exists():
-        sys.exit(f"{args.data} not found: prepare it first ('make report' prepares complete_journey)")
+    folder = prepared_folder(args.data)
     lines = engine.lines(folder, {"name": "duckdb", "memory_limit": args.memory_limit} if args.memory_limit else None)
     sides = {"early": {"enough": MIN_MULTI_ITEM_BASKETS}, "every line": {}}
     seconds: dict[str, list[float]] = {side: [] for side in sides}
@@ -52,7 +48,7 @@ def main() -> None:
     verdict = enough or counts["early"] == counts["every line"]
     print(f"check: early {best['early']:.2f} s, every line {best['every line']:.2f} s, {ratio:.1f}x; "
           f"same verdict (at least {MIN_MULTI_ITEM_BASKETS}): {verdict}")
-    figures = {"data": str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else folder.name,
+    figures = {"data": relative_name(folder),
                "level": args.level, "early_lines": item_tables.EARLY_LINES, "enough": MIN_MULTI_ITEM_BASKETS,
                "seconds": best, "all_seconds": seconds, "counts": counts, "speedup": ratio, "same_verdict": verdict}
     print(f"results: {write_result('basket_check', figures, settings=vars(args) | {'data': None})}")

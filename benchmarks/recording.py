@@ -18,6 +18,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = RESULTS.parents[1]
 
 
+# The prepared dataset a benchmark of one analysis reads unless --data names another.
+DEFAULT_DATA = ROOT / "data" / "processed" / "complete_journey"
+
+
+def add_data_argument(parser) -> None:
+    """``--data FOLDER``: a prepared dataset folder, complete_journey's by default."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a prepared dataset folder")
+
+
+def prepared_folder(data: Path) -> Path:
+    """``--data`` as an absolute path; exits with a message when it is not there."""
+    folder = data.resolve()
+    if not folder.exists():
+        raise SystemExit(f"{data} not found: prepare it first ('make report' prepares complete_journey)")
+    return folder
+
+
+def relative_name(folder: Path) -> str:
+    """A folder as the results file names it: relative to the checkout, never a path of this machine."""
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else folder.name
+
+
 def commit() -> str:
     """The commit measured, with ``+changes`` when the work tree differs from it."""
     def git(*args: str) -> str:

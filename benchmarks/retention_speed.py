@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from recording import ROOT, worktree, write_result
+from recording import ROOT, add_data_argument, prepared_folder, relative_name, worktree, write_result
 
 DEFAULT_BASELINE = "61b9e35"
 
@@ -61,15 +61,12 @@ def one_side(src: Path, folder: Path, memory_limit: str | None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "processed" / "complete_journey",
-                        help="a prepared dataset folder")
+    add_data_argument(parser)
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="the commit to compare with")
     parser.add_argument("--memory-limit", default=None, help="DuckDB's memory limit on both sides")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    folder = args.data.resolve()
-    if not folder.exists():
-        sys.exit(f"{args.data} not found: prepare it first ('make report' prepares complete_journey)")
+    folder = prepared_folder(args.data)
     sides = {"crmlab": ROOT / "src", "baseline": worktree(args.baseline) / "src"}
     runs: dict[str, list[dict]] = {side: [] for side in sides}
     for n in range(args.rounds):
@@ -80,7 +77,7 @@ def main() -> None:
             print(f"round {n + 1}, {side}: {shown}", flush=True)
     best = {side: min((r for r in found if "seconds" in r), key=lambda r: r["seconds"], default=None)
             for side, found in runs.items()}
-    figures = {"data": str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else folder.name,
+    figures = {"data": relative_name(folder),
                "baseline_commit": args.baseline}
     for side, found in best.items():
         figures[side] = (None if found is None else

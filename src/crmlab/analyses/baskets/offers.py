@@ -102,10 +102,6 @@ class OfferRules:
         basket = long[long["rule_set"].notna()]
         return basket[["rule_set", *columns]].astype({"rule_set": str}), long[long["rule_set"].isna()][columns]
 
-    def engine_tables(self, level_dtype) -> tuple:
-        """:meth:`long_tables` as engine tables."""
-        return tuple(memtable(table) for table in self.long_tables(level_dtype))
-
 
 def rule_sets(segments: pd.Series, segment_rules: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Each customer's rule set: their segment when it has rules of its own, else ``ALL_BASKETS``."""
@@ -137,7 +133,7 @@ class OfferQueries:
         recent = once(offer_tables.customer_items(t, level, from_day=through_day - window_days + 1,
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
-        by_rule = _rule_offers(held, recent, customer_rule_sets, rules, _level_dtype(t, level), k, stack,
+        by_rule = _rule_offers(held, recent, customer_rule_sets, customers, rules, _level_dtype(t, level), k, stack,
                                with_reasons)
         popular = once(offer_tables.popular_offers(held, customers, k))
         return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
@@ -180,15 +176,18 @@ def _top_rule_offers(held, recent, customer_rule_sets: pd.DataFrame, basket_rule
                          "score": top["score"].to_numpy(), "position": top["position"].to_numpy(dtype="int64")})
 
 
-def _rule_offers(held, recent, customer_rule_sets: pd.DataFrame, rules: OfferRules, level_dtype, k: int,
+def _rule_offers(held, recent, customer_rule_sets: pd.DataFrame, customers, rules: OfferRules, level_dtype, k: int,
                  stack: contextlib.ExitStack, with_reasons: bool):
-    """Each customer's ``k`` best rule offers with their reasons: the reasons on DuckDB in parts of the customers."""
+    """Each customer's ``k`` best rule offers with their reasons: the reasons on DuckDB in parts of the customers.
+
+    ``customers`` is ``customer_rule_sets`` as the engine table the queries share.
+    """
     basket_rules, sequences = rules.long_tables(level_dtype)
     top = engine.materialized(memtable(_top_rule_offers(held, recent, customer_rule_sets, basket_rules, sequences,
                                                         k)), stack, like=held)
     if not with_reasons:
         return offer_tables.without_reasons(top)
-    customers, basket_rules, sequences = memtable(customer_rule_sets), memtable(basket_rules), memtable(sequences)
+    basket_rules, sequences = memtable(basket_rules), memtable(sequences)
 
     def in_part(table, part, parts):
         return offer_tables.customer_part(table, part, parts) if parts > 1 else table
