@@ -5,8 +5,9 @@ of ``crmlab run --config configs/default.yaml`` (x1 complete_journey unless
 ``--config`` names another), each side in a fresh process, this checkout's
 ``src`` and a baseline commit's (a git worktree under ``build/``), both reading
 the same prepared folder. The sides take turns for ``--rounds`` rounds and each
-counts its median. Both sides must write the same ``metrics.json`` (its
-``*_seconds`` figures aside). Run:
+counts its median, and the peak memory of the run's process tree (``scale.py``'s
+measure). Every run must write the same ``metrics.json`` (the offers' and the
+miner's seconds aside). Run:
 
     .venv/bin/python benchmarks/report_speed.py [--baseline 5e39016] [--rounds 5]
 
@@ -18,39 +19,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from recording import ROOT, worktree, write_result
+from scale import TIMINGS, measured
+
+from crmlab.publishing.metrics import metric_differences
 
 DEFAULT_BASELINE = "5e39016"
 
 
-def _without_seconds(metrics):
-    """``metrics`` without the figures that time the run itself (``*_seconds``), which differ from run to run."""
-    if isinstance(metrics, dict):
-        return {k: _without_seconds(v) for k, v in metrics.items() if not k.endswith("_seconds")}
-    return metrics
-
-
 def one_run(src: Path, config: Path) -> dict:
+    """One ``crmlab run`` with ``src`` first on the path: wall time, peak memory, each report's seconds, metrics."""
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "reports"
-        begin = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", "import sys; from crmlab.running.cli import main; "
-                               "sys.exit(main())", "run", "--config", str(config), "--out", str(out)],
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True)
-        seconds = time.perf_counter() - begin
-        if done.returncode != 0:
-            return {"error": done.stderr.strip().splitlines()[-1:]}
+        done = measured([sys.executable, "-m", "crmlab.running.cli", "run", "--config", str(config), "--out", str(out)],
+                        ROOT, {"PYTHONPATH": str(src)})
+        if done["exit"] != 0:
+            return {"error": done["tail"][-1:]}
         run = json.loads((out / "latest" / "run.json").read_text())
-        return {"seconds": seconds, "reports": {name: entry["seconds"] for name, entry in run["notebooks"].items()},
-                "metrics": _without_seconds(json.loads((out / "latest" / "metrics.json").read_text()))}
+        return {"seconds": done["seconds"], "peak_bytes": done["peak_bytes"],
+                "reports": {name: entry["seconds"] for name, entry in run["notebooks"].items()},
+                "metrics": json.loads((out / "latest" / "metrics.json").read_text())}
 
 
 def main() -> None:
@@ -74,12 +67,16 @@ def main() -> None:
     for side, found in ok.items():
         figures[side] = {"seconds": [round(r["seconds"], 2) for r in found],
                          "median_seconds": statistics.median(r["seconds"] for r in found) if found else None,
+                         "peak_bytes": max((r["peak_bytes"] for r in found), default=None),
                          "median_report_seconds": {name: statistics.median(r["reports"][name] for r in found)
                                                    for name in (found[0]["reports"] if found else {})}}
     if ok["crmlab"] and ok["baseline"]:
         ratio = figures["baseline"]["median_seconds"] / figures["crmlab"]["median_seconds"]
-        same = all(r["metrics"] == ok["baseline"][0]["metrics"] for r in ok["crmlab"] + ok["baseline"])
-        figures.update(speedup=ratio, same_metrics=same)
+        reference = ok["baseline"][0]["metrics"]
+        differing = sorted({d for r in ok["crmlab"] + ok["baseline"]
+                            for d in metric_differences(reference, r["metrics"], rel=0.0, ignore=TIMINGS)})
+        same = not differing
+        figures.update(speedup=ratio, same_metrics=same, metric_differences=differing)
         print(f"crmlab run: crmlab {figures['crmlab']['median_seconds']:.1f} s, baseline "
               f"{figures['baseline']['median_seconds']:.1f} s (medians of {args.rounds}), {ratio:.2f}x; "
               f"metrics.json equal in every run: {same}")
