@@ -287,7 +287,7 @@ def live_kernels() -> int:
 
 def test_a_failure_ends_the_kernels_started_ahead_for_reports_that_never_ran(tmp_path):
     _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "broken", fail_in="first"))
-    # One at a time: while first runs, second's kernel is started ahead; first fails, so second never runs.
+    # One at a time: first fails, so second never runs, and first's kernel is shut down, not used again.
     with pytest.raises(NotebookFailed) as info:
         run(config, out_dir=tmp_path / "reports", notebooks_dir=tmp_path / "broken", jobs=1, log=lambda _: None)
     assert info.value.notebook == "first"
@@ -299,7 +299,7 @@ def test_a_failure_ends_the_kernels_started_ahead_for_reports_that_never_ran(tmp
 def test_kernels_talk_to_the_runner_over_private_unix_sockets(tmp_path, capfd):
     notebooks = tiny_notebooks(tmp_path / "probe", probe=True)
     _, config = fixture_config(tmp_path, notebooks_dir=notebooks)
-    # One at a time: first's kernel is started when it runs, second's ahead of it.
+    # One at a time: second runs in first's kernel, put back after first.
     result = run(config, out_dir=tmp_path / "reports", notebooks_dir=notebooks, jobs=1, log=lambda _: None)
     for name in ("first", "second"):
         seen = json.loads((result.run_dir / "exports" / f"{name}-kernel.json").read_text())
@@ -307,6 +307,39 @@ def test_kernels_talk_to_the_runner_over_private_unix_sockets(tmp_path, capfd):
         assert not Path(seen["ip"]).parent.exists()  # the socket folder is gone with the run
     # And ipykernel's warning about unencrypted TCP never reaches the scheduler's log.
     assert "without encryption" not in capfd.readouterr().err
+
+
+LEAVE_BEHIND = ("import os, warnings\nimport matplotlib, matplotlib.pyplot as plt, pandas as pd\n"
+                "Path(exports_dir, 'first-pid').write_text(str(os.getpid()))\n"
+                "leftover = 1\npd.set_option('display.max_colwidth', 7)\nmatplotlib.rcParams['axes.grid'] = True\n"
+                "plt.figure()\nwarnings.filterwarnings('error', message='left behind')\nos.chdir(exports_dir)")
+FIND_NEW = ("import os, sys, warnings\nimport matplotlib, matplotlib.pyplot as plt, pandas as pd\n"
+            "Path(exports_dir, 'second.json').write_text(json.dumps({'pid': os.getpid(), "
+            "'leftover': 'leftover' in globals(), 'colwidth': pd.get_option('display.max_colwidth'), "
+            "'grid': matplotlib.rcParams['axes.grid'], 'figures': len(plt.get_fignums()), "
+            "'filter': any(f[1] and f[1].pattern == 'left behind' for f in warnings.filters), 'cwd': os.getcwd(), "
+            "'modules': sorted(m for m in ('crmlab.engine', 'crmlab.publishing.display') if m in sys.modules)}))")
+
+
+def test_a_kernel_is_used_again_and_the_next_report_finds_it_as_new(tmp_path):
+    notebooks = tiny_notebooks(tmp_path / "again")
+    first = nbformat.read(notebooks / "first.ipynb", as_version=4)
+    first.cells.append(nbformat.v4.new_code_cell("from pathlib import Path\n" + LEAVE_BEHIND))
+    nbformat.write(first, notebooks / "first.ipynb")
+    second = nbformat.read(notebooks / "second.ipynb", as_version=4)
+    second.cells.append(nbformat.v4.new_code_cell("import json\nfrom pathlib import Path\n" + FIND_NEW))
+    nbformat.write(second, notebooks / "second.ipynb")
+    _, config = fixture_config(tmp_path, notebooks_dir=notebooks)
+    result = run(config, out_dir=tmp_path / "reports", notebooks_dir=notebooks, jobs=1, log=lambda _: None)
+    exports = result.run_dir / "exports"
+    seen = json.loads((exports / "second.json").read_text())
+    assert seen["pid"] == int((exports / "first-pid").read_text())  # the same kernel process
+    assert seen == {**seen, "leftover": False, "colwidth": 50, "grid": False, "figures": 0, "filter": False,
+                    "cwd": str(notebooks)}
+    assert seen["modules"] == ["crmlab.engine", "crmlab.publishing.display"]  # the imports stay: what reusing saves
+    executed = nbformat.read(result.run_dir / "notebooks" / "second.ipynb", as_version=4)
+    assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+    assert live_kernels() == 0
 
 
 def test_progress_lines_are_written_whole_and_one_at_a_time(tmp_path):
@@ -359,8 +392,8 @@ def test_a_later_notebook_failing_changes_neither_processed_nor_latest(tmp_path)
     assert folder_digest(config.processed_dir) == before
     assert (out / "history.csv").read_bytes() == history_before  # a failed run adds no row
     assert error.executed.exists()  # kept for debugging
-    # second ran in a kernel started ahead: its warm-up counted no execution (In [4] above), and every
-    # kernel of the run has ended.
+    # second ran in first's kernel, put back as new: its execution count starts again (In [4] above), and
+    # every kernel of the run has ended.
     assert live_kernels() == 0
     info = json.loads((error.run_dir / "run.json").read_text())
     assert info["status"] == "failed" and info["notebooks"]["first"]["status"] == "ok"

@@ -113,6 +113,16 @@ def connect(settings: EngineConfig | dict[str, Any] | None = None):
     return backend
 
 
+def disconnect_all() -> None:
+    """Close every backend :func:`connect` opened in this process; the next ``connect`` opens a new one."""
+    while _BACKENDS:
+        _, backend = _BACKENDS.popitem()
+        try:
+            backend.disconnect()
+        except Exception:  # already closed, or its Spark context gone: nothing left to release
+            pass
+
+
 def _connect_spark(cfg: EngineConfig):
     if not java_available():
         raise EngineUnavailable("engine 'spark' needs Java 17, and no 'java' was found on the PATH or under "

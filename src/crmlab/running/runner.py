@@ -18,9 +18,10 @@ failed run leaves that folder as it was.
 Reports run as a small dependency graph (:func:`crmlab.core.catalog.needs_within`),
 ``jobs`` at a time, the longest chain of work first
 (:func:`crmlab.core.catalog.critical_paths`, timed by the config's previous
-run), each in its own kernel; the kernels of the reports next
-in line are started, and the kit imported in them, while others run
-(:class:`_Kernels`, which starts every kernel and reaches it over Unix
+run), each in a kernel of its own while it runs: the first kernels are
+started, and the kit imported in them, while the runner sets up, and a
+kernel whose report ended is put back as new for the next one
+(:class:`crmlab.running.kernels.Kernels`, which starts every kernel and reaches it over Unix
 sockets). ``<out>/latest`` is moved to the new folder only when no notebook
 failed, so a failed run leaves the last good reports in place.
 
@@ -39,9 +40,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -62,6 +61,7 @@ from crmlab.publishing import history
 from crmlab.publishing.pages import export_html, write_index
 from crmlab.publishing.share import build_share
 from crmlab.running.binding import report_parameters
+from crmlab.running.kernels import Kernels
 from crmlab.running.locking import dataset_lock
 from crmlab.running.parameters import check_config
 from crmlab.running.project import KERNEL_NAME
@@ -232,114 +232,6 @@ class _Report:
                 and self.recorded().get("status") == "not_available")
 
 
-def kernel_environment(jobs: int, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a report's kernel: the runner's, with OpenMP's threads shared among ``jobs`` reports.
-
-    scikit-learn's k-means and gradient boosting run on OpenMP, whose threads
-    spin while they wait at each step. Two reports beside each other, each with
-    one such thread per core, slowed each other twenty-fold on two cores
-    (segments 95 s instead of 7, retention 100 s instead of 8). Each kernel
-    gets ``cores // jobs`` threads (at least one) unless ``OMP_NUM_THREADS`` is
-    set already; the figures are the same (metrics.json of segments and
-    retention compared with one and two threads: no difference at all).
-
-    Examples
-    --------
-    >>> kernel_environment(2, {"PATH": "/bin"})["OMP_NUM_THREADS"] == str(max(1, available_cores() // 2))
-    True
-    >>> kernel_environment(2, {"OMP_NUM_THREADS": "4"})["OMP_NUM_THREADS"]
-    '4'
-    """
-    environment = dict(os.environ if environ is None else environ)
-    environment.setdefault("OMP_NUM_THREADS", str(max(1, available_cores() // max(jobs, 1))))
-    return environment
-
-
-class _Kernels:
-    """The reports' kernels: started, and the kit imported in them, ahead of the reports where possible.
-
-    A report that waits for another (segments for clv, baskets for segments)
-    would start its kernel and import pandas, matplotlib, Ibis and its
-    analysis, 1.5 to 2.5 s, only once the other has finished: on the run's
-    critical path. Here that happens while the other runs. Each report still
-    runs in a kernel of its own, which nothing but those imports has touched
-    (they bind no name in the notebook's namespace and count no execution).
-
-    The kernels talk to the runner over Unix sockets in a folder only this
-    user can open, not over TCP on localhost: what they exchange is the
-    customers' data, and ipykernel warns, once per kernel in the scheduler's
-    log, that TCP carries it unencrypted. (Windows has no such sockets: TCP there.)
-    """
-
-    def __init__(self, notebooks_dir: Path, ahead: int):
-        self.notebooks_dir, self.ahead = notebooks_dir, ahead
-        self.environment = kernel_environment(ahead)
-        # As many starting at once as run at once: the first reports' kernels start side by side.
-        self._starting = ThreadPoolExecutor(max_workers=max(1, ahead), thread_name_prefix="crmlab-kernel")
-        self._kernels: dict[str, Future] = {}
-        # Short and private: a socket's path must fit in about 100 bytes, and mkdtemp makes it 0700.
-        self._sockets = tempfile.mkdtemp(prefix="crmlab-") if os.name == "posix" else None
-
-    def start_ahead(self, names: list[str]) -> None:
-        """Start kernels for the first of ``names`` (in run order), up to ``ahead`` not yet taken."""
-        for name in names:
-            if len(self._kernels) >= self.ahead:
-                break
-            if name not in self._kernels:
-                self._kernels[name] = self._starting.submit(self._start, name)
-
-    def _start(self, name: str):
-        from jupyter_client.manager import KernelManager
-
-        analysis = report(name).analysis.split(":")[0]  # empty for a notebook the catalog does not know
-        modules = ["crmlab.data", "crmlab.engine", "crmlab.publishing.display", "crmlab.publishing.metrics",
-                   "crmlab.publishing.privacy", "crmlab.publishing.theme",
-                   *([analysis, f"{analysis}.charts", f"{analysis}.wording"] if analysis else [])]
-        if self._sockets:
-            # Each kernel's sockets are <folder>/<report>-1, -2, ...; an explicit path, because
-            # jupyter_client's default for IPC is relative to the kernel's working folder.
-            km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self._sockets, name))
-        else:
-            km = KernelManager(kernel_name=KERNEL_NAME)
-        km.start_kernel(cwd=str(self.notebooks_dir), env=self.environment)
-        client = km.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=120)
-            # Silent: no output, no history, no execution count; the comprehension binds no name.
-            reply = client.execute_interactive(f"[__import__(m) for m in {modules!r}]", silent=True, timeout=300,
-                                               output_hook=lambda message: None)
-        finally:
-            client.stop_channels()
-        if reply["content"]["status"] != "ok":
-            km.shutdown_kernel(now=True)
-            raise RuntimeError(f"warming the kernel for {name} failed")
-        return km
-
-    def take(self, name: str):
-        """The kernel manager for ``name``: its warm kernel, else one started now.
-
-        None when starting it failed: the report then runs in a kernel papermill starts.
-        """
-        future = self._kernels.pop(name, None)
-        try:
-            return future.result() if future is not None else self._start(name)
-        except Exception:
-            return None
-
-    def close(self) -> None:
-        """Shut down the kernels no report took (after a failure, or with nothing left to run)."""
-        for future in self._kernels.values():
-            try:
-                future.result().shutdown_kernel(now=True)
-            except Exception:
-                pass
-        self._kernels.clear()
-        self._starting.shutdown()
-        if self._sockets:
-            shutil.rmtree(self._sockets, ignore_errors=True)
-
-
 def previous_seconds(out_dir: Path, previous: dict[str, Any] | None) -> dict[str, float]:
     """Each report's time in the config's previous successful run (empty without one, or when unreadable)."""
     if not previous:
@@ -442,7 +334,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         reports[name] = _Report(name, run_dir, params)
 
     # Kernels for the reports next in line are started while others run (_Kernels).
-    kernels = _Kernels(notebooks_dir, ahead=jobs)
+    kernels = Kernels(notebooks_dir, ahead=jobs)
     counter = iter(range(1, len(names) + 1))
     lock = threading.Lock()
 
@@ -462,14 +354,15 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
                                 parameters=item.params, kernel_name=KERNEL_NAME, progress_bar=False,
                                 log_output=False, resources={"metadata": {"path": str(notebooks_dir)}},
                                 **({"km": km} if km is not None else {}))
-        except Exception as error:
-            if not item.not_available(error):
+        except BaseException as error:
+            if not (isinstance(error, Exception) and item.not_available(error)):
+                status = "failed"  # its kernel is shut down, not used again
                 raise
             status = "not_available"
         finally:
             item.info.update(seconds=round(time.perf_counter() - t0, 2), finished_at=_now())
             if km is not None:  # papermill shuts down only the kernels it started
-                km.shutdown_kernel(now=True)
+                kernels.give_back(km, reusable=status != "failed")
         card = {key: label for key, label, _ in report(item.name).card_figures(item.recorded())}
         opening = history.material_changes(item.name, item.recorded(), previous, card) if status == "ok" else None
         export_html(item.executed, run_dir / f"{item.name}.html", title=report(item.name).title,

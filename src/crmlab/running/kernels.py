@@ -1,0 +1,195 @@
+"""The reports' kernels: started ahead, the kit imported in them, and each used again for the next report."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from crmlab.core.catalog import report
+from crmlab.core.machine import available_cores
+from crmlab.running.project import KERNEL_NAME
+
+
+def kernel_environment(jobs: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a report's kernel: the runner's, with OpenMP's threads shared among ``jobs`` reports.
+
+    scikit-learn's k-means and gradient boosting run on OpenMP, whose threads
+    spin while they wait at each step. Two reports beside each other, each with
+    one such thread per core, slowed each other twenty-fold on two cores
+    (segments 95 s instead of 7, retention 100 s instead of 8). Each kernel
+    gets ``cores // jobs`` threads (at least one) unless ``OMP_NUM_THREADS`` is
+    set already; the figures are the same (metrics.json of segments and
+    retention compared with one and two threads: no difference at all).
+
+    Examples
+    --------
+    >>> kernel_environment(2, {"PATH": "/bin"})["OMP_NUM_THREADS"] == str(max(1, available_cores() // 2))
+    True
+    >>> kernel_environment(2, {"OMP_NUM_THREADS": "4"})["OMP_NUM_THREADS"]
+    '4'
+    """
+    environment = dict(os.environ if environ is None else environ)
+    environment.setdefault("OMP_NUM_THREADS", str(max(1, available_cores() // max(jobs, 1))))
+    return environment
+
+
+# Runs in a kernel after its report: see crmlab.running.kernel_state.
+_AS_FRESH = "__import__('crmlab.running.kernel_state', fromlist=['_']).as_fresh()"
+
+
+class Kernels:
+    """The reports' kernels: started, and the kit imported in them, ahead of the reports; each used again.
+
+    A report that waits for another (segments for clv, baskets for segments)
+    would start its kernel and import pandas, matplotlib, Ibis and its
+    analysis, 1.5 to 2.5 s, only once the other has finished: on the run's
+    critical path. Here that happens while the other runs. A kernel whose
+    report ended (done, or not available for the data) is put back as a
+    fresh kernel finds itself (:func:`crmlab.running.kernel_state.as_fresh`) and
+    runs the next report: never more kernels than reports at once, and the
+    2 s of CPU a new kernel costs are spent once per place, not per report.
+    A kernel whose report failed, or that could not be put back, is shut down.
+
+    The kernels talk to the runner over Unix sockets in a folder only this
+    user can open, not over TCP on localhost: what they exchange is the
+    customers' data, and ipykernel warns, once per kernel in the scheduler's
+    log, that TCP carries it unencrypted. (Windows has no such sockets: TCP there.)
+    """
+
+    def __init__(self, notebooks_dir: Path, ahead: int):
+        self.notebooks_dir, self.ahead = notebooks_dir, ahead
+        self.environment = kernel_environment(ahead)
+        # As many starting at once as run at once: the first reports' kernels start side by side.
+        self._starting = ThreadPoolExecutor(max_workers=max(1, ahead), thread_name_prefix="crmlab-kernel")
+        self._kernels: dict[str, Future] = {}  # started for a report, not yet taken
+        self._idle: list[tuple[Any, Future]] = []  # kernels after a report, and their putting back (a bool)
+        self._alive = 0  # kernels started and not shut down: those above and those running reports
+        self._lock = threading.Lock()
+        # Short and private: a socket's path must fit in about 100 bytes, and mkdtemp makes it 0700.
+        self._sockets = tempfile.mkdtemp(prefix="crmlab-") if os.name == "posix" else None
+
+    def start_ahead(self, names: list[str]) -> None:
+        """Start kernels for the first of ``names`` (in run order) while fewer than ``ahead`` are alive."""
+        with self._lock:
+            for name in names:
+                if self._alive >= self.ahead:
+                    break
+                if name not in self._kernels:
+                    self._alive += 1
+                    self._kernels[name] = self._starting.submit(self._start, name)
+
+    @staticmethod
+    def _modules(name: str) -> list[str]:
+        analysis = report(name).analysis.split(":")[0]  # empty for a notebook the catalog does not know
+        return ["crmlab.data", "crmlab.engine", "crmlab.publishing.display", "crmlab.publishing.metrics",
+                "crmlab.publishing.privacy", "crmlab.publishing.theme",
+                *([analysis, f"{analysis}.charts", f"{analysis}.wording"] if analysis else [])]
+
+    @staticmethod
+    def _silently(km, code: str, timeout: float = 300) -> bool:
+        """Run ``code`` in the kernel: no output, no history, no execution count. True when it succeeded.
+
+        Over the shell channel alone, whose reply says how it went: a client that also waits for IOPub to
+        connect (``wait_for_ready``) loses 0.2 to 0.5 s each time, on the run's critical path.
+        """
+        from queue import Empty
+
+        client = km.client()
+        client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        try:
+            sent = client.execute(code, silent=True, store_history=False, allow_stdin=False)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    reply = client.get_shell_msg(timeout=1)
+                except Empty:
+                    if not km.is_alive():
+                        return False
+                    continue
+                if reply["parent_header"].get("msg_id") == sent:
+                    return reply["content"]["status"] == "ok"
+            return False
+        finally:
+            client.stop_channels()
+
+    def _start(self, name: str):
+        from jupyter_client.manager import KernelManager
+
+        if self._sockets:
+            # Each kernel's sockets are <folder>/<report>-1, -2, ...; an explicit path, because
+            # jupyter_client's default for IPC is relative to the kernel's working folder.
+            km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self._sockets, name))
+        else:
+            km = KernelManager(kernel_name=KERNEL_NAME)
+        km.start_kernel(cwd=str(self.notebooks_dir), env=self.environment)
+        # The comprehension binds no name; remember() notes the state after the imports, for as_fresh().
+        if not self._silently(km, f"[__import__(m) for m in {self._modules(name)!r}]; "
+                                  "__import__('crmlab.running.kernel_state', fromlist=['_']).remember()"):
+            km.shutdown_kernel(now=True)
+            raise RuntimeError(f"warming the kernel for {name} failed")
+        return km
+
+    def take(self, name: str):
+        """The kernel manager for ``name``: its warm kernel, else one put back, else one started now.
+
+        None when starting it failed: the report then runs in a kernel papermill starts.
+        """
+        with self._lock:
+            future = self._kernels.pop(name, None)
+            idle = self._idle.pop(0) if future is None and self._idle else None
+            if future is None and idle is None:
+                self._alive += 1
+        if idle is not None:
+            km, put_back = idle
+            try:
+                # The next report's analysis may not be imported yet: imported here, as a new kernel would.
+                if put_back.result() and self._silently(km, f"[__import__(m) for m in {self._modules(name)!r}]"):
+                    return km
+            except Exception:
+                pass
+            self._shut(km)
+            with self._lock:
+                self._alive += 1
+        try:
+            return future.result() if future is not None else self._start(name)
+        except Exception:
+            with self._lock:
+                self._alive -= 1
+            return None
+
+    def give_back(self, km, reusable: bool) -> None:
+        """After a report: its kernel put back for the next one (in the background), or shut down."""
+        if not reusable:
+            self._shut(km)
+            return
+        with self._lock:
+            self._idle.append((km, self._starting.submit(self._silently, km, _AS_FRESH)))
+
+    def _shut(self, km) -> None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+        with self._lock:
+            self._alive -= 1
+
+    def close(self) -> None:
+        """Shut down the kernels no report holds: put back, or started for a report that did not run."""
+        for future in self._kernels.values():
+            try:
+                future.result().shutdown_kernel(now=True)
+            except Exception:
+                pass
+        self._kernels.clear()
+        for km, _ in self._idle:  # without waiting for a put-back still under way: nothing runs in it any more
+            self._shut(km)
+        self._idle.clear()
+        self._starting.shutdown(wait=False, cancel_futures=True)
+        if self._sockets:
+            shutil.rmtree(self._sockets, ignore_errors=True)
