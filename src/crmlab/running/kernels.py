@@ -44,17 +44,18 @@ _AS_FRESH = "__import__('crmlab.running.kernel_state', fromlist=['_']).as_fresh(
 
 
 class Kernels:
-    """The reports' kernels: started, and the kit imported in them, ahead of the reports; each used again.
+    """The reports' kernels: the first started ahead, and each used again for the next report.
 
-    A report that waits for another (segments for clv, baskets for segments)
-    would start its kernel and import pandas, matplotlib, Ibis and its
-    analysis, 1.5 to 2.5 s, only once the other has finished: on the run's
-    critical path. Here that happens while the other runs. A kernel whose
-    report ended (done, or not available for the data) is put back as a
-    fresh kernel finds itself (:func:`crmlab.running.kernel_state.as_fresh`) and
-    runs the next report: never more kernels than reports at once, and the
-    2 s of CPU a new kernel costs are spent once per place, not per report.
-    A kernel whose report failed, or that could not be put back, is shut down.
+    The first ``ahead`` kernels are started, and pandas, matplotlib, Ibis and
+    their report's analysis imported in them, while the runner sets up. A
+    kernel whose report ended (done, or not available for the data) is put
+    back as a new kernel finds itself
+    (:func:`crmlab.running.kernel_state.as_fresh`) and runs the next report,
+    which imports only what its own analysis adds: a new kernel and the kit's
+    imports cost about 2 s of CPU, taken from the reports running beside it.
+    At most ``ahead`` kernels are alive at once. A kernel whose report
+    failed, or that could not be put back, is shut down; the next report
+    gets a new one.
 
     The kernels talk to the runner over Unix sockets in a folder only this
     user can open, not over TCP on localhost: what they exchange is the
@@ -107,7 +108,8 @@ class Kernels:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 try:
-                    reply = client.get_shell_msg(timeout=1)
+                    # Short waits: a kernel shut down at the end of the run is noticed at once.
+                    reply = client.get_shell_msg(timeout=0.1)
                 except Empty:
                     if not km.is_alive():
                         return False
