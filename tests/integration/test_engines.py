@@ -157,6 +157,23 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
 
 
 @pytest.mark.slow
+def test_two_reports_in_one_kernel_on_spark_give_the_figures_of_duckdb(bundle_run, tmp_path):
+    """The runner puts a kernel back after its report, Spark session closed; the next report opens its own."""
+    from crmlab.running.runner import run
+
+    spark_or_skip()
+    config = parse_config({"dataset": {"name": "sample", "source": "file",
+                                       "path": str(bundle_run.folder / "transactions.parquet")},
+                           "data_dir": str(tmp_path / "data"), "engine": SPARK})
+    # One at a time: deciles runs in profile's kernel.
+    result = run(config, only=["profile", "deciles"], out_dir=tmp_path / "reports", jobs=1, log=lambda _: None)
+    spark_metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    duckdb_metrics = json.loads((bundle_run.run_dir / "metrics.json").read_text())
+    assert spark_metrics["deciles"]["status"] == "ok" and spark_metrics["profile"]["customers"] == 190
+    assert differences({name: duckdb_metrics[name] for name in ("profile", "deciles")}, spark_metrics) == []
+
+
+@pytest.mark.slow
 def test_spark_gives_the_retention_figures_of_duckdb(bundled, tmp_path):
     """The retention report on Spark and on DuckDB: the same metrics.json figures.
 
