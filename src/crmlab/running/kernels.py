@@ -47,9 +47,9 @@ class Kernels:
     """The reports' kernels: the first started ahead, and each used again for the next report.
 
     The first ``ahead`` kernels are started, and pandas, matplotlib, Ibis and
-    their report's analysis imported in them, while the runner sets up. A
-    kernel whose report ended (done, or not available for the data) is put
-    back as a new kernel finds itself
+    their report's analysis imported in them, while the runner imports
+    papermill. A kernel whose report ended (done, or not available for the
+    data) is put back as a new kernel finds itself
     (:func:`crmlab.running.kernel_state.as_fresh`) and runs the next report,
     which imports only what its own analysis adds: a new kernel and the kit's
     imports cost about 2 s of CPU, taken from the reports running beside it.

@@ -19,10 +19,10 @@ Reports run as a small dependency graph (:func:`crmlab.core.catalog.needs_within
 ``jobs`` at a time, the longest chain of work first
 (:func:`crmlab.core.catalog.critical_paths`, timed by the config's previous
 run), each in a kernel of its own while it runs: the first kernels are
-started, and the kit imported in them, while the runner sets up, and a
-kernel whose report ended is put back as new for the next one
-(:class:`crmlab.running.kernels.Kernels`, which starts every kernel and reaches it over Unix
-sockets). ``<out>/latest`` is moved to the new folder only when no notebook
+started, and the kit imported in them, while the runner imports papermill,
+and a kernel whose report ended is put back as new for the next one
+(:class:`crmlab.running.kernels.Kernels`, which starts every kernel and
+reaches it over Unix sockets). ``<out>/latest`` is moved to the new folder only when no notebook
 failed, so a failed run leaves the last good reports in place.
 
 A report the data cannot support is a result, not a failure: its notebook
