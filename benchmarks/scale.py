@@ -23,7 +23,7 @@ What it does, for each scale N:
 
 Baseline, the pandas path: the same steps run by crmlab as it was before the
 engine layer (commit ``PANDAS_BASELINE``, checked out into a git worktree
-under the bench folder, the same virtualenv), up to ``--baseline-max``
+under ``build/`` by ``recording.worktree``, the same virtualenv), up to ``--baseline-max``
 (beyond that it runs out of memory on 24 GB). Both sides' ``metrics.json``
 figures are compared (counts exactly, floats to 1e-6 relative; the timings
 left out).
@@ -55,7 +55,7 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from recording import write_result
+from recording import worktree, write_result
 
 from crmlab.publishing.metrics import metric_differences
 
@@ -182,14 +182,6 @@ def write_config(folder: Path, data_file: Path, memory_limit: str | None) -> Pat
     return path
 
 
-def baseline_checkout(bench: Path) -> Path:
-    tree = bench / f"pandas-{PANDAS_BASELINE}"
-    if not tree.exists():
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), PANDAS_BASELINE], cwd=ROOT, check=True,
-                       capture_output=True)
-    return tree
-
-
 # --------------------------------------------------------------------------- steps
 
 
@@ -312,7 +304,7 @@ def main() -> None:
     if args.text_ids:
         args.ids = ["integer", "text"]
     bench = args.bench_dir.resolve()
-    baseline = baseline_checkout(bench) if args.baseline_max >= min(args.scales) else None
+    baseline = worktree(PANDAS_BASELINE) if args.baseline_max >= min(args.scales) else None
     table = []
     for scale, ids in ((scale, ids) for scale in args.scales for ids in args.ids):
         folder = bench / (f"x{scale}" if ids == "integer" else f"x{scale}-text-ids")
