@@ -285,7 +285,7 @@ def live_kernels() -> int:
     return count
 
 
-def test_a_failure_ends_the_kernels_started_ahead_for_reports_that_never_ran(tmp_path):
+def test_a_failure_ends_its_kernel_and_the_reports_after_it_never_run(tmp_path):
     _, config = fixture_config(tmp_path, notebooks_dir=tiny_notebooks(tmp_path / "broken", fail_in="first"))
     # One at a time: first fails, so second never runs, and first's kernel is shut down, not used again.
     with pytest.raises(NotebookFailed) as info:
