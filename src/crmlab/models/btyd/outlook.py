@@ -31,12 +31,13 @@ For a customer with history (x, t_x, T):
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy.special import betaincinv, roots_legendre
 
-from crmlab.models.btyd.fitting import FitResult
+from crmlab.models.btyd.fitting import FitResult, conditional_expected_purchases
 
 # Nodes of the quadratures; the integrands are smooth and bounded, and a test checks P(active) against simulation.
 # The band of active customers evaluates them for every bootstrap replicate, so they are kept few.
@@ -88,7 +89,7 @@ def expected_by_window(fit: FitResult, f, r, t, starts: np.ndarray, lengths: np.
     contiguous = np.allclose(edges[1:-1], starts[1:])
     points = edges if contiguous else np.unique(np.concatenate([starts, starts + lengths]))
     f, r, t = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (f, r, t))
-    expect = fit.fitter.conditional_expected_number_of_purchases_up_to_time
+    expect = partial(conditional_expected_purchases, fit)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if fit.model in ("bgnbd", "mbgnbd"):  # their formulas broadcast: every point in one call

@@ -136,3 +136,24 @@ def test_fast_gamma_gamma_likelihood_equals_lifetimes(penalizer):
         expected_value, expected_gradient = theirs(np.log(point))
         assert value == pytest.approx(float(expected_value), rel=1e-12)
         np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9, atol=1e-12)
+
+
+def test_bgnbd_expected_purchases_are_lifetimes_own_bit_for_bit(paper):
+    """The second hypergeometric evaluation is skipped only where lifetimes would not use it."""
+    _, packed, fit = paper
+    f, r, t = (packed[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    # Beyond the data: histories and horizons where 2F1 overflows, so lifetimes' other form is taken.
+    f, r, t = np.append(f, [500.0, 1000.0, 3.0]), np.append(r, [90.0, 99.0, 20.0]), np.append(t, [100.0, 100.0, 39.0])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for horizon in (4.3, 39.0, 1000.0, np.arange(1.0, 14.0)[:, None] * 4.3):
+            ours = fitting.conditional_expected_purchases(fit, horizon, f, r, t)
+            theirs = fit.fitter.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, t)
+            assert np.array_equal(np.asarray(ours), np.asarray(theirs), equal_nan=True), horizon
+        # The overflow really happened at the long horizon, and the other form gave a finite number there.
+        from scipy.special import hyp2f1
+        x, p = f[-3:], fit.params
+        overflowed = np.isinf(np.log(hyp2f1(p["r"] + x, p["b"] + x, p["a"] + p["b"] + x - 1,
+                                            1000.0 / (p["alpha"] + t[-3:] + 1000.0))))
+        assert overflowed[:2].all() and not overflowed[2]
+        assert np.isfinite(fitting.conditional_expected_purchases(fit, 1000.0, f, r, t)[-3:-1]).all()
