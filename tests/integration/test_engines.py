@@ -157,7 +157,7 @@ def test_spark_gives_the_same_metrics_as_duckdb(bundle_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_reports_in_one_kernel_on_spark_give_the_figures_of_duckdb(bundle_run, tmp_path):
+def test_two_reports_in_one_kernel_on_spark_give_the_figures_of_duckdb(bundle_run, tmp_path, capfd):
     """The runner puts a kernel back after its report, Spark session closed; the next report opens its own."""
     from crmlab.running.runner import run
 
@@ -171,6 +171,8 @@ def test_two_reports_in_one_kernel_on_spark_give_the_figures_of_duckdb(bundle_ru
     duckdb_metrics = json.loads((bundle_run.run_dir / "metrics.json").read_text())
     assert spark_metrics["deciles"]["status"] == "ok" and spark_metrics["profile"]["customers"] == 190
     assert differences({name: duckdb_metrics[name] for name in ("profile", "deciles")}, spark_metrics) == []
+    # Nothing of Spark's console progress bar reaches the run's log (the kernels write to the runner's stderr).
+    assert "[Stage " not in capfd.readouterr().err
 
 
 @pytest.mark.slow

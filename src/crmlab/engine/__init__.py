@@ -132,6 +132,8 @@ def _connect_spark(cfg: EngineConfig):
     builder = (SparkSession.builder.master(cfg.master).appName("crmlab")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.ui.enabled", "false")
+               # Its console progress bar would land in the kernel's stderr: in a scheduled run's log.
+               .config("spark.ui.showConsoleProgress", "false")
                # Small result sets come back through Arrow, as pandas expects them.
                .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     # Spark's scratch files and its default warehouse (./spark-warehouse) would otherwise land in
