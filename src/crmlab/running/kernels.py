@@ -39,8 +39,10 @@ def kernel_environment(jobs: int, environ: dict[str, str] | None = None) -> dict
     return environment
 
 
-# Runs in a kernel after its report: see crmlab.running.kernel_state.
-_AS_FRESH = "__import__('crmlab.running.kernel_state', fromlist=['_']).as_fresh()"
+# Code the runner sends to a kernel (crmlab.running.kernel_state runs inside it): remember() once the kit is
+# imported in a new kernel, as_fresh() after each report.
+_KERNEL_STATE = "__import__('crmlab.running.kernel_state', fromlist=['_'])"
+_REMEMBER, _AS_FRESH = f"{_KERNEL_STATE}.remember()", f"{_KERNEL_STATE}.as_fresh()"
 
 
 class Kernels:
@@ -86,11 +88,13 @@ class Kernels:
                     self._kernels[name] = self._starting.submit(self._start, name)
 
     @staticmethod
-    def _modules(name: str) -> list[str]:
+    def _imports(name: str) -> str:
+        """Code importing what report ``name`` uses; it binds no name (a comprehension's names are its own)."""
         analysis = report(name).analysis.split(":")[0]  # empty for a notebook the catalog does not know
-        return ["crmlab.data", "crmlab.engine", "crmlab.publishing.display", "crmlab.publishing.metrics",
-                "crmlab.publishing.privacy", "crmlab.publishing.theme",
-                *([analysis, f"{analysis}.charts", f"{analysis}.wording"] if analysis else [])]
+        modules = ["crmlab.data", "crmlab.engine", "crmlab.publishing.display", "crmlab.publishing.metrics",
+                   "crmlab.publishing.privacy", "crmlab.publishing.theme",
+                   *([analysis, f"{analysis}.charts", f"{analysis}.wording"] if analysis else [])]
+        return f"[__import__(m) for m in {modules!r}]"
 
     @staticmethod
     def _silently(km, code: str, timeout: float = 300) -> bool:
@@ -130,9 +134,7 @@ class Kernels:
         else:
             km = KernelManager(kernel_name=KERNEL_NAME)
         km.start_kernel(cwd=str(self.notebooks_dir), env=self.environment)
-        # The comprehension binds no name; remember() notes the state after the imports, for as_fresh().
-        if not self._silently(km, f"[__import__(m) for m in {self._modules(name)!r}]; "
-                                  "__import__('crmlab.running.kernel_state', fromlist=['_']).remember()"):
+        if not self._silently(km, f"{self._imports(name)}; {_REMEMBER}"):
             km.shutdown_kernel(now=True)
             raise RuntimeError(f"warming the kernel for {name} failed")
         return km
@@ -151,13 +153,13 @@ class Kernels:
             km, put_back = idle
             try:
                 # The next report's analysis may not be imported yet: imported here, as a new kernel would.
-                if put_back.result() and self._silently(km, f"[__import__(m) for m in {self._modules(name)!r}]"):
+                if put_back.result() and self._silently(km, self._imports(name)):
                     return km
             except Exception:
                 pass
             self._shut(km)
             with self._lock:
-                self._alive += 1
+                self._alive += 1  # the kernel started below takes its place
         try:
             return future.result() if future is not None else self._start(name)
         except Exception:

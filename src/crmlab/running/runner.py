@@ -22,8 +22,9 @@ run), each in a kernel of its own while it runs: the first kernels are
 started, and the kit imported in them, while the runner imports papermill,
 and a kernel whose report ended is put back as new for the next one
 (:class:`crmlab.running.kernels.Kernels`, which starts every kernel and
-reaches it over Unix sockets). ``<out>/latest`` is moved to the new folder only when no notebook
-failed, so a failed run leaves the last good reports in place.
+reaches it over Unix sockets). ``<out>/latest`` is moved to the new folder
+only when no notebook failed, so a failed run leaves the last good reports
+in place.
 
 A report the data cannot support is a result, not a failure: its notebook
 raises :class:`crmlab.core.availability.NotAvailable` after showing why, its page
