@@ -27,6 +27,7 @@ from crmlab.core.catalog import REPORTS
 from crmlab.core.config import ConfigError
 from crmlab.core.schema import parse_config
 from crmlab.running import cli
+from crmlab.running.kernels import Kernels
 from crmlab.running.locking import LockBusy, dataset_lock
 from crmlab.running.runner import NotebookFailed, run
 
@@ -339,6 +340,44 @@ def test_a_kernel_is_used_again_and_the_next_report_finds_it_as_new(tmp_path):
     assert seen["modules"] == ["crmlab.engine", "crmlab.publishing.display"]  # the imports stay: what reusing saves
     executed = nbformat.read(result.run_dir / "notebooks" / "second.ipynb", as_version=4)
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+    assert live_kernels() == 0
+
+
+def test_the_command_skips_jsonschemas_iri_grammars_and_notebooks_are_still_validated():
+    # `crmlab` (the console script) blocks rfc3987_syntax: its import costs 0.9 s and no notebook schema uses it.
+    code = ("import sys\nsys.argv = ['crmlab', 'notebook', '--list']\nfrom crmlab.running.cli import command\n"
+            "assert command() == 0\nimport nbformat, papermill\n"
+            "nbformat.validate(nbformat.read('notebooks/profile.ipynb', as_version=4))\n"
+            "print('blocked:', sys.modules['rfc3987_syntax'] is None)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("blocked: True")
+
+
+def test_a_bad_parameter_stops_the_run_and_the_kernels_started_beside_its_check(tmp_path, capsys):
+    raw, _ = fixture_config(tmp_path)
+    raw["notebooks"] = {"baskets": {"min_support": 2.5}}
+    config_path = tmp_path / "shop.yaml"
+    config_path.write_text(yaml.safe_dump(raw))
+    # The first reports' kernels start while the parameters are checked; the check fails, and they end.
+    assert cli.main(["run", "--config", str(config_path), "--out", str(tmp_path / "reports")]) == 2
+    assert "notebooks.baskets.min_support" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists() and not (tmp_path / "data").exists()  # nothing prepared or run
+    assert live_kernels() == 0
+
+
+def test_a_kernel_started_for_a_report_that_does_not_run_runs_the_next(tmp_path):
+    # One kernel at a time, started ahead for baskets; baskets then does not run (its data lacked items).
+    kernels = Kernels(tmp_path, ahead=1)
+    try:
+        kernels.start_ahead(["baskets", "profile"])
+        km = kernels.take("profile")
+        assert live_kernels() == 1  # profile runs in baskets' kernel: no second one was started
+        assert Kernels._silently(km, "import sys; assert 'crmlab.analyses.profile.charts' in sys.modules")
+        assert Kernels._silently(km, "import sys; assert 'crmlab.analyses.baskets.charts' in sys.modules")
+        kernels.give_back(km, reusable=True)
+    finally:
+        kernels.close()
     assert live_kernels() == 0
 
 

@@ -140,26 +140,36 @@ class Kernels:
         return km
 
     def take(self, name: str):
-        """The kernel manager for ``name``: its warm kernel, else one put back, else one started now.
+        """The kernel manager for ``name``: its warm kernel, else one put back, else one started ahead for a
+        report that did not come to run (its data lacked its columns), else one started now.
 
         None when starting it failed: the report then runs in a kernel papermill starts.
         """
         with self._lock:
             future = self._kernels.pop(name, None)
             idle = self._idle.pop(0) if future is None and self._idle else None
-            if future is None and idle is None:
+            other = (self._kernels.pop(next(iter(self._kernels)))
+                     if future is None and idle is None and self._kernels else None)
+            if future is None and idle is None and other is None:
                 self._alive += 1
-        if idle is not None:
-            km, put_back = idle
+        if idle is not None or other is not None:
+            km = None
             try:
-                # The next report's analysis may not be imported yet: imported here, as a new kernel would.
-                if put_back.result() and self._silently(km, self._imports(name)):
+                if idle is not None:
+                    km, put_back = idle
+                    ready = put_back.result()
+                else:
+                    km = other.result()
+                    ready = True
+                # This report's analysis may not be imported yet: imported here, as a new kernel would.
+                if ready and self._silently(km, self._imports(name)):
                     return km
             except Exception:
                 pass
-            self._shut(km)
-            with self._lock:
-                self._alive += 1  # the kernel started below takes its place
+            if km is not None:  # else its start failed, and the kernel started below takes its place
+                self._shut(km)
+                with self._lock:
+                    self._alive += 1  # the kernel started below takes its place
         try:
             return future.result() if future is not None else self._start(name)
         except Exception:

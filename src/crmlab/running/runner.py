@@ -277,18 +277,44 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
         A notebook raised; ``latest`` is left where it was.
     """
     names = select_notebooks(only, notebooks_dir, config.skipped)
-    check_config(config, notebooks_dir)
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
     _check_kernel()
-    log = _one_at_a_time(log)
-    with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
-        return _run_locked(config, names, Path(out_dir), Path(notebooks_dir).absolute(), jobs, log)
+    out_dir, notebooks_dir = Path(out_dir), Path(notebooks_dir).absolute()
+    # The first reports' kernels start (and import the kit) while the config is checked: its check imports
+    # every analysis, 1.2 s of CPU. Nothing runs in them before the check passed; a bad config shuts them down.
+    # Their order is read from the history without the lock: a stale read only warms another report first.
+    kernels = Kernels(notebooks_dir, ahead=jobs)
+    try:
+        kernels.start_ahead(_longest_first(names, out_dir, config))
+        check_config(config, notebooks_dir)
+        log = _one_at_a_time(log)
+        with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
+            return _run_locked(config, names, out_dir, notebooks_dir, jobs, log, kernels)
+    finally:
+        kernels.close()
+
+
+def _history_key(config: Config) -> str:
+    """The key of this config's runs in the history: the config as it was named, or its dataset."""
+    return str(config.path) if config.path else config.dataset.name
+
+
+def _longest_first(names: list[str], out_dir: Path, config: Config,
+                   previous: dict[str, Any] | None = None) -> list[str]:
+    """``names``, the longest work first: by the previous run's times (read when not given), else the catalog's.
+
+    Two reports side by side then end together instead of the longest starting last. Ties keep the run order.
+    """
+    if previous is None:
+        previous = history.previous_run(out_dir, _history_key(config))
+    paths = critical_paths(names, previous_seconds(out_dir, previous))
+    return sorted(names, key=lambda name: -paths[name])
 
 
 def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: Path, jobs: int,
-                log: Callable[[str], None]) -> RunResult:
+                log: Callable[[str], None], kernels: Kernels) -> RunResult:
     started = datetime.now().astimezone()
     if data.needs_prepare(config):
         log(f"Preparing {config.dataset.name}: the canonical table is missing or older than its source")
@@ -301,8 +327,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
     unavailable = {name: report(name).missing_inputs(manifest["columns"]) for name in names}
     unavailable = {name: why for name, why in unavailable.items() if why}
     run_date = started.strftime("%Y-%m-%d %H:%M")
-    # The history of this config's successful runs, keyed by the config as it was named (or its dataset).
-    history_key = str(config.path) if config.path else config.dataset.name
+    history_key = _history_key(config)
     previous = history.previous_run(out_dir, history_key)
 
     run_dir = new_run_dir(out_dir.absolute())
@@ -334,8 +359,6 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         (run_dir / "parameters" / f"{name}.yaml").write_text(yaml.safe_dump(params, sort_keys=True))
         reports[name] = _Report(name, run_dir, params)
 
-    # The first reports' kernels start ahead; each is used again once its report ends (kernels.Kernels).
-    kernels = Kernels(notebooks_dir, ahead=jobs)
     counter = iter(range(1, len(names) + 1))
     lock = threading.Lock()
 
@@ -389,13 +412,11 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"{name}: not run: {reason}")
     # A report not run counts as finished for those that wait for it: they do without its exports.
     pending, finished = [n for n in names if n not in unavailable], set(unavailable)
-    # The longest work first (by the previous run's times, else the catalog's): two reports side by side
-    # end together instead of the longest starting last. Ties keep the run order.
-    paths = critical_paths(names, previous_seconds(out_dir, previous))
-    pending.sort(key=lambda name: -paths[name])
+    pending = [name for name in _longest_first(names, out_dir, config, previous) if name in pending]
     running: dict[Future, _Report] = {}
     try:
-        # The first kernels start (and import the kit) while papermill is imported here: a second or more.
+        # Each kernel is used again once its report ends (kernels.Kernels); papermill is imported here while
+        # the first ones are still starting.
         kernels.start_ahead(pending)
         import papermill as pm
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="crmlab-report") as pool:
