@@ -27,7 +27,7 @@ from crmlab.core.catalog import REPORTS
 from crmlab.core.config import ConfigError
 from crmlab.core.schema import parse_config
 from crmlab.running import cli
-from crmlab.running.kernels import Kernels
+from crmlab.running.kernels import Kernels, ReadyClient
 from crmlab.running.locking import LockBusy, dataset_lock
 from crmlab.running.runner import NotebookFailed, run
 
@@ -340,6 +340,30 @@ def test_a_kernel_is_used_again_and_the_next_report_finds_it_as_new(tmp_path):
     assert seen["modules"] == ["crmlab.engine", "crmlab.publishing.display"]  # the imports stay: what reusing saves
     executed = nbformat.read(result.run_dir / "notebooks" / "second.ipynb", as_version=4)
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3, 4]
+    assert live_kernels() == 0
+
+
+def test_a_kernels_client_is_ready_without_waiting_for_silence_on_iopub(tmp_path):
+    kernels = Kernels(tmp_path, ahead=1)
+    try:
+        kernels.start_ahead(["profile"])
+        km = kernels.take("profile")
+        client = km.client()
+        assert isinstance(client, ReadyClient)
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            # jupyter_client's own wait reads IOPub until 0.2 s pass without a message; this one leaves
+            # kernel_info's "idle" there (nbclient skips messages of other requests).
+            left = client.get_iopub_msg(timeout=5)
+            assert left["msg_type"] == "status" and left["parent_header"]["msg_type"] == "kernel_info_request"
+            reply = client.execute_interactive("1 + 1", timeout=60)
+            assert reply["content"]["status"] == "ok"
+        finally:
+            client.stop_channels()
+        kernels.give_back(km, reusable=False)
+    finally:
+        kernels.close()
     assert live_kernels() == 0
 
 
