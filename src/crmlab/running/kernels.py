@@ -73,13 +73,12 @@ class ReadyClient(BlockingKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
+READY_CLIENT = f"{__name__}.{ReadyClient.__name__}"  # as KernelManager's client_class names it
+
 # Code the runner sends to a kernel (crmlab.running.kernel_state runs inside it): remember() once the kit is
 # imported in a new kernel, as_fresh() after each report.
 _KERNEL_STATE = "__import__('crmlab.running.kernel_state', fromlist=['_'])"
 _REMEMBER, _AS_FRESH = f"{_KERNEL_STATE}.remember()", f"{_KERNEL_STATE}.as_fresh()"
-
-
-READY_CLIENT = f"{__name__}.{ReadyClient.__name__}"
 
 
 class Kernels:
@@ -204,10 +203,11 @@ class Kernels:
                     return km
             except Exception:
                 pass
-            if km is not None:  # else its start failed, and the kernel started below takes its place
+            # The kernel started below takes its place (of a kernel whose start failed, the place is free already).
+            if km is not None:
                 self._shut(km)
                 with self._lock:
-                    self._alive += 1  # the kernel started below takes its place
+                    self._alive += 1
         try:
             return future.result() if future is not None else self._start(name)
         except Exception:

@@ -19,8 +19,8 @@ Reports run as a small dependency graph (:func:`crmlab.core.catalog.needs_within
 ``jobs`` at a time, the longest chain of work first
 (:func:`crmlab.core.catalog.critical_paths`, timed by the config's previous
 run), each in a kernel of its own while it runs: the first kernels are
-started, and the kit imported in them, while the runner imports papermill,
-and a kernel whose report ended is put back as new for the next one
+started, and the kit imported in them, while the runner checks the config
+and imports papermill, and a kernel whose report ended is put back as new for the next one
 (:class:`crmlab.running.kernels.Kernels`, which starts every kernel and
 reaches it over Unix sockets). ``<out>/latest`` is moved to the new folder
 only when no notebook failed, so a failed run leaves the last good reports
@@ -287,7 +287,7 @@ def run(config: Config, *, only: list[str] | None = None, out_dir: str | Path = 
     # Their order is read from the history without the lock: a stale read only warms another report first.
     kernels = Kernels(notebooks_dir, ahead=jobs)
     try:
-        kernels.start_ahead(_longest_first(names, out_dir, config))
+        kernels.start_ahead(_longest_first(names, out_dir, history.previous_run(out_dir, _history_key(config))))
         check_config(config, notebooks_dir)
         log = _one_at_a_time(log)
         with dataset_lock(config.data_dir, config.dataset.name, wait=wait_for_lock, log=log):
@@ -301,14 +301,11 @@ def _history_key(config: Config) -> str:
     return str(config.path) if config.path else config.dataset.name
 
 
-def _longest_first(names: list[str], out_dir: Path, config: Config,
-                   previous: dict[str, Any] | None = None) -> list[str]:
-    """``names``, the longest work first: by the previous run's times (read when not given), else the catalog's.
+def _longest_first(names: list[str], out_dir: Path, previous: dict[str, Any] | None) -> list[str]:
+    """``names``, the longest work first: by the ``previous`` run's times, else the catalog's.
 
     Two reports side by side then end together instead of the longest starting last. Ties keep the run order.
     """
-    if previous is None:
-        previous = history.previous_run(out_dir, _history_key(config))
     paths = critical_paths(names, previous_seconds(out_dir, previous))
     return sorted(names, key=lambda name: -paths[name])
 
@@ -412,7 +409,7 @@ def _run_locked(config: Config, names: list[str], out_dir: Path, notebooks_dir: 
         log(f"{name}: not run: {reason}")
     # A report not run counts as finished for those that wait for it: they do without its exports.
     pending, finished = [n for n in names if n not in unavailable], set(unavailable)
-    pending = [name for name in _longest_first(names, out_dir, config, previous) if name in pending]
+    pending = [name for name in _longest_first(names, out_dir, previous) if name in pending]
     running: dict[Future, _Report] = {}
     try:
         # Each kernel is used again once its report ends (kernels.Kernels); papermill is imported here while
