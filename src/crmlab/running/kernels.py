@@ -203,7 +203,8 @@ class Kernels:
                     return km
             except Exception:
                 pass
-            # The kernel started below takes its place (of a kernel whose start failed, the place is free already).
+            # A kernel that could not be used is shut down, and the one started below counts in its place.
+            # (A start that failed left its count to the one started below already.)
             if km is not None:
                 self._shut(km)
                 with self._lock:
