@@ -32,18 +32,21 @@ def test_sequences_by_hand():
     assert not ((sequences["x"] == "speakers") & (sequences["y"] == "tv")).any()
 
 
-def test_sequences_equal_a_brute_force_count():
+# 150 items take three 64-bit words per item set; a chunk of 5 customers leaves a short last chunk.
+@pytest.mark.parametrize("n_items, chunk", [(12, 7), (150, 5)])
+def test_sequences_equal_a_brute_force_count(n_items, chunk):
     rng = np.random.default_rng(11)
     start = pd.Timestamp("2021-03-01")
     rows = []
     for customer in range(300):
-        # Customers differ a lot in how often they buy, as in real data (chunks group them by that).
+        # Customers differ a lot in how often they buy, as in real data.
         for _ in range(int(rng.integers(1, 5) ** 2)):
-            rows.append({"customer_id": customer, "order_id": len(rows), "category": f"c{rng.integers(0, 12)}",
+            rows.append({"customer_id": customer, "order_id": len(rows), "category": f"c{rng.integers(0, n_items)}",
                          "order_date": start + pd.Timedelta(days=int(rng.integers(0, 120)), hours=9)})
     lines = pd.DataFrame(rows)
     window = 20
-    found = baskets_sequences.sequence_rules(lines, "category", window, min_customers=1, min_pair_customers=1, chunk=7)
+    found = baskets_sequences.sequence_rules(lines, "category", window, min_customers=1, min_pair_customers=1,
+                                             chunk=chunk)
     day = (lines["order_date"] - lines["order_date"].min().floor("D")).dt.days
     last_start = int(day.max()) - window
     bought = {}
@@ -60,3 +63,14 @@ def test_sequences_equal_a_brute_force_count():
     x_buyers = {x: sum(any(d <= last_start and i == x for d, i in p) for p in bought.values())
                 for x in lines["category"].unique()}
     assert all(found["customers_x"] == found["x"].map(x_buyers))
+
+
+def test_a_pair_held_by_more_customers_than_one_byte_counts_is_counted_in_full():
+    day = pd.Timestamp("2021-01-01")
+    rows = [{"customer_id": customer, "order_id": 2 * customer + later, "category": category,
+             "order_date": day + pd.Timedelta(days=5 * later)}
+            for customer in range(300) for later, category in enumerate(["tv", "speakers"])]
+    rows.append({"customer_id": 300, "order_id": 600, "category": "cable", "order_date": day + pd.Timedelta(days=90)})
+    sequences = baskets_sequences.sequence_rules(pd.DataFrame(rows), "category", 30, min_customers=1)
+    row = sequences[(sequences["x"] == "tv") & (sequences["y"] == "speakers")].iloc[0]
+    assert row["customers_x"] == 300 and row["customers_x_then_y"] == 300
