@@ -107,49 +107,6 @@ def popular_offers(held, customers, k: int, groups=None):
     return ranked.filter(ranked.position < k).select("customer_id", "item", "customers", "position")
 
 
-def customer_part(table, part: int, parts: int):
-    """The rows of ``table`` whose customer falls in ``part`` (0 to ``parts - 1``), by a hash of the id.
-
-    Every row of one customer lands in the same part, so a query per
-    customer gives the same rows run part by part.
-    """
-    hashed = table.customer_id.hash()
-    # Spark's hash is a signed int: the modulo of a negative hash is negative.
-    return table.filter(((hashed % parts) + parts) % parts == part)
-
-
-def rule_reasons(top, held, recent, customers, basket_rules, sequences):
-    """For each offer in ``top`` (customer_id, item), the rule (or sequence) that adds most to its score.
-
-    Returns customer_id, item, the rule, and the customer's ``held`` items of
-    its antecedent (count and ``mask``, the sum of their bits); the rule with
-    the smaller number wins a tie.
-    """
-    offers = top.select("customer_id", "item").join(customers, "customer_id")
-    columns = ["customer_id", "item", "rule", "bit"]
-
-    def matched(rules, bought, keys):
-        # Each offer meets the customer's items first (a few hundred each), then the rules with both.
-        with_items = offers.join(bought.rename(held_item="item"), "customer_id")
-        return with_items.join(rules.rename(held_item="item", item="consequent"), keys).select(*columns)
-
-    both = (matched(basket_rules, held, ["rule_set", "item", "held_item"])
-            .union(matched(sequences, recent, ["item", "held_item"]), distinct=False))
-    keys = ["customer_id", "item"]
-    per_rule = both.group_by([*keys, "rule"]).agg(held=both.count(), mask=both.bit.sum())
-    # Each rule's confidence and size once (a rule has a row per antecedent item).
-    sizes = (basket_rules.select("rule", "confidence", "size").union(sequences.select("rule", "confidence", "size"))
-             .distinct())
-    per_rule = per_rule.join(sizes, "rule")
-    per_rule = per_rule.mutate(weight=(per_rule.confidence * per_rule.held / per_rule.size).round(SCORE_DIGITS))
-    # The largest weight, then the smallest rule among equals: two grouped passes, which run much faster than
-    # a window sorted within each offer (millions of rows at x10).
-    top_weight = per_rule.group_by(keys).agg(weight=per_rule.weight.max())
-    best = per_rule.join(top_weight, [*keys, "weight"])
-    first = best.group_by(keys).agg(rule=best.rule.min())
-    return best.join(first, [*keys, "rule"]).select("customer_id", "item", "rule", "held", "mask")
-
-
 def without_reasons(top):
     """Rule offers (customer_id, item, score, position) in the form :func:`offers_with_fill` takes, without reasons."""
     return top.select("customer_id", "item", "score", "position", rule=ibis.null("int64"), held=ibis.null("int64"),

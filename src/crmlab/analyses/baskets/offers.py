@@ -27,7 +27,6 @@ The scheme, written once (the engine side is :mod:`crmlab.engine.offer_tables`, 
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -36,7 +35,6 @@ from crmlab import engine
 from crmlab.analyses.baskets import scoring
 from crmlab.core.words import pct
 from crmlab.engine import memtable, offer_tables, to_pandas
-from crmlab.engine.item_tables import runs_on_spark
 from crmlab.engine.offer_tables import ALL_BASKETS
 from crmlab.models.itemsets.encoding import readable_names
 
@@ -133,7 +131,7 @@ class OfferQueries:
         recent = once(offer_tables.customer_items(t, level, from_day=through_day - window_days + 1,
                                                   through_day=through_day))
         customers = memtable(customer_rule_sets)
-        by_rule = _rule_offers(held, recent, customer_rule_sets, customers, rules, _level_dtype(t, level), k, stack,
+        by_rule = _rule_offers(held, recent, customer_rule_sets, rules, _level_dtype(t, level), k, stack,
                                with_reasons)
         popular = once(offer_tables.popular_offers(held, customers, k))
         return cls(held, customers, once(offer_tables.offers_with_fill(by_rule, popular, k)), popular)
@@ -143,28 +141,25 @@ class OfferQueries:
         return offer_tables.popular_offers(self.held, self.customers, k, groups=memtable(segments))
 
 
-# Distinct (customer, item) pairs held whose offers DuckDB explains at once. The reasons meet every
-# offer with each of its customer's items: at complete_journey x100 with text ids (22.5M pairs) they
-# spilled more than the disk's 70 GB at once. Spark spills, and works at once: each cached part would
-# carry the rules' memtables in its plan (fifty parts of the fixture filled the driver's heap with plan text).
-HELD_PER_PART = 2_000_000
-
-
 def _top_rule_offers(held, recent, customer_rule_sets: pd.DataFrame, basket_rules: pd.DataFrame,
-                     sequences: pd.DataFrame, k: int) -> pd.DataFrame:
+                     sequences: pd.DataFrame, k: int, with_reasons: bool) -> pd.DataFrame:
     """Each customer's ``k`` best rule offers (customer_id, item, score, position), scored by :mod:`.scoring`.
 
-    Only which customer holds which rule item leaves the engine, as a sparse
-    matrix. The engine's join of every held item with every rule it starts
-    took 11.3 s at x10 with text ids where this takes 2.1 s, and at x100 had
-    to run in parts of the customers to fit DuckDB's memory.
+    With ``with_reasons``, each also carries its reason (rule, held, mask:
+    :func:`.scoring.best_rules`). Only which customer holds which rule item
+    leaves the engine, as a sparse matrix. The engine's join of every held
+    item with every rule it starts took 11.3 s at x10 with text ids where
+    this takes 2.1 s; the reasons, a join of every offer with its customer's
+    items and their rules in the engine until 2026-12-05, took 5.2 s there.
     """
     items = pd.Index(pd.unique(pd.concat([basket_rules["item"], basket_rules["consequent"], sequences["item"],
                                           sequences["consequent"]], ignore_index=True))).sort_values()
+    reason_columns = ["rule", "held", "mask"] if with_reasons else []
     if items.empty:
         return pd.DataFrame({"customer_id": pd.Series(dtype=customer_rule_sets["customer_id"].dtype),
                              "item": pd.Series(dtype=basket_rules["item"].dtype), "score": pd.Series(dtype=float),
-                             "position": pd.Series(dtype="int64")})
+                             "position": pd.Series(dtype="int64"),
+                             **{name: pd.Series(dtype="int64") for name in reason_columns}})
     ids, held_matrix = offer_tables.customer_item_matrix(held, items)
     _, recent_matrix = offer_tables.customer_item_matrix(recent, items, ids)
     row_sets = customer_rule_sets.set_index("customer_id")["rule_set"].reindex(ids).to_numpy()
@@ -172,34 +167,27 @@ def _top_rule_offers(held, recent, customer_rule_sets: pd.DataFrame, basket_rule
                    for name, rules in basket_rules.groupby("rule_set")}
     top = scoring.top_offers(held_matrix, recent_matrix, row_sets, set_weights,
                              scoring.weights(sequences, items, sequences["confidence"]), k)
-    return pd.DataFrame({"customer_id": ids[top["row"].to_numpy()], "item": items[top["column"].to_numpy()],
-                         "score": top["score"].to_numpy(), "position": top["position"].to_numpy(dtype="int64")})
+    rows, columns = top["row"].to_numpy(), top["column"].to_numpy()
+    out = pd.DataFrame({"customer_id": ids[rows], "item": items[columns], "score": top["score"].to_numpy(),
+                        "position": top["position"].to_numpy(dtype="int64")})
+    if not with_reasons:
+        return out
+    def as_columns(table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(item=items.get_indexer(table["item"]), consequent=items.get_indexer(table["consequent"]))
+
+    rule, n_held, mask = scoring.best_rules(held_matrix, recent_matrix, row_sets, rows, columns,
+                                            as_columns(basket_rules), as_columns(sequences))
+    # Every offer with a positive score has a rule that gave it; the engine's join kept only those.
+    return out.assign(rule=rule, held=n_held, mask=mask)[rule >= 0]
 
 
-def _rule_offers(held, recent, customer_rule_sets: pd.DataFrame, customers, rules: OfferRules, level_dtype, k: int,
+def _rule_offers(held, recent, customer_rule_sets: pd.DataFrame, rules: OfferRules, level_dtype, k: int,
                  stack: contextlib.ExitStack, with_reasons: bool):
-    """Each customer's ``k`` best rule offers with their reasons: the reasons on DuckDB in parts of the customers.
-
-    ``customers`` is ``customer_rule_sets`` as the engine table the queries share.
-    """
+    """Each customer's ``k`` best rule offers, with their reasons unless ``with_reasons`` is False."""
     basket_rules, sequences = rules.long_tables(level_dtype)
     top = engine.materialized(memtable(_top_rule_offers(held, recent, customer_rule_sets, basket_rules, sequences,
-                                                        k)), stack, like=held)
-    if not with_reasons:
-        return offer_tables.without_reasons(top)
-    basket_rules, sequences = memtable(basket_rules), memtable(sequences)
-
-    def in_part(table, part, parts):
-        return offer_tables.customer_part(table, part, parts) if parts > 1 else table
-
-    parts = 1 if runs_on_spark(held) else max(1, math.ceil(int(held.count().to_pyarrow().as_py()) / HELD_PER_PART))
-    found = []
-    for part in range(parts):
-        own_top, own_held, own_recent = (in_part(table, part, parts) for table in (top, held, recent))
-        reasons = offer_tables.rule_reasons(own_top, own_held, own_recent, customers, basket_rules, sequences)
-        found.append(engine.materialized(own_top.join(reasons, ["customer_id", "item"]).select(
-            "customer_id", "item", "score", "position", "rule", "held", "mask"), stack))
-    return found[0] if parts == 1 else engine.materialized(found[0].union(*found[1:], distinct=False), stack)
+                                                        k, with_reasons)), stack, like=held)
+    return top if with_reasons else offer_tables.without_reasons(top)
 
 
 def _level_dtype(t, level: str):

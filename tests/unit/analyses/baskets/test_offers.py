@@ -3,10 +3,9 @@
 import pandas as pd
 import pytest
 
-from crmlab import engine
-from crmlab.analyses.baskets import BasketAnalysis, offers, tables, wording
+from crmlab.analyses.baskets import BasketAnalysis, offers, scoring, tables, wording
 from crmlab.engine.customer_tables import day_of
-from crmlab.engine.offer_tables import ALL_BASKETS, customer_items, customer_part
+from crmlab.engine.offer_tables import ALL_BASKETS
 
 START = pd.Timestamp("2021-01-01")
 
@@ -152,23 +151,32 @@ def test_offers_on_the_fixture_are_never_what_the_customer_bought(fixture_lines)
     assert 0 < metrics["offers_hit_rate"] <= 1 and metrics["offers_holdout_days"] == 90
 
 
-def test_offers_found_in_parts_of_the_customers_are_the_offers_found_at_once(fixture_lines, monkeypatch):
+def test_reasons_matched_a_few_offers_at_a_time_are_the_reasons_matched_at_once(fixture_lines, monkeypatch):
     def figures(metrics):
         return {name: value for name, value in metrics.items() if not name.endswith("_seconds")}
 
     whole = BasketAnalysis(min_support=0.02).fit(fixture_lines)
-    # The fixture's 13,069 held items (9,390 at calibration_end) in parts of 1,000: DuckDB scores,
-    # ranks and explains each part of the customers alone, here and in the holdout check.
-    held = customer_items(engine.lines(fixture_lines), "category")
-    assert engine.to_pandas(held.count().as_table()).iloc[0, 0] > 2 * 1_000
-    monkeypatch.setattr(offers, "HELD_PER_PART", 1_000)
+    # The fixture's 570 offers, their sequences matched 7 at a time.
+    assert len(whole.offers_) > 10 * 7 and (whole.offers_["reason"].str.contains("in the last")).any()
+    monkeypatch.setattr(scoring, "OFFERS_PER_CHUNK", 7)
     parted = BasketAnalysis(min_support=0.02).fit(fixture_lines)
     pd.testing.assert_frame_equal(parted.offers_, whole.offers_)  # reasons included
     assert figures(parted.metrics_) == figures(whole.metrics_)
-    customers = engine.lines(fixture_lines).select("customer_id").distinct()
-    parts = [set(engine.to_pandas(customer_part(customers, part, 7))["customer_id"]) for part in range(7)]
-    assert sum(map(len, parts)) == len(set.union(*parts)) == fixture_lines["customer_id"].nunique()
-    assert all(parts)
+
+
+def test_the_reason_is_the_rule_that_adds_most_and_the_first_of_equals():
+    lines = lines_of([(1, 1, 0, "pasta"), (1, 1, 0, "beef"), (1, 2, 25, "wine"), (2, 3, 0, "milk")])
+    # For cheese: 0.6 x 1/2 = 0.3 from the first rule, 0.3 from the second (the first is found first), and the
+    # sequence from wine 0.25. For sauce: the sequence's 0.5 beats the rule's 0.8 x 1/2 = 0.4.
+    rules = rules_of((["pasta", "bread"], "cheese", 0.60), (["beef"], "cheese", 0.30), (["beef", "jam"], "sauce", 0.8))
+    sequences = pd.DataFrame({"x_item": ["wine", "wine"], "y_item": ["cheese", "sauce"], "share": [0.25, 0.5],
+                              "lift": [2.0, 3.0]})
+    got = offers_as_of(lines, 30, rules, sequences=sequences).set_index(["customer_id", "item"])
+    assert got.loc[(1, "cheese"), "score"] == pytest.approx(0.85)
+    assert got.loc[(1, "cheese"), "reason"] == "bought pasta; 60% of baskets with pasta and bread also hold cheese"
+    assert got.loc[(1, "sauce"), "score"] == pytest.approx(0.9)
+    assert got.loc[(1, "sauce"), "reason"] == ("bought wine in the last 30 days; 50% of its buyers buy sauce "
+                                               "within 30 days")
 
 
 def test_a_calibration_end_on_the_last_day_leaves_nothing_to_check(fixture_lines):
