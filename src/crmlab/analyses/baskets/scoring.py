@@ -82,8 +82,9 @@ def top_offers(held, recent, row_sets: np.ndarray, set_weights: dict[str, np.nda
     return pd.concat(found, ignore_index=True)
 
 
-# Offers whose held items are matched with the sequences at a time: each meets every recent item of its customer.
-OFFERS_PER_CHUNK = 200_000
+# Offers matched with their rules at a time: each meets every held item of its customer, and every rule of
+# its customer's rule set into the offered item.
+OFFERS_PER_CHUNK = 20_000
 
 
 def best_rules(held, recent, row_sets: np.ndarray, rows: np.ndarray, columns: np.ndarray,
@@ -104,14 +105,22 @@ def best_rules(held, recent, row_sets: np.ndarray, rows: np.ndarray, columns: np
     ``bit``), with ``item`` and ``consequent`` as column numbers. Returns each
     offer's rule, held count and mask (the sum of the held items' bits),
     rule -1 where nothing matches (a positive score always has a match).
-    The sequences are matched ``chunk`` offers (default
-    :data:`OFFERS_PER_CHUNK`) at a time.
+    The offers are matched ``chunk`` (default :data:`OFFERS_PER_CHUNK`) at a time.
     """
     n = len(rows)
     chunk = chunk or OFFERS_PER_CHUNK
-    found = [_basket_candidates(held, row_sets, rows, columns, basket_rules)]
+    n_columns = int(max(held.shape[1], columns.max(initial=0) + 1))
+    index = _BasketRuleIndex(basket_rules, n_columns)
+    sequence_keys = (sequences["item"].to_numpy(dtype=np.int64) * n_columns
+                     + sequences["consequent"].to_numpy(dtype=np.int64))
+    sequence_order = np.argsort(sequence_keys, kind="stable")
+    offer_sets = index.set_codes(row_sets[rows])
+    found = [_candidates(*(np.zeros(0) for _ in range(5)))]
     for start in range(0, n, chunk):
-        found.append(_sequence_candidates(recent, rows, columns, sequences, start, min(n, start + chunk)))
+        stop = min(n, start + chunk)
+        found.append(index.best(held, rows[start:stop], offer_sets[start:stop], columns[start:stop], start))
+        found.append(_sequence_candidates(recent, rows[start:stop], columns[start:stop], sequences,
+                                          sequence_keys[sequence_order], sequence_order, n_columns, start))
     offer, rule, weight, count, mask = (np.concatenate(part) for part in zip(*found))
     best_rule, best_count, best_mask = (np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64),
                                         np.zeros(n, dtype=np.int64))
@@ -135,54 +144,74 @@ def _expand(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.nda
             np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0))
 
 
-def _basket_candidates(held, row_sets, rows, columns, basket_rules) -> tuple[np.ndarray, ...]:
-    """(offer, rule, weight, held, mask) of every basket rule matching an offer."""
-    long = basket_rules.sort_values(["rule", "bit"], kind="stable")
-    rule_of = long["rule"].to_numpy()
-    heads = np.flatnonzero(np.r_[True, rule_of[1:] != rule_of[:-1]]) if len(long) else np.zeros(0, dtype=np.int64)
-    sizes = np.diff(np.r_[heads, len(long)])
-    sets = pd.Index(pd.unique(long["rule_set"].to_numpy()))
-    n_columns = int(max(long["consequent"].max(), columns.max(initial=0))) + 1 if len(long) else 1
-    # Rules keyed by (rule set, consequent), offers by (their row's rule set, item): the matching rules are a run.
-    rule_key = sets.get_indexer(long["rule_set"].to_numpy()[heads]) * n_columns + long["consequent"].to_numpy()[heads]
-    by_key = np.argsort(rule_key, kind="stable")
-    offer_set = sets.get_indexer(row_sets[rows]) if len(sets) else np.full(len(rows), -1)
-    offer_key = np.where(offer_set >= 0, offer_set * n_columns + columns, -1)
-    low = np.searchsorted(rule_key[by_key], offer_key, "left")
-    high = np.searchsorted(rule_key[by_key], offer_key, "right")
-    pair_offer, position = _expand(low, high - low)
-    pair_rule = by_key[position]
-    # Each pair's antecedent items, and whether the customer holds them.
-    pair, line = _expand(heads[pair_rule], sizes[pair_rule])
-    holds = _holds(held, rows[pair_offer[pair]], long["item"].to_numpy()[line])
-    counts = np.bincount(pair, weights=holds, minlength=len(pair_rule))
-    masks = np.bincount(pair, weights=holds * long["bit"].to_numpy()[line], minlength=len(pair_rule))
-    matched = counts > 0
-    first = heads[pair_rule[matched]]
-    weight = long["confidence"].to_numpy()[first] * counts[matched] / long["size"].to_numpy()[first]
-    return _candidates(pair_offer[matched], rule_of[first], weight, counts[matched], masks[matched])
+class _BasketRuleIndex:
+    """The basket rules sorted for matching offers: by (rule set, consequent, rule), and their antecedent
+    items by (rule set, consequent, item), so that an offer's rules, and those holding one of its customer's
+    items, are each one run."""
+
+    def __init__(self, long: pd.DataFrame, n_columns: int):
+        self.n_columns = n_columns
+        self.sets = pd.Index(pd.unique(long["rule_set"].to_numpy()))
+        rule_of = long["rule"].to_numpy()
+        group = self.sets.get_indexer(long["rule_set"].to_numpy()) * n_columns + long["consequent"].to_numpy()
+        by_rule = np.lexsort((rule_of, group))
+        heads = by_rule[np.r_[True, rule_of[by_rule][1:] != rule_of[by_rule][:-1]]] if len(long) else by_rule
+        # One entry per rule, in (set, consequent, rule) order.
+        self.group, self.rule = group[heads], rule_of[heads]
+        self.confidence, self.size = long["confidence"].to_numpy()[heads], long["size"].to_numpy()[heads]
+        position = np.empty(len(long), dtype=np.int64)
+        # Every row of a rule takes its rule's position: rows of a rule are together in by_rule.
+        rule_start = np.r_[True, rule_of[by_rule][1:] != rule_of[by_rule][:-1]] if len(long) else np.zeros(0, bool)
+        position[by_rule] = np.cumsum(rule_start) - 1
+        item = long["item"].to_numpy(dtype=np.int64)
+        by_item = np.lexsort((item, group))
+        self.item_key = (group * n_columns + item)[by_item]
+        self.item_rule, self.item_bit = position[by_item], long["bit"].to_numpy()[by_item]
+
+    def set_codes(self, sets: np.ndarray) -> np.ndarray:
+        return self.sets.get_indexer(sets) if len(self.sets) else np.full(len(sets), -1)
+
+    def best(self, held, rows, sets, columns, offset: int) -> tuple[np.ndarray, ...]:
+        """(offer, rule, weight, held, mask) of each offer's best basket rule, for the offers with one."""
+        group = np.where(sets >= 0, sets * self.n_columns + columns, -1)
+        low, high = np.searchsorted(self.group, group, "left"), np.searchsorted(self.group, group, "right")
+        # Each offer's rules are pairs base[o] .. base[o + 1] - 1, in rule order.
+        base = np.r_[0, np.cumsum(high - low)]
+        # The customer's held items meet the rules holding them in their antecedent.
+        offer, entry = _expand(held.indptr[rows], held.indptr[rows + 1] - held.indptr[rows])
+        key = group[offer] * self.n_columns + held.indices[entry]
+        first, last = np.searchsorted(self.item_key, key, "left"), np.searchsorted(self.item_key, key, "right")
+        match, line = _expand(first, last - first)
+        match_offer = offer[match]
+        pair = base[match_offer] + self.item_rule[line] - low[match_offer]
+        counts = np.bincount(pair, minlength=base[-1])
+        masks = np.bincount(pair, weights=self.item_bit[line], minlength=base[-1]).astype(np.int64)
+        pair_offer, rule = _expand(low, high - low)
+        weight = np.round(self.confidence[rule] * counts / self.size[rule], SCORE_DIGITS)
+        weight[counts == 0] = -np.inf
+        has = np.flatnonzero(high > low)
+        if not len(has):
+            return _candidates(*(np.zeros(0) for _ in range(5)))
+        top = np.maximum.reduceat(weight, base[has])
+        # The first pair at the top weight: the smallest rule among equals.
+        at_top = np.where(weight == np.repeat(top, high[has] - low[has]), np.arange(len(weight)), len(weight))
+        chosen = np.minimum.reduceat(at_top, base[has])
+        keep = np.isfinite(top)
+        chosen, offers = chosen[keep], has[keep]
+        return _candidates(offers + offset, self.rule[rule[chosen]], weight[chosen], counts[chosen], masks[chosen])
 
 
-def _holds(matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Whether each (row, column) of a sparse 0/1 matrix is set."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=bool)
-    return np.asarray(matrix[rows, columns]).ravel() > 0
+def _sequence_candidates(recent, rows, columns, sequences, keys, order, n_columns: int,
+                         offset: int) -> tuple[np.ndarray, ...]:
+    """(offer, rule, weight, held, mask) of every sequence matching one of the offers (numbered from ``offset``).
 
-
-def _sequence_candidates(recent, rows, columns, sequences, start: int, stop: int) -> tuple[np.ndarray, ...]:
-    """(offer, rule, weight, held, mask) of every sequence matching one of offers ``start:stop``."""
-    n_columns = int(max(sequences["item"].max(), sequences["consequent"].max(), columns.max(initial=0))) + 1 \
-        if len(sequences) else 1
-    key = sequences["item"].to_numpy(dtype=np.int64) * n_columns + sequences["consequent"].to_numpy(dtype=np.int64)
-    by_key = np.argsort(key, kind="stable")
-    key = key[by_key]
-    own = rows[start:stop]
-    offer, position = _expand(recent.indptr[own], recent.indptr[own + 1] - recent.indptr[own])
-    wanted = recent.indices[position].astype(np.int64) * n_columns + columns[start:stop][offer]
-    at = np.minimum(np.searchsorted(key, wanted), max(len(key) - 1, 0))
-    hit = (key[at] == wanted) if len(key) else np.zeros(len(wanted), dtype=bool)
-    chosen = by_key[at[hit]]
+    ``keys``: the sequences' X * ``n_columns`` + Y, sorted; ``order``: their rows in that order.
+    """
+    offer, position = _expand(recent.indptr[rows], recent.indptr[rows + 1] - recent.indptr[rows])
+    wanted = recent.indices[position].astype(np.int64) * n_columns + columns[offer]
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    hit = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    chosen = order[at[hit]]
     ones = np.ones(len(chosen), dtype=np.int64)
-    return _candidates(offer[hit] + start, sequences["rule"].to_numpy()[chosen],
+    return _candidates(offer[hit] + offset, sequences["rule"].to_numpy()[chosen],
                        sequences["confidence"].to_numpy()[chosen], ones, ones)
