@@ -9,7 +9,10 @@ in the window times the sequences' shares. Scores are rounded to
 :data:`~crmlab.engine.offer_tables.SCORE_DIGITS` decimals and ranked with
 ties by item. Until 71d6579 the engine summed these weights in a join of
 every held item with every rule it starts; the offers of complete_journey x1
-and x10 are the same as that join's, row for row.
+and x10 are the same as that join's, row for row. Each offer's reason, the
+rule that adds most to it (:func:`best_rules`), is found from the same
+matrices; until 2026-12-05 it was an engine join too, and the reasons are the
+same as that join's at x1 and x10, row for row.
 """
 
 from __future__ import annotations
