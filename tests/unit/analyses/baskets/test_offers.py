@@ -156,7 +156,7 @@ def test_reasons_matched_a_few_offers_at_a_time_are_the_reasons_matched_at_once(
         return {name: value for name, value in metrics.items() if not name.endswith("_seconds")}
 
     whole = BasketAnalysis(min_support=0.02).fit(fixture_lines)
-    # The fixture's 570 offers, their sequences matched 7 at a time.
+    # The fixture's 570 offers (some of them from sequences), matched with their rules 7 at a time.
     assert len(whole.offers_) > 10 * 7 and (whole.offers_["reason"].str.contains("in the last")).any()
     monkeypatch.setattr(scoring, "OFFERS_PER_CHUNK", 7)
     parted = BasketAnalysis(min_support=0.02).fit(fixture_lines)
