@@ -31,7 +31,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording import write_result  # noqa: E402
-from scale import ROOT, _gb, copies_query, measured  # noqa: E402
+from scale import ROOT, _gib, copies_query, measured  # noqa: E402
 
 PREPARE = """
 import sys
@@ -100,7 +100,7 @@ def main() -> None:
                                    ROOT)
             runs[label].pop("samples")
             status = "" if runs[label]["exit"] == 0 else f"  EXIT {runs[label]['exit']}: {runs[label]['tail']}"
-            print(f"  {label:<8} prepare {runs[label]['seconds']:8.1f} s  {_gb(runs[label]['peak_bytes']):>9}{status}",
+            print(f"  {label:<8} prepare {runs[label]['seconds']:8.1f} s  {_gib(runs[label]['peak_bytes']):>9}{status}",
                   flush=True)
             folders.append(str(folder / "data" / "processed" / "complete_journey_csv"))
         if len(runs) == 2 and all(r["exit"] == 0 for r in runs.values()):

@@ -27,7 +27,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording import worktree, write_result  # noqa: E402
-from scale import ROOT, _gb, build, measured  # noqa: E402
+from scale import ROOT, _gib, build, measured  # noqa: E402
 
 DEFAULT_BASELINE = "c87eb9e"
 PROCESSED = ("data", "processed", "complete_journey_scaled")
@@ -81,7 +81,7 @@ def main() -> None:
             found.pop("samples", None)
             runs[side].append(found)
             status = "" if found["exit"] == 0 else f"  EXIT {found['exit']}: {found['tail']}"
-            print(f"round {n + 1}, {side:<8} prepare {found['seconds']:8.1f} s  {_gb(found['peak_bytes']):>9}{status}",
+            print(f"round {n + 1}, {side:<8} prepare {found['seconds']:8.1f} s  {_gib(found['peak_bytes']):>9}{status}",
                   flush=True)
     best = {side: min((r for r in found if r["exit"] == 0), key=lambda r: r["seconds"], default=None)
             for side, found in runs.items()}
@@ -92,8 +92,8 @@ def main() -> None:
         figures["comparison"] = same_tables(*(bench / f"x{args.scale}-{args.ids}-ids" / side / Path(*PROCESSED)
                                               for side in sides))
         print(f"prepare: crmlab {best['crmlab']['seconds']:.1f} s, baseline {best['baseline']['seconds']:.1f} s, "
-              f"{figures['speedup']:.2f}x faster; peak {_gb(best['crmlab']['peak_bytes'])} vs "
-              f"{_gb(best['baseline']['peak_bytes'])}; {figures['comparison']}")
+              f"{figures['speedup']:.2f}x faster; peak {_gib(best['crmlab']['peak_bytes'])} vs "
+              f"{_gib(best['baseline']['peak_bytes'])}; {figures['comparison']}")
     print(f"results: {write_result('prepare_speed', figures, settings={**vars(args), 'bench_dir': None})}")
 
 

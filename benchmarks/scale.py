@@ -277,13 +277,13 @@ print(json.dumps({{"crmlab_seconds": ours_s, "lifetimes_seconds": theirs_s, "ide
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _gb(n: int) -> str:
-    return f"{n / 2**30:.2f} GB"
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
 
 
 def _print_step(label: str, step: str, m: dict) -> None:
     status = "" if m["exit"] == 0 else f"  EXIT {m['exit']}: {' | '.join(m['tail'])}"
-    print(f"  {label:<8} {step:<9} {m['seconds']:8.1f} s  {_gb(m['peak_bytes']):>9}{status}", flush=True)
+    print(f"  {label:<8} {step:<9} {m['seconds']:8.1f} s  {_gib(m['peak_bytes']):>9}{status}", flush=True)
 
 
 def main() -> None:
@@ -358,7 +358,7 @@ def main() -> None:
                   for side in ("engine", "pandas") if side in row}
         for side, (seconds, peak) in totals.items():
             print(f"  x{scale} {ids} ids, {side}: whole bundle {seconds:.0f} s ({seconds / 60:.1f} min), "
-                  f"peak {_gb(peak)}")
+                  f"peak {_gib(peak)}")
         table.append(row)
     for row in table:
         for side in ("engine", "pandas"):
