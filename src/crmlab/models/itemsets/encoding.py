@@ -166,7 +166,7 @@ def encode(transactions, level: str = "category", min_support: float | int = 0.0
     if len(frequent) >= 2 and matrix:
         starts, columns = item_tables.frequent_item_baskets(t, level, frequent.index.tolist())
     else:
-        starts, columns = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        starts, columns = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int16)
     return _encoded(starts, columns, frequent, counts, n_baskets, min_count, level,
                     readable_names(t, level, frequent.index))
 
@@ -201,7 +201,7 @@ def encode_groups(transactions, level: str, by: str, min_counts: dict[Any, int],
     values = pd.Index(pd.unique(np.concatenate([items.index.to_numpy() for items in frequent.values()]
                                                 or [np.zeros(0)])))
     names = pd.Series(readable_names(t, level, values), index=values)
-    empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    empty = (np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int16))
     return {group: _encoded(*pairs.get(group, empty), items, by_group[group], int(n_baskets[group]),
                             min_counts[group], level, names.loc[items.index].to_numpy())
             for group, items in frequent.items()}

@@ -40,3 +40,19 @@ def test_enough_multi_item_baskets_is_exact_below_the_bar_and_a_lower_bound_abov
     # Order 5 has one line among the first 9: it does not count there, and the count below the bar is exact.
     assert item_tables.multi_item_baskets(t, "category", enough=6, early_lines=9) == 5
     assert encoding.multi_item_baskets(lines, "category", enough=100) == 5
+
+
+def test_basket_codes_take_16_bits_until_the_items_need_more():
+    import numpy as np
+
+    lines = pd.DataFrame({"order_id": [1, 1, 2, 2, 3], "category": ["a", "b", "a", "b", "a"]})
+    encoded = encoding.encode(lines, "category", 2)
+    assert encoded.columns.dtype == np.int16
+    assert sorted(encoded.columns.tolist()) == [0, 0, 1, 1]
+    # 32,768 frequent items: the last position no longer fits in 16 bits.
+    n = 2**15
+    wide = pd.DataFrame({"order_id": np.repeat([1, 2], n), "product_id": np.tile(np.arange(n), 2)})
+    encoded = encoding.encode(wide, "product_id", 2)
+    assert len(encoded.items) == n
+    assert encoded.columns.dtype == np.int32
+    assert encoded.columns.min() == 0 and encoded.columns.max() == n - 1
