@@ -12,7 +12,7 @@ What it does, for each scale N:
 2. **prepare**: ``crmlab data prepare`` on that file.
 3. **profile, clv, deciles, segments, baskets, retention**: one ``crmlab run`` of the
    whole bundle, as ``make report`` runs it (two reports at a time, each
-   report's DuckDB with half the memory limit: the kit's default, a quarter of
+   report's DuckDB with half the memory limit: the kit's default, a fifth of
    the RAM, unless ``--memory-limit`` sets one). Each report's wall time is the
    runner's (``run.json``); its peak memory is the peak of the run while it ran.
    The baskets report's time is also printed without its offers (issue 26:

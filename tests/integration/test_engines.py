@@ -312,18 +312,18 @@ def test_reports_running_together_share_the_memory_limit(tmp_path):
     config = fixture_config(tmp_path, {"name": "duckdb", "memory_limit": "6GB"})
     assert config.engine_settings()["memory_limit"] == "6GB"
     assert config.engine_settings(share=2)["memory_limit"] == f"{6 * 10**9 // 2 // 2**20}MiB"
-    # Unset: a quarter of the RAM for the whole run (not DuckDB's own 80% per connection), split the same way.
+    # Unset: a fifth of the RAM for the whole run (not DuckDB's own 80% per connection), split the same way.
     unset = fixture_config(tmp_path, {"name": "duckdb"})
     for share in (1, 2, 3):
         limit = unset.engine_settings(share=share)["memory_limit"]
-        assert abs(int(limit[:-3]) * 2**20 * share - 0.25 * core_config.physical_memory()) < share * 2**20
+        assert abs(int(limit[:-3]) * 2**20 * share - 0.2 * core_config.physical_memory()) < share * 2**20
 
 
-def test_duckdb_without_a_memory_limit_gets_a_quarter_of_the_ram():
+def test_duckdb_without_a_memory_limit_gets_a_fifth_of_the_ram():
     backend = engine.connect({"name": "duckdb", "threads": 2})
     limit = backend.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     # DuckDB reports the limit in its own rounded units, e.g. "5.5 GiB".
-    assert abs(core_config.memory_bytes(limit) - 0.25 * core_config.physical_memory()) < 0.01 * 2**30 * 10
+    assert abs(core_config.memory_bytes(limit) - 0.2 * core_config.physical_memory()) < 0.01 * 2**30 * 10
 
 
 def test_duckdb_runs_three_threads_or_one_per_core_unless_told():

@@ -13,7 +13,7 @@ A config is a YAML file with these top-level keys::
       min_group_customers: 10   # 0: an internal run, pages say "internal: not for sharing"
     engine:           # optional: where the per-line work runs (see crmlab.engine)
       name: duckdb            # default; or spark
-      memory_limit: 8GB       # duckdb, for the whole run (default: a quarter of the RAM); spills
+      memory_limit: 8GB       # duckdb, for the whole run (default: a fifth of the RAM); spills
                               # to <data_dir>/.engine-tmp beyond it
       master: local[2]        # spark: local[N], spark://host:7077, yarn, ...
       conf: {}                # spark: extra settings
@@ -232,8 +232,10 @@ def physical_memory() -> int:
 
 # DuckDB's share of the RAM for a whole run when ``engine.memory_limit`` is unset. DuckDB's own
 # default (80% per connection, one connection per report running) let complete_journey x100 peak
-# at 20.1 GB on a 24 GB machine; the reports' pandas tables and the miner live outside it.
-DEFAULT_MEMORY_SHARE = 0.25
+# at 20.1 GB on a 24 GB machine; the reports' pandas tables and the miner live outside it. With a
+# quarter the run still peaked at 8.5 GB there (issue 29 asks a third of the RAM at most), the
+# baskets kernel holding about 1.5 GiB of its own beside DuckDB's share: hence a fifth.
+DEFAULT_MEMORY_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,7 @@ class EngineConfig:
     """
 
     name: str = "duckdb"
-    # DuckDB: its memory limit for the whole run ("8GB"; a quarter of the RAM when unset), shared
+    # DuckDB: its memory limit for the whole run ("8GB"; a fifth of the RAM when unset), shared
     # by the reports that run at the same time; threads (one per core, at least 3, when unset).
     memory_limit: str | None = None
     threads: int | None = None
@@ -329,7 +331,7 @@ class Config:
         """The ``engine:`` section as a notebook gets it: scratch files go below ``data_dir``.
 
         ``share``: notebooks running at the same time. Each runs its own DuckDB,
-        so each gets that fraction of ``memory_limit`` (of a quarter of the
+        so each gets that fraction of ``memory_limit`` (of a fifth of the
         RAM when unset): the limit holds for the whole run.
         """
         settings = self.engine.to_dict()

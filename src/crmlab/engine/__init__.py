@@ -87,7 +87,7 @@ def duckdb_threads() -> int:
 def connect(settings: EngineConfig | dict[str, Any] | None = None):
     """The Ibis backend for ``settings`` (an ``engine:`` section), opened once per process.
 
-    DuckDB gets ``memory_limit`` (a quarter of the RAM when unset: see
+    DuckDB gets ``memory_limit`` (a fifth of the RAM when unset: see
     :meth:`~crmlab.core.config.EngineConfig.duckdb_memory_limit`) and a
     ``temp_directory`` to spill to; Spark
     gets ``master``, UTC as its session time zone (timestamps are stored
