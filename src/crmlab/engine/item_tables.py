@@ -200,15 +200,15 @@ def group_frequent_item_baskets(t, level: str, by: str,
     0..n-1 within the group in order of ``order_id``.
     """
     groups = list(items)
+    widest = max(len(found) for found in items.values())
     positions = memtable(pd.DataFrame({
         "_group": np.repeat(np.arange(len(groups), dtype=np.int32), [len(items[g]) for g in groups]),
         "item": [item for g in groups for item in items[g]],
-        "position": np.concatenate([np.arange(len(items[g]), dtype=np.int32) for g in groups]).astype(
-            _smallest_int(max(len(found) for found in items.values())))}))
+        "position": np.concatenate([np.arange(len(items[g]), dtype=_smallest_int(widest)) for g in groups])}))
     labels = memtable(pd.DataFrame({by: groups, "_group": np.arange(len(groups), dtype=np.int32)}))
     kept = _basket_lists(t.join(labels, by), level, positions, ["_group"])
     result = kept.select("_group", "positions").to_pyarrow()
-    starts, columns = _csr_parts(result.column("positions"), max(len(found) for found in items.values()))
+    starts, columns = _csr_parts(result.column("positions"), widest)
     bounds = np.searchsorted(result.column("_group").to_numpy(), np.arange(len(groups) + 1))
     out = {}
     for code, name in enumerate(groups):
