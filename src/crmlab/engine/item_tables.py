@@ -129,7 +129,6 @@ def _sorted_codes(expr, key: str | tuple[str, ...], columns: dict[str, type], ba
     # One column at a time, each column's batches let go once joined: the batches and the joined arrays
     # of every column at once would take twice the result's memory (1.6 GB at complete_journey x100).
     out = [_joined(codes, np.int32)]
-    del codes
     for name, dtype in columns.items():
         out.append(_joined(parts.pop(name), dtype))
     return tuple(out)

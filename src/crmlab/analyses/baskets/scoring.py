@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmlab.analyses.baskets.runs import expand_runs, run_elements
 from crmlab.engine.offer_tables import SCORE_DIGITS
 
 # Customers scored at a time: their dense score rows (customers x items, 8 bytes each) stay small.
@@ -140,13 +141,6 @@ def _candidates(offer, rule, weight, count, mask) -> tuple[np.ndarray, ...]:
             mask.astype(np.int64))
 
 
-def _expand(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For runs ``starts[j]:starts[j] + lengths[j]``: each element's run j and its own index."""
-    ends = np.cumsum(lengths)
-    return (np.repeat(np.arange(len(lengths)), lengths),
-            np.repeat(starts - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0))
-
-
 class _BasketRuleIndex:
     """The basket rules sorted for matching offers: by (rule set, consequent, rule), and their antecedent
     items by (rule set, consequent, item), so that an offer's rules, and those holding one of its customer's
@@ -181,15 +175,15 @@ class _BasketRuleIndex:
         # Each offer's rules are pairs base[o] .. base[o + 1] - 1, in rule order.
         base = np.r_[0, np.cumsum(high - low)]
         # The customer's held items meet the rules holding them in their antecedent.
-        offer, entry = _expand(held.indptr[rows], held.indptr[rows + 1] - held.indptr[rows])
+        offer, entry = expand_runs(held.indptr[rows], held.indptr[rows + 1] - held.indptr[rows])
         key = group[offer] * self.n_columns + held.indices[entry]
         first, last = np.searchsorted(self.item_key, key, "left"), np.searchsorted(self.item_key, key, "right")
-        match, line = _expand(first, last - first)
+        match, line = expand_runs(first, last - first)
         match_offer = offer[match]
         pair = base[match_offer] + self.item_rule[line] - low[match_offer]
         counts = np.bincount(pair, minlength=base[-1])
         masks = np.bincount(pair, weights=self.item_bit[line], minlength=base[-1]).astype(np.int64)
-        pair_offer, rule = _expand(low, high - low)
+        rule = run_elements(low, high - low)
         weight = np.round(self.confidence[rule] * counts / self.size[rule], SCORE_DIGITS)
         weight[counts == 0] = -np.inf
         has = np.flatnonzero(high > low)
@@ -210,7 +204,7 @@ def _sequence_candidates(recent, rows, columns, sequences, keys, order, n_column
 
     ``keys``: the sequences' X * ``n_columns`` + Y, sorted; ``order``: their rows in that order.
     """
-    offer, position = _expand(recent.indptr[rows], recent.indptr[rows + 1] - recent.indptr[rows])
+    offer, position = expand_runs(recent.indptr[rows], recent.indptr[rows + 1] - recent.indptr[rows])
     wanted = recent.indices[position].astype(np.int64) * n_columns + columns[offer]
     at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     hit = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)

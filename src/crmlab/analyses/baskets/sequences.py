@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import engine
+from crmlab.analyses.baskets.runs import run_elements
 from crmlab.engine import item_tables
 from crmlab.models.itemsets.encoding import check_level, readable_names
 
@@ -124,10 +125,10 @@ def _sequence_pairs(customer: np.ndarray, day: np.ndarray, item: np.ndarray, k: 
         after = np.flatnonzero(span > 0)
         if len(after):
             lengths = span[after]
-            ends = np.cumsum(lengths)
-            earlier = np.repeat(after - ends, lengths) + np.arange(int(ends[-1]))
+            earlier = run_elements(after - lengths, lengths)
+            run_starts = np.cumsum(lengths) - lengths
             for word in range(words):
-                recent[word, after] = np.bitwise_or.reduceat(x_bits[word, earlier], ends - lengths)
+                recent[word, after] = np.bitwise_or.reduceat(x_bits[word, earlier], run_starts)
         # Each (customer, Y): the OR of the windows before the days Y was bought.
         useful = np.flatnonzero((recent != 0).any(axis=0)[purchase_day])
         pair_key = (c[useful] * k + y[useful]).astype(key_type)
