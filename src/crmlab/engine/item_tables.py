@@ -84,8 +84,8 @@ def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
     # Counted on distinct (group, basket, item) rows, not by a distinct count per (group, item) as item_counts
     # does: DuckDB holds such a grouped distinct count in memory, and at complete_journey x100 it ran out of the
     # 2.35 GiB a report gets beside another (5.4 GB of RSS with more room), where the distinct rows spill.
-    # The baskets per group come apart: derived from the same distinct rows in one query, they took twice as
-    # long at x100 (79 s against 38 s for both queries).
+    # The baskets per group come apart: derived from the same distinct rows in one query, they took about twice
+    # as long at x100 (79 s a call, against 38-46 s for these two queries).
     pairs = _basket_items(t, level, by)
     counts = to_pandas(pairs.group_by([by, "item"]).agg(baskets=pairs.count()))
     lines = t.filter(t[level].notnull())
