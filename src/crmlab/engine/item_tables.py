@@ -93,7 +93,7 @@ def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
     n_baskets = totals.set_index(by)["baskets"].astype("int64")
     counts = counts.sort_values([by, "baskets", "item"], kind="stable", ignore_index=True)
     counts["baskets"] = counts["baskets"].astype("int64")
-    return counts[[by, "item", "baskets"]], n_baskets
+    return counts, n_baskets
 
 
 def _positions(items) -> "ibis.Table":

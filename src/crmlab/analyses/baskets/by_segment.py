@@ -29,8 +29,9 @@ def mine_segment_rules(transactions, segments: pd.Series, analysis, min_baskets:
     t = engine.lines(transactions)
     # The lines carry each segment as a small integer code, not its name: the engine groups and joins
     # integers faster (item counts at complete_journey x10: 1.5 s against 2.1 s with the names).
-    names = pd.Index(sorted(segments.astype(str).unique()))
-    codes = names.get_indexer(segments.astype(str)).astype(np.int8 if len(names) < 128 else np.int32)
+    labels = segments.astype(str)
+    names = pd.Index(sorted(labels.unique()))
+    codes = names.get_indexer(labels).astype(np.int8 if len(names) < 128 else np.int32)
     frame = pd.DataFrame({"customer_id": segments.index.to_numpy(), "rfm_segment": codes})
     lines = t.join(engine.memtable(frame), "customer_id")
     sizes = engine.to_pandas(lines.group_by("rfm_segment").agg(baskets=lines.order_id.nunique()))
