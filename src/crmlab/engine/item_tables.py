@@ -61,16 +61,13 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     The counts are sorted from the rarest item to the most common, ties by
     item ascending, so that every engine hands the miner the same columns.
     """
-    lines = t.filter(t[level].notnull()).select("order_id", item=t[level])
-    # Distinct baskets counted per item straight from the lines: a distinct (basket, item) table first cost more.
-    per_item = lines.group_by("item").agg(baskets=lines.order_id.nunique(), total=ibis.literal(False))
-    # The baskets with any item ride along as one more row, flagged: one query. Its item is any item (a NULL
-    # would turn integer ids into floats on the way to pandas).
-    total = lines.aggregate(item=lines.item.min(), baskets=lines.order_id.nunique(), total=ibis.literal(True))
-    both = to_pandas(per_item.union(total))
-    is_total = both["total"].astype(bool)
-    n_baskets = int(both.loc[is_total, "baskets"].sum())
-    counts = both[~is_total].sort_values(["baskets", "item"], kind="stable")
+    # Counted on distinct (basket, item) rows, which DuckDB spills: a distinct count per item, unioned with the
+    # baskets with any item, ran out of 2000MiB at complete_journey x100 (see group_item_counts).
+    pairs = _basket_items(t, level)
+    counts = to_pandas(pairs.group_by("item").agg(baskets=pairs.count()))
+    lines = t.filter(t[level].notnull())
+    n_baskets = int(to_pandas(lines.aggregate(baskets=lines.order_id.nunique()))["baskets"].iloc[0])
+    counts = counts.sort_values(["baskets", "item"], kind="stable")
     return counts.set_index("item")["baskets"].astype("int64"), n_baskets
 
 
