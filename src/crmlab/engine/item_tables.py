@@ -61,14 +61,9 @@ def item_counts(t, level: str) -> tuple[pd.Series, int]:
     The counts are sorted from the rarest item to the most common, ties by
     item ascending, so that every engine hands the miner the same columns.
     """
-    # Counted on distinct (basket, item) rows, which DuckDB spills: a distinct count per item, unioned with the
-    # baskets with any item, ran out of 2000MiB at complete_journey x100 (see group_item_counts).
-    pairs = _basket_items(t, level)
-    counts = to_pandas(pairs.group_by("item").agg(baskets=pairs.count()))
-    lines = t.filter(t[level].notnull())
-    n_baskets = int(to_pandas(lines.aggregate(baskets=lines.order_id.nunique()))["baskets"].iloc[0])
+    counts, totals = _counts(t, level, None)
     counts = counts.sort_values(["baskets", "item"], kind="stable")
-    return counts.set_index("item")["baskets"].astype("int64"), n_baskets
+    return counts.set_index("item")["baskets"].astype("int64"), int(totals["baskets"].iloc[0])
 
 
 def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -78,19 +73,28 @@ def group_item_counts(t, level: str, by: str) -> tuple[pd.DataFrame, pd.Series]:
     from the rarest item to the most common, ties by item ascending) and the
     baskets with any item per group.
     """
-    # Counted on distinct (group, basket, item) rows, not by a distinct count per (group, item) as item_counts
-    # does: DuckDB holds such a grouped distinct count in memory, and at complete_journey x100 it ran out of the
-    # 2.35 GiB a report gets beside another (5.4 GB of RSS with more room), where the distinct rows spill.
-    # The baskets per group come apart: derived from the same distinct rows in one query, they took about twice
-    # as long at x100 (79 s a call, against 38-46 s for these two queries).
-    pairs = _basket_items(t, level, by)
-    counts = to_pandas(pairs.group_by([by, "item"]).agg(baskets=pairs.count()))
-    lines = t.filter(t[level].notnull())
-    totals = to_pandas(lines.group_by(by).agg(baskets=lines.order_id.nunique()))
+    counts, totals = _counts(t, level, by)
     n_baskets = totals.set_index(by)["baskets"].astype("int64")
     counts = counts.sort_values([by, "baskets", "item"], kind="stable", ignore_index=True)
     counts["baskets"] = counts["baskets"].astype("int64")
     return counts, n_baskets
+
+
+def _counts(t, level: str, by: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baskets per item (and group of ``by``), and baskets with any item (per group), unsorted."""
+    # Counted on distinct (group, basket, item) rows, not by a distinct count of orders per item: DuckDB
+    # holds such a grouped distinct count in memory. At complete_journey x100 it ran out of the 2.35 GiB a
+    # report gets beside another (5.4 GB of RSS with more room) per segment and item, and out of 2000MiB
+    # for the whole window; the distinct rows spill. The baskets with any item come apart: derived from
+    # the same distinct rows in one query, they took about twice as long at x100 (79 s a call, against
+    # 38-46 s for these two queries, per segment).
+    keys = [by] if by else []
+    pairs = _basket_items(t, level, by)
+    counts = to_pandas(pairs.group_by([*keys, "item"]).agg(baskets=pairs.count()))
+    lines = t.filter(t[level].notnull())
+    baskets = lines.order_id.nunique()
+    totals = lines.group_by(keys).agg(baskets=baskets) if keys else lines.aggregate(baskets=baskets)
+    return counts, to_pandas(totals)
 
 
 def _positions(items) -> "ibis.Table":
